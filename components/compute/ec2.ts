@@ -1,0 +1,158 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as iam from "@pulumi/aws/iam";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import { renderCloudInit } from "../../server/render";
+import { IamStatement, policyDocument } from "../iam";
+import type { ComputeContext, ServerDeployment } from "../trackingServer";
+
+/** Canonical's AWS account: the only owner whose Ubuntu images we boot. */
+export const CANONICAL_OWNER_ID = "099720109477";
+export const UBUNTU_LTS_RELEASE = "noble-24.04";
+/** nginx listens here; MLflow only on loopback behind it. */
+export const HTTP_PORT = 80;
+
+/**
+ * One EC2 instance in a public subnet with an Elastic IP: nginx on :80 in front of MLflow on 127.0.0.1,
+ * under systemd, installed by cloud-init from the files in `server/`. Reached through SSM, never SSH.
+ */
+export function createEc2Server({ name, parent, args, secrets }: ComputeContext): ServerDeployment {
+  const { settings, tags, protect } = args;
+  if (settings.domain) {
+    // Config validation rejects this first; kept here so the component is safe on its own.
+    throw new Error("server.domain (TLS) needs server.compute: container");
+  }
+  const opts = { parent };
+
+  const securityGroup = new ec2.SecurityGroup(
+    `${name}-server`,
+    {
+      vpcId: args.network.vpcId,
+      description: "MLflow tracking server: HTTP from the allowed CIDRs only, no SSH",
+      ingress: settings.allowedCidrs.map((cidr) => ({
+        description: "HTTP to nginx",
+        protocol: "tcp",
+        fromPort: HTTP_PORT,
+        toPort: HTTP_PORT,
+        cidrBlocks: [cidr],
+      })),
+      // Egress for packages at boot, AWS APIs, the database and foreign-cloud artifact stores.
+      egress: [{ description: "all outbound", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+      tags: { ...tags, Name: `${name}-server` },
+    },
+    opts,
+  );
+
+  const role = args.role;
+  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
+  new iam.RolePolicyAttachment(
+    `${name}-ssm`,
+    // Session Manager instead of SSH: no key pair, no port 22.
+    { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
+    opts,
+  );
+  new iam.RolePolicy(
+    `${name}-server`,
+    {
+      role: role.name,
+      policy: pulumi
+        .all([pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>, secretArns])
+        .apply(([artifactStatements, secretArns]) =>
+          policyDocument([
+            ...artifactStatements,
+            { Sid: "ReadServerSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArns },
+          ]),
+        ),
+    },
+    opts,
+  );
+  const profile = new iam.InstanceProfile(`${name}-server`, { role: role.name, tags }, opts);
+
+  const architecture = /^[a-z]+\d+[a-z]*g[a-z]*\./.test(settings.instanceType) ? "arm64" : "amd64";
+  const ami = ec2.getAmiOutput(
+    {
+      owners: [CANONICAL_OWNER_ID],
+      mostRecent: true,
+      filters: [
+        { name: "name", values: [`ubuntu/images/hvm-ssd-gp3/ubuntu-${UBUNTU_LTS_RELEASE}-${architecture}-server-*`] },
+        { name: "virtualization-type", values: ["hvm"] },
+        { name: "root-device-type", values: ["ebs"] },
+      ],
+    },
+    opts,
+  );
+
+  // The address exists before the instance so that MLflow's allowed hosts can name it.
+  const address = new ec2.Eip(`${name}-server`, { domain: "vpc", tags: { ...tags, Name: `${name}-server` } }, {
+    ...opts,
+    protect,
+  });
+
+  const userData = pulumi
+    .all([
+      address.publicIp,
+      pulumi.output(args.artifactRoot),
+      pulumi.output(args.artifactEnvironment) as pulumi.Output<Record<string, string>>,
+      secretArns,
+    ])
+    .apply(([publicIp, artifactRoot, artifactEnvironment, secretArns]) =>
+      renderCloudInit({
+        artifactsDestination: artifactRoot,
+        allowedHosts: [publicIp],
+        nginxServerNames: [publicIp],
+        adminUsername: settings.adminUsername,
+        workers: settings.workers,
+        awsRegion: args.awsRegion,
+        extraEnvironment: artifactEnvironment,
+        secretArns: Object.fromEntries(secrets.map((s, i) => [s.variable, secretArns[i]])),
+      }),
+    );
+
+  const instance = new ec2.Instance(
+    `${name}-server`,
+    {
+      ami: ami.id,
+      instanceType: settings.instanceType,
+      subnetId: args.network.publicSubnetIds[0],
+      vpcSecurityGroupIds: [securityGroup.id],
+      iamInstanceProfile: profile.name,
+      // A public address from boot so cloud-init can install packages before the EIP is attached.
+      associatePublicIpAddress: true,
+      metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: settings.rootVolumeGb, deleteOnTermination: true },
+      userData,
+      // The instance is cattle: all state is in RDS and the artifact store, so a new user data means a new box.
+      userDataReplaceOnChange: true,
+      monitoring: true,
+      disableApiTermination: protect,
+      tags: { ...tags, Name: `${name}-server` },
+      volumeTags: tags,
+    },
+    opts,
+  );
+  new ec2.EipAssociation(`${name}-server`, { allocationId: address.allocationId, instanceId: instance.id }, opts);
+
+  // A failed system status check (host hardware) moves the instance to healthy hardware, same EIP and disk.
+  new cloudwatch.MetricAlarm(
+    `${name}-server-recover`,
+    {
+      alarmDescription: "Recover the MLflow server when its host fails",
+      namespace: "AWS/EC2",
+      metricName: "StatusCheckFailed_System",
+      dimensions: { InstanceId: instance.id },
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 2,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      alarmActions: [pulumi.interpolate`arn:aws:automate:${args.awsRegion}:ec2:recover`],
+      tags,
+    },
+    opts,
+  );
+
+  return {
+    trackingUri: pulumi.interpolate`http://${address.publicIp}`,
+    securityGroupId: securityGroup.id,
+  };
+}

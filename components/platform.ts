@@ -1,0 +1,118 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as vpc from "@pulumi/aws/vpc";
+import { PlatformSettings } from "../stacks/settings";
+import { ArtifactStore } from "./artifactStore";
+import { MetadataDatabase, DATABASE_PORT } from "./metadataDatabase";
+import { Network } from "./network";
+import { TrackingServer, createServerRole } from "./trackingServer";
+
+export interface MlflowPlatformArgs {
+  settings: PlatformSettings;
+  /** From `pulumi config set --secret mlflow-platform:adminPassword`; generated when absent. */
+  adminPassword?: pulumi.Output<string>;
+}
+
+/** The whole MLflow tracking service: network, artifact store, metadata database and tracking server. */
+export class MlflowPlatform extends pulumi.ComponentResource {
+  readonly trackingUri: pulumi.Output<string>;
+  readonly artifactRoot: pulumi.Output<string>;
+  readonly databaseEndpoint: pulumi.Output<string>;
+  readonly serverCompute: string;
+  /** The `.env` a client or container uses (a Pulumi secret). */
+  readonly clientEnv: pulumi.Output<string>;
+
+  constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mlflow-platform:index:MlflowPlatform", name, {}, opts);
+    const { settings } = args;
+    const parent = { parent: this };
+    const tags = { Project: settings.project, Stack: settings.stack, ManagedBy: "pulumi", ...settings.tags };
+
+    const network = new Network(
+      name,
+      {
+        cidrBlock: settings.network.cidrBlock,
+        availabilityZoneCount: settings.network.availabilityZoneCount,
+        natGateway: settings.server.compute === "container",
+        tags,
+      },
+      parent,
+    );
+    const role = createServerRole(name, settings.server.compute, tags, parent);
+    const artifactStore = new ArtifactStore(
+      name,
+      {
+        settings: settings.artifactStore,
+        protect: settings.protect,
+        awsRegion: settings.awsRegion,
+        tags,
+        server: {
+          roleName: role.name,
+          roleArn: role.arn,
+          awsAccountId: role.arn.apply((arn) => arn.split(":")[4]),
+        },
+      },
+      parent,
+    );
+    const database = new MetadataDatabase(
+      name,
+      {
+        settings: settings.database,
+        vpcId: network.vpcId,
+        subnetIds: network.privateSubnetIds,
+        protect: settings.protect,
+        tags,
+      },
+      parent,
+    );
+    const server = new TrackingServer(
+      name,
+      {
+        settings: settings.server,
+        awsRegion: settings.awsRegion,
+        network,
+        role,
+        artifactRoot: artifactStore.artifactRoot,
+        artifactPolicyStatements: artifactStore.serverPolicyStatements,
+        artifactEnvironment: artifactStore.serverEnvironment,
+        artifactSecrets: artifactStore.serverSecrets,
+        databaseSecret: database.connectionSecret,
+        adminPassword: args.adminPassword,
+        protect: settings.protect,
+        tags,
+      },
+      parent,
+    );
+    // The one way into the database: PostgreSQL from the server's security group.
+    new vpc.SecurityGroupIngressRule(
+      `${name}-db-from-server`,
+      {
+        securityGroupId: database.securityGroupId,
+        referencedSecurityGroupId: server.securityGroupId,
+        ipProtocol: "tcp",
+        fromPort: DATABASE_PORT,
+        toPort: DATABASE_PORT,
+        description: "PostgreSQL from the MLflow tracking server",
+        tags,
+      },
+      parent,
+    );
+
+    this.trackingUri = server.trackingUri;
+    this.artifactRoot = artifactStore.artifactRoot;
+    this.databaseEndpoint = database.endpoint;
+    this.serverCompute = server.compute;
+    this.clientEnv = pulumi.secret(
+      pulumi.interpolate`MLFLOW_TRACKING_URI=${server.trackingUri}
+MLFLOW_TRACKING_USERNAME=${server.adminUsername}
+MLFLOW_TRACKING_PASSWORD=${server.adminPassword}
+`,
+    );
+    this.registerOutputs({
+      trackingUri: this.trackingUri,
+      artifactRoot: this.artifactRoot,
+      databaseEndpoint: this.databaseEndpoint,
+      serverCompute: this.serverCompute,
+      clientEnv: this.clientEnv,
+    });
+  }
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Start the MLflow tracking server. The one start script for every compute mode (EC2 under systemd,
+# container on ECS). All configuration comes from environment variables (see server/render.ts):
+#   MLFLOW_BACKEND_STORE_URI        postgresql://user:pass@host:5432/db          (secret)
+#   MLFLOW_ARTIFACTS_DESTINATION    s3://... | wasbs://c@acct.blob.core.windows.net/... | gs://...
+#   MLFLOW_AUTH_ADMIN_USERNAME      basic-auth admin user
+#   MLFLOW_AUTH_ADMIN_PASSWORD      its bootstrap password                       (secret)
+#   MLFLOW_FLASK_SERVER_SECRET_KEY  CSRF key, the same on every replica           (secret)
+#   MLFLOW_SERVER_ALLOWED_HOSTS     comma-separated Host header values MLflow accepts
+#   MLFLOW_HOST, MLFLOW_PORT, MLFLOW_WORKERS, MLFLOW_SQLALCHEMYSTORE_POOL_SIZE, ...
+#   AZURE_STORAGE_CONNECTION_STRING, GOOGLE_CREDENTIALS_JSON                     (secrets, optional)
+# A secret X may instead be given as X_SECRET_ARN: it is then read from AWS Secrets Manager.
+# Secrets never reach a command line: the backend URI goes to mlflow through the environment.
+set -euo pipefail
+umask 077
+
+SERVER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MLFLOW_VENV=${MLFLOW_VENV:-/opt/mlflow/venv}
+PYTHON=${MLFLOW_PYTHON:-$MLFLOW_VENV/bin/python}
+SECRET_NAMES="MLFLOW_BACKEND_STORE_URI MLFLOW_AUTH_ADMIN_PASSWORD MLFLOW_FLASK_SERVER_SECRET_KEY AZURE_STORAGE_CONNECTION_STRING GOOGLE_CREDENTIALS_JSON"
+
+log() { printf 'mlflow-start: %s\n' "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 64
+}
+is_uint() { [[ $1 =~ ^[0-9]{1,9}$ ]]; }
+in_range() { is_uint "$1" && [ "$((10#$1))" -ge "$2" ] && [ "$((10#$1))" -le "$3" ]; }
+
+[ -x "$PYTHON" ] || die "python not found at $PYTHON (set MLFLOW_VENV or MLFLOW_PYTHON)"
+
+# A private directory for files that hold secrets (auth config, GCP credentials).
+if [ -n "${MLFLOW_RUNTIME_DIR:-}" ]; then
+  RUNTIME_DIR=$MLFLOW_RUNTIME_DIR
+elif [ -n "${RUNTIME_DIRECTORY:-}" ]; then # systemd RuntimeDirectory=
+  RUNTIME_DIR=$RUNTIME_DIRECTORY
+else
+  RUNTIME_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mlflow-runtime.XXXXXX")
+fi
+mkdir -p "$RUNTIME_DIR"
+chmod 700 "$RUNTIME_DIR"
+
+# 1. Resolve X from X_SECRET_ARN where X itself is not set.
+fetch_args=()
+for name in $SECRET_NAMES; do
+  arn_var="${name}_SECRET_ARN"
+  if [ -z "${!name:-}" ] && [ -n "${!arn_var:-}" ]; then
+    [[ ${!arn_var} == arn:* ]] || die "$arn_var is not an ARN: '${!arn_var}'"
+    fetch_args+=("$name=${!arn_var}")
+  fi
+done
+if [ "${#fetch_args[@]}" -gt 0 ]; then
+  secrets_file="$RUNTIME_DIR/secrets.$$"
+  log "reading ${#fetch_args[@]} secret(s) from AWS Secrets Manager"
+  if ! "$PYTHON" "$SERVER_DIR/runtime_helper.py" fetch-secrets "${fetch_args[@]}" >"$secrets_file"; then
+    rm -f "$secrets_file"
+    die "could not resolve the *_SECRET_ARN variables (see above)"
+  fi
+  while IFS= read -r -d '' name && IFS= read -r -d '' value; do
+    export "$name=$value"
+  done <"$secrets_file"
+  rm -f "$secrets_file"
+fi
+
+# GCP service-account key JSON -> a 0600 file for Application Default Credentials.
+if [ -n "${GOOGLE_CREDENTIALS_JSON:-}" ]; then
+  printf '%s' "$GOOGLE_CREDENTIALS_JSON" >"$RUNTIME_DIR/gcp-credentials.json"
+  chmod 600 "$RUNTIME_DIR/gcp-credentials.json"
+  export GOOGLE_APPLICATION_CREDENTIALS="$RUNTIME_DIR/gcp-credentials.json"
+  unset GOOGLE_CREDENTIALS_JSON
+fi
+
+# 2. Validate.
+require() {
+  local name=$1
+  [ -n "${!name:-}" ] || die "$name is not set${2:+ ($2)}"
+}
+require MLFLOW_BACKEND_STORE_URI "or MLFLOW_BACKEND_STORE_URI_SECRET_ARN"
+require MLFLOW_ARTIFACTS_DESTINATION
+require MLFLOW_AUTH_ADMIN_USERNAME
+require MLFLOW_AUTH_ADMIN_PASSWORD "or MLFLOW_AUTH_ADMIN_PASSWORD_SECRET_ARN"
+require MLFLOW_FLASK_SERVER_SECRET_KEY "or MLFLOW_FLASK_SERVER_SECRET_KEY_SECRET_ARN"
+require MLFLOW_SERVER_ALLOWED_HOSTS
+
+case "$MLFLOW_BACKEND_STORE_URI" in
+  postgresql://?* | postgresql+psycopg2://?*) ;;
+  *) die "MLFLOW_BACKEND_STORE_URI must be a postgresql:// URI (got scheme '${MLFLOW_BACKEND_STORE_URI%%:*}')" ;;
+esac
+[[ $MLFLOW_BACKEND_STORE_URI != *[[:space:]]* ]] || die "MLFLOW_BACKEND_STORE_URI contains whitespace"
+# SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; the server ships psycopg2.
+if [[ $MLFLOW_BACKEND_STORE_URI == postgresql://* ]]; then
+  MLFLOW_BACKEND_STORE_URI="postgresql+psycopg2://${MLFLOW_BACKEND_STORE_URI#postgresql://}"
+fi
+case "$MLFLOW_ARTIFACTS_DESTINATION" in
+  s3://?* | gs://?*) ;;
+  wasbs://?*@?*.blob.core.windows.net*) ;;
+  *) die "MLFLOW_ARTIFACTS_DESTINATION must be s3://bucket/prefix, wasbs://container@account.blob.core.windows.net/prefix or gs://bucket/prefix (got '$MLFLOW_ARTIFACTS_DESTINATION')" ;;
+esac
+[[ $MLFLOW_SERVER_ALLOWED_HOSTS != *[[:space:]]* ]] || die "MLFLOW_SERVER_ALLOWED_HOSTS must be comma-separated without spaces (got '$MLFLOW_SERVER_ALLOWED_HOSTS')"
+[[ $MLFLOW_AUTH_ADMIN_USERNAME =~ ^[A-Za-z0-9._@-]+$ ]] || die "MLFLOW_AUTH_ADMIN_USERNAME has invalid characters (got '$MLFLOW_AUTH_ADMIN_USERNAME')"
+
+MLFLOW_HOST=${MLFLOW_HOST:-127.0.0.1}
+MLFLOW_PORT=${MLFLOW_PORT:-5000}
+MLFLOW_WORKERS=${MLFLOW_WORKERS:-2}
+in_range "$MLFLOW_PORT" 1 65535 || die "MLFLOW_PORT must be a number in 1-65535 (got '$MLFLOW_PORT')"
+in_range "$MLFLOW_WORKERS" 1 64 || die "MLFLOW_WORKERS must be a number in 1-64 (got '$MLFLOW_WORKERS')"
+for name in MLFLOW_SQLALCHEMYSTORE_POOL_SIZE MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE MLFLOW_AUTH_CACHE_TTL_SECONDS; do
+  if [ -n "${!name:-}" ]; then is_uint "${!name}" || die "$name must be a whole number (got '${!name}')"; fi
+done
+case "${MLFLOW_AUTH_DEFAULT_PERMISSION:=READ}" in
+  READ | EDIT | MANAGE | NO_PERMISSIONS) ;;
+  *) die "MLFLOW_AUTH_DEFAULT_PERMISSION must be READ, EDIT, MANAGE or NO_PERMISSIONS (got '$MLFLOW_AUTH_DEFAULT_PERMISSION')" ;;
+esac
+export MLFLOW_HOST MLFLOW_PORT MLFLOW_WORKERS MLFLOW_BACKEND_STORE_URI MLFLOW_AUTH_ADMIN_USERNAME \
+  MLFLOW_AUTH_ADMIN_PASSWORD MLFLOW_FLASK_SERVER_SECRET_KEY MLFLOW_SERVER_ALLOWED_HOSTS
+
+# 3. The basic-auth app keeps its users in the same PostgreSQL database (its own tables and
+#    alembic_version_auth), configured through a private 0600 file, never sqlite.
+MLFLOW_AUTH_CONFIG_PATH="$RUNTIME_DIR/basic_auth.ini"
+{
+  printf '[mlflow]\n'
+  printf 'default_permission = %s\n' "$MLFLOW_AUTH_DEFAULT_PERMISSION"
+  # configparser interpolates %: escape it (URL-encoded passwords contain %XX).
+  printf 'database_uri = %s\n' "${MLFLOW_BACKEND_STORE_URI//%/%%}"
+  printf 'authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n'
+  printf 'auth_cache_ttl_seconds = %s\n' "${MLFLOW_AUTH_CACHE_TTL_SECONDS:-0}"
+} >"$MLFLOW_AUTH_CONFIG_PATH"
+chmod 600 "$MLFLOW_AUTH_CONFIG_PATH"
+export MLFLOW_AUTH_CONFIG_PATH
+
+# 4. Migrations, exactly once across servers starting together (PostgreSQL advisory lock).
+"$PYTHON" "$SERVER_DIR/runtime_helper.py" migrate || die "database migration failed (see above)"
+
+# 5. Serve. Backend URI, admin password and secret key reach mlflow through the environment only.
+log "starting mlflow server on $MLFLOW_HOST:$MLFLOW_PORT with $MLFLOW_WORKERS worker(s)"
+exec "$MLFLOW_VENV/bin/mlflow" server \
+  --serve-artifacts \
+  --artifacts-destination "$MLFLOW_ARTIFACTS_DESTINATION" \
+  --host "$MLFLOW_HOST" \
+  --port "$MLFLOW_PORT" \
+  --workers "$MLFLOW_WORKERS" \
+  --allowed-hosts "$MLFLOW_SERVER_ALLOWED_HOSTS" \
+  --app-name basic-auth

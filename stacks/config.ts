@@ -1,0 +1,507 @@
+// Turns raw stack config into typed, defaulted PlatformSettings. Everything invalid stops the program here,
+// before any resource is registered, with a message naming the key, the value and what is allowed.
+import * as fs from "fs";
+import { getProject, getStack, runtime } from "@pulumi/pulumi";
+import * as path from "path";
+import {
+  ARTIFACT_BACKENDS,
+  ArtifactStoreSettings,
+  DatabaseSettings,
+  NetworkSettings,
+  PlatformSettings,
+  SERVER_COMPUTE_MODES,
+  ServerSettings,
+} from "./settings";
+
+export const NAMESPACE = "mlflow-platform";
+
+/** Every top-level key of the `mlflow-platform:` namespace. */
+const TOP_LEVEL_KEYS = [
+  "artifactStore",
+  "database",
+  "server",
+  "network",
+  "protect",
+  "tags",
+  "adminPassword",
+] as const;
+
+/** Defaults for every key that has a safe one (DESIGN.md's config contract). */
+export const DEFAULTS = {
+  network: { cidrBlock: "10.42.0.0/16", availabilityZoneCount: 2 } satisfies NetworkSettings,
+  artifactStore: {
+    backend: "s3",
+    prefix: "mlflow",
+    noncurrentVersionExpirationDays: 30,
+    abortIncompleteUploadDays: 7,
+  } satisfies ArtifactStoreSettings,
+  database: {
+    instanceClass: "db.t4g.micro",
+    engineVersion: "17",
+    allocatedStorageGb: 20,
+    maxAllocatedStorageGb: 100,
+    backupRetentionDays: 7,
+    multiAz: false,
+  } satisfies DatabaseSettings,
+  server: {
+    compute: "ec2",
+    mlflowVersion: "3.18.0",
+    allowedCidrs: ["0.0.0.0/0"],
+    adminUsername: "admin",
+    workers: 4,
+    instanceType: "t3.small",
+    rootVolumeGb: 20,
+    logRetentionDays: 30,
+    container: {
+      cpu: 1024,
+      memoryMb: 2048,
+      desiredCount: 2,
+      minCount: 2,
+      maxCount: 4,
+      targetCpuPercent: 60,
+      imageRetentionCount: 10,
+    },
+  } satisfies ServerSettings,
+  awsRegion: "us-east-1",
+};
+
+/** PostgreSQL major versions RDS offers and the provider accepts. */
+const POSTGRES_MAJOR_VERSIONS = ["14", "15", "16", "17"];
+const FARGATE_CPU = [256, 512, 1024, 2048, 4096];
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+/** Raw config values as Pulumi hands them to a program: fully-qualified key -> string (JSON for objects). */
+export type RawConfig = Record<string, string>;
+
+/**
+ * Validates and defaults a stack's config. `raw` is `pulumi.runtime.allConfig()`: fully-qualified keys,
+ * structured values as JSON strings.
+ */
+export function loadSettings(raw: RawConfig, project: string, stack: string): PlatformSettings {
+  const own: Raw = {};
+  for (const [fullKey, value] of Object.entries(raw)) {
+    const [ns, ...rest] = fullKey.split(":");
+    if (ns !== NAMESPACE) continue;
+    const key = rest.join(":");
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(
+        `${NAMESPACE}:${key}: unknown config key${suggest(key, TOP_LEVEL_KEYS)}; allowed keys: ${TOP_LEVEL_KEYS.join(", ")}`,
+      );
+    }
+    own[key] = parseJson(value);
+  }
+
+  const protect = bool(`${NAMESPACE}:protect`, own.protect, false);
+  if (/^prod/i.test(stack) && !protect) {
+    throw new ConfigError(
+      `${NAMESPACE}:protect: got false on stack "${stack}"; allowed: true (a production stack must have deletion protection, retained buckets and final snapshots)`,
+    );
+  }
+  const awsRegion = raw["aws:region"] ?? DEFAULTS.awsRegion;
+  if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(awsRegion)) {
+    throw new ConfigError(`aws:region: got "${awsRegion}"; allowed: an AWS region such as us-east-1`);
+  }
+
+  const settings: PlatformSettings = {
+    project,
+    stack,
+    awsRegion,
+    protect,
+    tags: readTags(own.tags),
+    network: readNetwork(own.network),
+    artifactStore: readArtifactStore(own.artifactStore),
+    database: readDatabase(own.database, protect),
+    server: readServer(own.server),
+  };
+  if (own.adminPassword !== undefined) {
+    const password = own.adminPassword;
+    // Never echo a secret value in an error.
+    if (typeof password !== "string" || password.length < 12) {
+      throw new ConfigError(
+        `${NAMESPACE}:adminPassword: the value is too short or not a string; allowed: a string of at least 12 characters (set it with \`pulumi config set --secret ${NAMESPACE}:adminPassword\`)`,
+      );
+    }
+  }
+  return settings;
+}
+
+function readTags(value: unknown): Record<string, string> {
+  const key = `${NAMESPACE}:tags`;
+  const tags = object(key, value ?? {}, undefined);
+  for (const [name, tagValue] of Object.entries(tags)) {
+    if (typeof tagValue !== "string" || tagValue.length > 256 || name.length > 128 || name.startsWith("aws:")) {
+      throw new ConfigError(
+        `${key}.${name}: got ${show(tagValue)}; allowed: string values up to 256 characters, names up to 128 not starting with "aws:"`,
+      );
+    }
+  }
+  return tags as Record<string, string>;
+}
+
+function readNetwork(value: unknown): NetworkSettings {
+  const key = `${NAMESPACE}:network`;
+  const raw = object(key, value ?? {}, ["cidrBlock", "availabilityZoneCount"]);
+  const d = DEFAULTS.network;
+  const cidrBlock = cidr(`${key}.cidrBlock`, raw.cidrBlock ?? d.cidrBlock);
+  const prefixLength = Number(cidrBlock.split("/")[1]);
+  if (prefixLength < 16 || prefixLength > 24) {
+    throw new ConfigError(
+      `${key}.cidrBlock: got "${cidrBlock}"; allowed: an IPv4 CIDR with a prefix length from /16 to /24`,
+    );
+  }
+  return {
+    cidrBlock,
+    availabilityZoneCount: int(`${key}.availabilityZoneCount`, raw.availabilityZoneCount, d.availabilityZoneCount, 2, 6),
+  };
+}
+
+function readArtifactStore(value: unknown): ArtifactStoreSettings {
+  const key = `${NAMESPACE}:artifactStore`;
+  const raw = object(key, value ?? {}, [
+    "backend",
+    "prefix",
+    "noncurrentVersionExpirationDays",
+    "abortIncompleteUploadDays",
+    "azureBlob",
+    "gcs",
+  ]);
+  const d = DEFAULTS.artifactStore;
+  const backend = oneOf(`${key}.backend`, raw.backend, d.backend, ARTIFACT_BACKENDS);
+  const prefix = raw.prefix ?? d.prefix;
+  if (typeof prefix !== "string" || !/^[a-z0-9][a-z0-9-_/]{0,62}[a-z0-9]$/.test(prefix) || prefix.includes("//")) {
+    throw new ConfigError(
+      `${key}.prefix: got ${show(prefix)}; allowed: 2-64 characters of a-z, 0-9, "-", "_" and "/", not starting or ending with "/"`,
+    );
+  }
+  const settings: ArtifactStoreSettings = {
+    backend,
+    prefix,
+    noncurrentVersionExpirationDays: int(
+      `${key}.noncurrentVersionExpirationDays`,
+      raw.noncurrentVersionExpirationDays,
+      d.noncurrentVersionExpirationDays,
+      1,
+      3650,
+    ),
+    abortIncompleteUploadDays: int(
+      `${key}.abortIncompleteUploadDays`,
+      raw.abortIncompleteUploadDays,
+      d.abortIncompleteUploadDays,
+      1,
+      365,
+    ),
+  };
+  for (const other of ARTIFACT_BACKENDS) {
+    if (other !== backend && other !== "s3" && raw[other] !== undefined) {
+      throw new ConfigError(
+        `${key}.${other}: set while ${key}.backend is "${backend}"; allowed: remove it, or set backend: ${other}`,
+      );
+    }
+  }
+  if (backend === "azureBlob") {
+    const azKey = `${key}.azureBlob`;
+    if (raw.azureBlob === undefined) {
+      throw new ConfigError(
+        `${azKey}: missing; backend azureBlob needs { location: <Azure region, e.g. westeurope> }`,
+      );
+    }
+    const az = object(azKey, raw.azureBlob, ["location", "subscriptionId", "resourceGroupName"]);
+    settings.azureBlob = {
+      location: requiredString(`${azKey}.location`, az.location, /^[a-z][a-z0-9]{2,30}$/, "an Azure region name such as westeurope"),
+      subscriptionId: optionalString(
+        `${azKey}.subscriptionId`,
+        az.subscriptionId,
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+        "a subscription GUID",
+      ),
+      resourceGroupName: optionalString(
+        `${azKey}.resourceGroupName`,
+        az.resourceGroupName,
+        /^[-\w.()]{1,89}[-\w()]$/,
+        "an existing resource group name (1-90 letters, digits, -_.())",
+      ),
+    };
+  }
+  if (backend === "gcs") {
+    const gcsKey = `${key}.gcs`;
+    if (raw.gcs === undefined) {
+      throw new ConfigError(`${gcsKey}: missing; backend gcs needs { project: <GCP project id>, location: US }`);
+    }
+    const gcs = object(gcsKey, raw.gcs, ["project", "location"]);
+    settings.gcs = {
+      project: requiredString(`${gcsKey}.project`, gcs.project, /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a GCP project id"),
+      location: optionalString(`${gcsKey}.location`, gcs.location, /^[A-Za-z][A-Za-z0-9-]{1,30}$/, "a GCS location such as US or europe-west1")?.toUpperCase() ?? "US",
+    };
+  }
+  return settings;
+}
+
+function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
+  const key = `${NAMESPACE}:database`;
+  const raw = object(key, value ?? {}, [
+    "instanceClass",
+    "engineVersion",
+    "allocatedStorageGb",
+    "maxAllocatedStorageGb",
+    "backupRetentionDays",
+    "multiAz",
+  ]);
+  const d = DEFAULTS.database;
+  const allocatedStorageGb = int(`${key}.allocatedStorageGb`, raw.allocatedStorageGb, d.allocatedStorageGb, 20, 65536);
+  const settings: DatabaseSettings = {
+    instanceClass: requiredString(
+      `${key}.instanceClass`,
+      raw.instanceClass ?? d.instanceClass,
+      /^db\.[a-z0-9]+\.[a-z0-9]+$/,
+      "an RDS instance class such as db.t4g.micro or db.m7g.large",
+    ),
+    engineVersion: String(oneOf(`${key}.engineVersion`, raw.engineVersion, d.engineVersion, POSTGRES_MAJOR_VERSIONS)),
+    allocatedStorageGb,
+    maxAllocatedStorageGb: int(
+      `${key}.maxAllocatedStorageGb`,
+      raw.maxAllocatedStorageGb,
+      Math.max(d.maxAllocatedStorageGb, allocatedStorageGb),
+      allocatedStorageGb,
+      65536,
+    ),
+    backupRetentionDays: int(`${key}.backupRetentionDays`, raw.backupRetentionDays, d.backupRetentionDays, 1, 35),
+    multiAz: bool(`${key}.multiAz`, raw.multiAz, d.multiAz),
+  };
+  if (protect && settings.backupRetentionDays < 7) {
+    throw new ConfigError(
+      `${key}.backupRetentionDays: got ${settings.backupRetentionDays} with protect: true; allowed: 7 to 35 for a protected stack`,
+    );
+  }
+  return settings;
+}
+
+function readServer(value: unknown): ServerSettings {
+  const key = `${NAMESPACE}:server`;
+  const raw = object(key, value ?? {}, [
+    "compute",
+    "mlflowVersion",
+    "allowedCidrs",
+    "adminUsername",
+    "workers",
+    "instanceType",
+    "rootVolumeGb",
+    "domain",
+    "hostedZoneId",
+    "logRetentionDays",
+    "container",
+  ]);
+  const d = DEFAULTS.server;
+  const compute = oneOf(`${key}.compute`, raw.compute, d.compute, SERVER_COMPUTE_MODES);
+
+  const mlflowVersion = raw.mlflowVersion ?? d.mlflowVersion;
+  if (typeof mlflowVersion !== "string" || !/^\d+\.\d+\.\d+$/.test(mlflowVersion)) {
+    throw new ConfigError(`${key}.mlflowVersion: got ${show(mlflowVersion)}; allowed: a version such as 3.18.0`);
+  }
+  const locked = pinnedMlflowVersion();
+  if (mlflowVersion !== locked) {
+    throw new ConfigError(
+      `${key}.mlflowVersion: got "${mlflowVersion}" but server/requirements.txt locks mlflow==${locked}; allowed: ${locked} (to upgrade, change server/requirements.in and re-lock, see README "Upgrading MLflow")`,
+    );
+  }
+
+  const cidrs = raw.allowedCidrs ?? d.allowedCidrs;
+  if (!Array.isArray(cidrs) || cidrs.length === 0) {
+    throw new ConfigError(`${key}.allowedCidrs: got ${show(cidrs)}; allowed: a non-empty list of CIDRs`);
+  }
+  const allowedCidrs = cidrs.map((c, i) => cidr(`${key}.allowedCidrs[${i}]`, c));
+
+  const domain = optionalString(
+    `${key}.domain`,
+    raw.domain,
+    /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    "a lower-case DNS name such as mlflow.example.com",
+  );
+  const hostedZoneId = optionalString(`${key}.hostedZoneId`, raw.hostedZoneId, /^Z[A-Z0-9]{4,32}$/, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ");
+  if (domain && !hostedZoneId) {
+    throw new ConfigError(`${key}.hostedZoneId: missing while ${key}.domain is "${domain}"; allowed: the Route 53 zone id that holds the domain (needed for DNS validation of its certificate)`);
+  }
+  if (hostedZoneId && !domain) {
+    throw new ConfigError(`${key}.domain: missing while ${key}.hostedZoneId is set; allowed: set both or neither`);
+  }
+
+  const rawContainer = object(`${key}.container`, raw.container ?? {}, [
+    "cpu",
+    "memoryMb",
+    "desiredCount",
+    "minCount",
+    "maxCount",
+    "targetCpuPercent",
+    "imageRetentionCount",
+  ]);
+  if (raw.container !== undefined && compute !== "container") {
+    throw new ConfigError(`${key}.container: set while ${key}.compute is "${compute}"; allowed: remove it, or set compute: container`);
+  }
+  const dc = d.container;
+  const ck = `${key}.container`;
+  const cpu = oneOf(`${ck}.cpu`, rawContainer.cpu, dc.cpu, FARGATE_CPU);
+  const memoryMb = int(`${ck}.memoryMb`, rawContainer.memoryMb, Math.max(dc.memoryMb, cpu * 2), cpu * 2, cpu * 8);
+  if (memoryMb % 1024 !== 0 && memoryMb !== 512) {
+    throw new ConfigError(`${ck}.memoryMb: got ${memoryMb}; allowed: a multiple of 1024 from ${cpu * 2} to ${cpu * 8} for cpu ${cpu}`);
+  }
+  const minCount = int(`${ck}.minCount`, rawContainer.minCount, dc.minCount, 1, 50);
+  const maxCount = int(`${ck}.maxCount`, rawContainer.maxCount, Math.max(dc.maxCount, minCount), minCount, 50);
+  const desiredCount = int(`${ck}.desiredCount`, rawContainer.desiredCount, Math.min(Math.max(dc.desiredCount, minCount), maxCount), minCount, maxCount);
+
+  return {
+    compute,
+    mlflowVersion,
+    allowedCidrs,
+    adminUsername: requiredString(`${key}.adminUsername`, raw.adminUsername ?? d.adminUsername, /^[a-zA-Z][a-zA-Z0-9_.-]{2,31}$/, "3-32 letters, digits, _ . - starting with a letter"),
+    workers: int(`${key}.workers`, raw.workers, d.workers, 1, 32),
+    instanceType: requiredString(`${key}.instanceType`, raw.instanceType ?? d.instanceType, /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type such as t3.small"),
+    rootVolumeGb: int(`${key}.rootVolumeGb`, raw.rootVolumeGb, d.rootVolumeGb, 8, 1024),
+    domain,
+    hostedZoneId,
+    logRetentionDays: oneOf(`${key}.logRetentionDays`, raw.logRetentionDays, d.logRetentionDays, [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]),
+    container: {
+      cpu,
+      memoryMb,
+      desiredCount,
+      minCount,
+      maxCount,
+      targetCpuPercent: int(`${ck}.targetCpuPercent`, rawContainer.targetCpuPercent, dc.targetCpuPercent, 10, 90),
+      imageRetentionCount: int(`${ck}.imageRetentionCount`, rawContainer.imageRetentionCount, dc.imageRetentionCount, 1, 1000),
+    },
+  };
+}
+
+/** The MLflow version `server/requirements.txt` locks. */
+export function pinnedMlflowVersion(): string {
+  const requirements = fs.readFileSync(path.join(__dirname, "..", "server", "requirements.txt"), "utf8");
+  const match = /^mlflow(?:\[[^\]]*\])?==([^\s;\\]+)/m.exec(requirements);
+  if (!match) throw new Error("server/requirements.txt pins no mlflow version");
+  return match[1];
+}
+
+// ---- small typed readers; each names the key in its error ----
+
+function parseJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value; // plain strings are stored unquoted
+  }
+}
+
+function object(key: string, value: unknown, allowed: readonly string[] | undefined): Raw {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`${key}: got ${show(value)}; allowed: an object${allowed ? ` with keys ${allowed.join(", ")}` : ""}`);
+  }
+  if (allowed) {
+    for (const name of Object.keys(value)) {
+      if (!allowed.includes(name)) {
+        throw new ConfigError(`${key}.${name}: unknown key${suggest(name, allowed)}; allowed keys: ${allowed.join(", ")}`);
+      }
+    }
+  }
+  return value as Raw;
+}
+
+function int(key: string, value: unknown, fallback: number, min: number, max: number): number {
+  const v = value === undefined ? fallback : typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${key}: got ${show(value)}; allowed: an integer from ${min} to ${max}`);
+  }
+  return v;
+}
+
+function bool(key: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new ConfigError(`${key}: got ${show(value)}; allowed: true or false`);
+}
+
+function oneOf<T extends string | number>(key: string, value: unknown, fallback: T, allowed: readonly T[]): T {
+  const v = value === undefined ? fallback : value;
+  const match = allowed.find((a) => a === v || String(a) === String(v));
+  if (match === undefined) {
+    throw new ConfigError(`${key}: got ${show(value)}${typeof v === "string" ? suggest(v, allowed.map(String)) : ""}; allowed: ${allowed.join(", ")}`);
+  }
+  return match;
+}
+
+function requiredString(key: string, value: unknown, pattern: RegExp, description: string): string {
+  if (value === undefined || value === "") {
+    throw new ConfigError(`${key}: missing; allowed: ${description}`);
+  }
+  if (typeof value !== "string" || !pattern.test(value)) {
+    throw new ConfigError(`${key}: got ${show(value)}; allowed: ${description}`);
+  }
+  return value;
+}
+
+function optionalString(key: string, value: unknown, pattern: RegExp, description: string): string | undefined {
+  return value === undefined ? undefined : requiredString(key, value, pattern, description);
+}
+
+function cidr(key: string, value: unknown): string {
+  const match = typeof value === "string" ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value) : null;
+  const valid =
+    match !== null &&
+    match.slice(1, 5).every((octet) => Number(octet) <= 255 && String(Number(octet)) === octet) &&
+    Number(match[5]) <= 32;
+  if (!valid) {
+    throw new ConfigError(`${key}: got ${show(value)}; allowed: an IPv4 CIDR such as 203.0.113.0/24`);
+  }
+  const [a, b, c, d] = match.slice(1, 5).map(Number);
+  const address = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+  const bits = Number(match[5]);
+  const hostMask = bits === 0 ? 0xffffffff : (2 ** (32 - bits) - 1) >>> 0;
+  if ((address & hostMask) !== 0) {
+    throw new ConfigError(`${key}: got "${value}", which has host bits set; allowed: a network address such as ${networkOf(address, bits)}/${bits}`);
+  }
+  return value as string;
+}
+
+function networkOf(address: number, bits: number): string {
+  const net = bits === 0 ? 0 : (address & ~((2 ** (32 - bits) - 1) >>> 0)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".");
+}
+
+function show(value: unknown): string {
+  return value === undefined ? "nothing" : JSON.stringify(value);
+}
+
+/** ` (did you mean "x"?)` when a key is a likely typo of an allowed one. */
+function suggest(name: string, allowed: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of allowed) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean "${best}"?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** Settings of the stack being deployed, from the Pulumi runtime's config. */
+export function loadStackSettings(): PlatformSettings {
+  return loadSettings(runtime.allConfig(), getProject(), getStack());
+}

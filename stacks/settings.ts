@@ -1,0 +1,104 @@
+// The typed settings the program is built from. `stacks/config.ts` is the only place that produces them
+// from raw stack config; components only ever see these types.
+
+export const ARTIFACT_BACKENDS = ["s3", "azureBlob", "gcs"] as const;
+export type ArtifactBackendName = (typeof ARTIFACT_BACKENDS)[number];
+
+export const SERVER_COMPUTE_MODES = ["ec2", "container"] as const;
+export type ServerCompute = (typeof SERVER_COMPUTE_MODES)[number];
+
+export interface NetworkSettings {
+  /** CIDR block of the VPC. */
+  cidrBlock: string;
+  /** How many availability zones the subnets span (RDS needs at least two). */
+  availabilityZoneCount: number;
+}
+
+export interface AzureBlobSettings {
+  /** Azure region of the storage account, e.g. `westeurope`. */
+  location: string;
+  /** Subscription to deploy into; default: the provider's (ARM_SUBSCRIPTION_ID / az login). */
+  subscriptionId?: string;
+  /** An existing resource group to use instead of creating one. */
+  resourceGroupName?: string;
+}
+
+export interface GcsSettings {
+  /** GCP project that owns the bucket and the service account. */
+  project: string;
+  /** Bucket location (multi-region such as `US` or a region such as `europe-west1`). */
+  location: string;
+}
+
+export interface ArtifactStoreSettings {
+  backend: ArtifactBackendName;
+  /** Key prefix under which MLflow writes artifacts. */
+  prefix: string;
+  /** Days after which noncurrent (overwritten or deleted) object versions are removed. */
+  noncurrentVersionExpirationDays: number;
+  /** Days after which incomplete multipart uploads are aborted (S3 only). */
+  abortIncompleteUploadDays: number;
+  azureBlob?: AzureBlobSettings;
+  gcs?: GcsSettings;
+}
+
+export interface DatabaseSettings {
+  instanceClass: string;
+  /** PostgreSQL major version, e.g. `17`. */
+  engineVersion: string;
+  allocatedStorageGb: number;
+  /** Upper bound for storage autoscaling; equal to allocatedStorageGb turns autoscaling off. */
+  maxAllocatedStorageGb: number;
+  backupRetentionDays: number;
+  multiAz: boolean;
+}
+
+export interface ContainerSettings {
+  /** Fargate task CPU units (256 = 0.25 vCPU). */
+  cpu: number;
+  /** Fargate task memory in MiB. */
+  memoryMb: number;
+  desiredCount: number;
+  minCount: number;
+  maxCount: number;
+  /** Average CPU utilisation the service scales to. */
+  targetCpuPercent: number;
+  /** How many images ECR keeps. */
+  imageRetentionCount: number;
+}
+
+export interface ServerSettings {
+  compute: ServerCompute;
+  mlflowVersion: string;
+  /** CIDRs allowed to reach the server's HTTP(S) ports. */
+  allowedCidrs: string[];
+  adminUsername: string;
+  /** uvicorn workers per server (EC2 instance or container). */
+  workers: number;
+  /** EC2 instance type (compute: ec2). */
+  instanceType: string;
+  rootVolumeGb: number;
+  /** Public DNS name; turns TLS on (ACM on the load balancer). */
+  domain?: string;
+  /** Route 53 hosted zone that holds `domain`. */
+  hostedZoneId?: string;
+  logRetentionDays: number;
+  container: ContainerSettings;
+}
+
+export interface PlatformSettings {
+  /** Pulumi project name. */
+  project: string;
+  /** Pulumi stack name. */
+  stack: string;
+  /** AWS region of the compute, database and S3 bucket. */
+  awsRegion: string;
+  /** Deletion protection, retained buckets, final snapshots. */
+  protect: boolean;
+  /** Tags applied to every taggable resource. */
+  tags: Record<string, string>;
+  network: NetworkSettings;
+  artifactStore: ArtifactStoreSettings;
+  database: DatabaseSettings;
+  server: ServerSettings;
+}

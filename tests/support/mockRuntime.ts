@@ -1,0 +1,230 @@
+// The offline runtime: evaluates the real Pulumi program under `pulumi.runtime.setMocks`, with no cloud calls,
+// and records every resource it registers. Used by the unit tests, `npm run plan` and `npm run bench:plan`.
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import type * as pulumiType from "@pulumi/pulumi";
+
+export const PROJECT = "mlflow-platform";
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const ACCOUNT_ID = "123456789012";
+export const ELASTIC_IP = "203.0.113.10";
+
+/** Pulumi's wire markers for a secret value inside mocked inputs. */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface CapturedResource {
+  type: string;
+  name: string;
+  custom: boolean;
+  /** Inputs as the provider would get them, secrets unwrapped. */
+  inputs: Record<string, unknown>;
+  /** Inputs with secret values still wrapped as `{ secret: value }`; for leak checks. */
+  wrappedInputs: Record<string, unknown>;
+  /** Name and type of the parent resource (undefined for the stack's direct children). */
+  parent?: { type: string; name: string };
+  protect: boolean;
+  retainOnDelete: boolean;
+  /** Computed state the mock returned (inputs + ids, arns, ...). */
+  state: Record<string, unknown>;
+}
+
+export interface CapturedOutput {
+  value: unknown;
+  secret: boolean;
+}
+
+export interface Evaluation {
+  resources: CapturedResource[];
+  outputs: Record<string, CapturedOutput>;
+  /** Provider functions the program called, by token. */
+  calls: { token: string; inputs: Record<string, unknown> }[];
+}
+
+export interface EvaluateOptions {
+  stack: string;
+  /** Fully-qualified config, as `pulumi.runtime.allConfig()` returns it. */
+  config: Record<string, string>;
+  /** Config keys that hold secrets. */
+  secretKeys?: string[];
+  /** Where the program is; default: the repo's `index.ts`. */
+  program?: string;
+}
+
+/** A value every mocked random generator returns, so leak tests can search for it. */
+export function markerFor(name: string): string {
+  return `SECRETMARKER${name.replace(/[^A-Za-z0-9]/g, "")}`;
+}
+
+/** Reads `Pulumi.<stack>.yaml` (or any stack file) into fully-qualified raw config. */
+export function readStackFile(file: string): { config: Record<string, string>; secretKeys: string[] } {
+  const doc = parseYaml(fs.readFileSync(file, "utf8")) ?? {};
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries<unknown>(doc.config ?? {})) {
+    if (value !== null && typeof value === "object" && "secure" in value) {
+      // Encrypted values cannot be read offline: a stand-in of the same kind takes their place.
+      config[key] = markerFor(key).padEnd(24, "x");
+      secretKeys.push(key);
+    } else {
+      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  return { config, secretKeys };
+}
+
+export function stackFile(stack: string): string {
+  return path.join(ROOT, `Pulumi.${stack}.yaml`);
+}
+
+/** Computed properties a real provider would return, by resource type. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const physical = `${name}-0123abc`;
+  const service = type.split(":")[1]?.split("/")[0] ?? "x";
+  const state: Record<string, unknown> = {
+    ...inputs,
+    arn: `arn:aws:${service}:us-east-1:${ACCOUNT_ID}:${name}`,
+    name: inputs.name ?? physical,
+  };
+  switch (type) {
+    case "aws:s3/bucket:Bucket":
+      return { ...state, bucket: inputs.bucket ?? physical, arn: `arn:aws:s3:::${physical}` };
+    case "aws:iam/role:Role":
+      return { ...state, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${physical}`, uniqueId: "AROAEXAMPLE" };
+    case "aws:ec2/eip:Eip":
+      return { ...state, publicIp: ELASTIC_IP, allocationId: "eipalloc-0123", publicDns: "ec2-203-0-113-10.compute-1.amazonaws.com" };
+    case "aws:rds/instance:Instance":
+      return { ...state, address: `${physical}.cabc123.us-east-1.rds.amazonaws.com`, port: inputs.port ?? 5432 };
+    case "aws:ec2/vpc:Vpc":
+      return { ...state, cidrBlock: inputs.cidrBlock };
+    case "aws:secretsmanager/secret:Secret":
+      return { ...state, arn: `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:${physical}-AbCdEf` };
+    case "random:index/randomPassword:RandomPassword":
+    case "random:index/randomString:RandomString":
+      return { ...state, result: markerFor(name) };
+    case "random:index/randomId:RandomId":
+      return { ...state, hex: "0a1b2c3d", dec: "169552957", b64Url: "ChssPQ" };
+    default:
+      return state;
+  }
+}
+
+function mockCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (token) {
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return { names: ["us-east-1a", "us-east-1b", "us-east-1c"], zoneIds: ["use1-az1", "use1-az2", "use1-az3"], id: "us-east-1" };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/ci`, userId: "AIDAEXAMPLE", id: ACCOUNT_ID };
+    case "aws:index/getRegion:getRegion":
+      return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "aws:ec2/getAmi:getAmi":
+      return { id: "ami-0123456789abcdef0", name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20261101", architecture: "x86_64" };
+    default:
+      throw new Error(`unmocked provider function ${token}(${JSON.stringify(inputs)}): add it to tests/support/mockRuntime.ts`);
+  }
+}
+
+function unwrapSecrets(value: unknown, wrap: boolean): unknown {
+  if (Array.isArray(value)) return value.map((v) => unwrapSecrets(v, wrap));
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (record[SIG_KEY] === SECRET_SIG) {
+      const inner = unwrapSecrets(record.value, wrap);
+      return wrap ? { secret: inner } : inner;
+    }
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v, wrap)]));
+  }
+  return value;
+}
+
+/**
+ * Runs the program once for one stack's config and returns what it registered. Under jest, modules are reset
+ * first so each evaluation is a fresh program.
+ */
+export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluation> {
+  if (typeof jest !== "undefined") jest.resetModules();
+  const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
+  const resources = new Map<string, CapturedResource>();
+  const calls: Evaluation["calls"] = [];
+  const key = (type: string, name: string) => `${type}::${name}`;
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const state = mockState(args.type, args.name, unwrapSecrets(args.inputs, false) as Record<string, unknown>);
+        const captured = resources.get(key(args.type, args.name));
+        const record: CapturedResource = {
+          type: args.type,
+          name: args.name,
+          custom: args.custom ?? true,
+          inputs: unwrapSecrets(args.inputs, false) as Record<string, unknown>,
+          wrappedInputs: unwrapSecrets(args.inputs, true) as Record<string, unknown>,
+          parent: captured?.parent,
+          protect: captured?.protect ?? false,
+          retainOnDelete: captured?.retainOnDelete ?? false,
+          state,
+        };
+        if (captured && captured.custom !== undefined && captured.state.__registered) {
+          throw new Error(`duplicate resource ${args.type} ${args.name}`);
+        }
+        resources.set(key(args.type, args.name), { ...record, state: { ...state, __registered: true } });
+        return { id: `${args.name}-id`, state };
+      },
+      call(args) {
+        calls.push({ token: args.token, inputs: args.inputs });
+        return mockCall(args.token, args.inputs);
+      },
+    },
+    PROJECT,
+    options.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
+
+  const exports = (await pulumi.runtime.runInPulumiStack(async () => {
+    // Resource options are not visible to mocks; a stack transformation sees them for every resource.
+    pulumi.runtime.registerStackTransformation((t) => {
+      const parent = t.opts.parent as (pulumiType.Resource & { __name?: string; __pulumiType?: string }) | undefined;
+      resources.set(key(t.type, t.name), {
+        type: t.type,
+        name: t.name,
+        custom: !(t.resource instanceof pulumi.ComponentResource),
+        inputs: {},
+        wrappedInputs: {},
+        parent: parent?.__pulumiType && parent.__pulumiType !== "pulumi:pulumi:Stack"
+          ? { type: parent.__pulumiType, name: parent.__name ?? "" }
+          : undefined,
+        protect: Boolean(t.opts.protect),
+        retainOnDelete: Boolean(t.opts.retainOnDelete),
+        state: {},
+      });
+      return undefined;
+    });
+    return await import(options.program ?? path.join(ROOT, "index.ts"));
+  })) as Record<string, unknown> | undefined;
+
+  await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
+  const outputs: Record<string, CapturedOutput> = {};
+  for (const [name, value] of Object.entries(exports ?? {})) {
+    if (name === "default" || name === "__esModule") continue;
+    if (pulumi.Output.isInstance(value)) {
+      outputs[name] = { value: await promiseOf(value), secret: await pulumi.isSecret(value) };
+    } else {
+      outputs[name] = { value, secret: false };
+    }
+  }
+  // Internal but exported: drains registrations that no output depends on (alarms, attachments, ...).
+  await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
+  const list = [...resources.values()].map(({ state, ...rest }) => {
+    const { __registered: _, ...cleanState } = state;
+    return { ...rest, state: cleanState };
+  });
+  return { resources: list, outputs, calls };
+}
+
+function promiseOf(output: pulumiType.Output<unknown>): Promise<unknown> {
+  return new Promise((resolve) => output.apply((v) => resolve(v)));
+}
