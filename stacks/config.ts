@@ -1,8 +1,7 @@
 // Turns raw stack config into typed, defaulted PlatformSettings. Everything invalid stops the program here,
 // before any resource is registered, with a message naming the key, the value and what is allowed.
-import * as fs from "fs";
 import { getProject, getStack, runtime } from "@pulumi/pulumi";
-import * as path from "path";
+import { DEFAULT_WORKERS, pinnedMlflowVersion } from "../server/render";
 import {
   ARTIFACT_BACKENDS,
   ArtifactStoreSettings,
@@ -45,10 +44,11 @@ export const DEFAULTS = {
   } satisfies DatabaseSettings,
   server: {
     compute: "ec2",
-    mlflowVersion: "3.18.0",
+    // The version server/requirements.txt locks (DESIGN.md says 3.18.0; see server/requirements.in for why not).
+    mlflowVersion: pinnedMlflowVersion(),
     allowedCidrs: ["0.0.0.0/0"],
     adminUsername: "admin",
-    workers: 4,
+    workers: DEFAULT_WORKERS,
     instanceType: "t3.small",
     rootVolumeGb: 20,
     logRetentionDays: 30,
@@ -210,7 +210,7 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
     const azKey = `${key}.azureBlob`;
     if (raw.azureBlob === undefined) {
       throw new ConfigError(
-        `${azKey}: missing; backend azureBlob needs { location: <Azure region, e.g. westeurope> }`,
+        `${azKey}: missing while ${key}.backend is "azureBlob"; allowed: { location: <Azure region such as westeurope>, subscriptionId?, resourceGroupName? }`,
       );
     }
     const az = object(azKey, raw.azureBlob, ["location", "subscriptionId", "resourceGroupName"]);
@@ -233,7 +233,7 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
   if (backend === "gcs") {
     const gcsKey = `${key}.gcs`;
     if (raw.gcs === undefined) {
-      throw new ConfigError(`${gcsKey}: missing; backend gcs needs { project: <GCP project id>, location: US }`);
+      throw new ConfigError(`${gcsKey}: missing while ${key}.backend is "gcs"; allowed: { project: <GCP project id>, location?: <US, EU or a region> }`);
     }
     const gcs = object(gcsKey, raw.gcs, ["project", "location"]);
     settings.gcs = {
@@ -328,6 +328,11 @@ function readServer(value: unknown): ServerSettings {
   if (domain && !hostedZoneId) {
     throw new ConfigError(`${key}.hostedZoneId: missing while ${key}.domain is "${domain}"; allowed: the Route 53 zone id that holds the domain (needed for DNS validation of its certificate)`);
   }
+  if (domain && compute !== "container") {
+    throw new ConfigError(
+      `${key}.domain: set while ${key}.compute is "${compute}"; allowed: compute: container (TLS terminates at the load balancer with an ACM certificate), or no domain (EC2 serves HTTP on its Elastic IP)`,
+    );
+  }
   if (hostedZoneId && !domain) {
     throw new ConfigError(`${key}.domain: missing while ${key}.hostedZoneId is set; allowed: set both or neither`);
   }
@@ -376,14 +381,6 @@ function readServer(value: unknown): ServerSettings {
       imageRetentionCount: int(`${ck}.imageRetentionCount`, rawContainer.imageRetentionCount, dc.imageRetentionCount, 1, 1000),
     },
   };
-}
-
-/** The MLflow version `server/requirements.txt` locks. */
-export function pinnedMlflowVersion(): string {
-  const requirements = fs.readFileSync(path.join(__dirname, "..", "server", "requirements.txt"), "utf8");
-  const match = /^mlflow(?:\[[^\]]*\])?==([^\s;\\]+)/m.exec(requirements);
-  if (!match) throw new Error("server/requirements.txt pins no mlflow version");
-  return match[1];
 }
 
 // ---- small typed readers; each names the key in its error ----

@@ -13,6 +13,8 @@ export const ELASTIC_IP = "203.0.113.10";
 /** Pulumi's wire markers for a secret value inside mocked inputs. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+/** The key that marks a secret value in `wrappedInputs`. */
+export const SECRET_WRAPPER = "__secret__";
 
 export interface CapturedResource {
   type: string;
@@ -20,7 +22,7 @@ export interface CapturedResource {
   custom: boolean;
   /** Inputs as the provider would get them, secrets unwrapped. */
   inputs: Record<string, unknown>;
-  /** Inputs with secret values still wrapped as `{ secret: value }`; for leak checks. */
+  /** Inputs with secret values still wrapped as `{ [SECRET_WRAPPER]: value }`; for leak checks. */
   wrappedInputs: Record<string, unknown>;
   /** Name and type of the parent resource (undefined for the stack's direct children). */
   parent?: { type: string; name: string };
@@ -133,7 +135,7 @@ function unwrapSecrets(value: unknown, wrap: boolean): unknown {
     const record = value as Record<string, unknown>;
     if (record[SIG_KEY] === SECRET_SIG) {
       const inner = unwrapSecrets(record.value, wrap);
-      return wrap ? { secret: inner } : inner;
+      return wrap ? { [SECRET_WRAPPER]: inner } : inner;
     }
     return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v, wrap)]));
   }
@@ -184,7 +186,9 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
   );
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
-  const exports = (await pulumi.runtime.runInPulumiStack(async () => {
+  let exports: Record<string, unknown> = {};
+  let programError: (Error & { registeredResources?: number }) | undefined;
+  const run = pulumi.runtime.runInPulumiStack(async () => {
     // Resource options are not visible to mocks; a stack transformation sees them for every resource.
     pulumi.runtime.registerStackTransformation((t) => {
       const parent = t.opts.parent as (pulumiType.Resource & { __name?: string; __pulumiType?: string }) | undefined;
@@ -203,12 +207,26 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
       });
       return undefined;
     });
-    return await import(options.program ?? path.join(ROOT, "index.ts"));
-  })) as Record<string, unknown> | undefined;
+    // Keep the module's exports: runInPulumiStack hands back resolved values without their secret flags.
+    try {
+      exports = await import(options.program ?? path.join(ROOT, "index.ts"));
+    } catch (error) {
+      // Rethrown below: a rejection inside the stack would also surface as an unhandled one.
+      programError = error as Error;
+    }
+    return exports;
+  });
+  await run;
+  await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
+  if (programError) {
+    // How far the program got: config errors must stop it before any cloud resource.
+    programError.registeredResources = [...resources.values()].filter((r) => r.custom && r.state.__registered).length;
+    throw programError;
+  }
 
   await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
   const outputs: Record<string, CapturedOutput> = {};
-  for (const [name, value] of Object.entries(exports ?? {})) {
+  for (const [name, value] of Object.entries(exports)) {
     if (name === "default" || name === "__esModule") continue;
     if (pulumi.Output.isInstance(value)) {
       outputs[name] = { value: await promiseOf(value), secret: await pulumi.isSecret(value) };

@@ -1,0 +1,140 @@
+// Azure Blob artifact store: HTTPS only with TLS 1.2+, no public blob access, encryption never disabled,
+// blob versioning and soft delete on (DESIGN.md "Buckets/containers").
+import { asObject, describe, dig, requireCompanion, resourcePolicy, stackPolicy } from "./util";
+
+export const AZURE_STORAGE_ACCOUNT = "azure-native:storage:StorageAccount";
+export const AZURE_BLOB_CONTAINER = "azure-native:storage:BlobContainer";
+export const AZURE_BLOB_SERVICE_PROPERTIES = "azure-native:storage:BlobServiceProperties";
+
+const MODERN_TLS = ["TLS1_2", "TLS1_3"];
+
+export const azureStorageHttpsOnly = resourcePolicy(
+  {
+    name: "azure-storage-https-only",
+    description: "Azure storage accounts accept HTTPS only (enableHttpsTrafficOnly: true).",
+    types: [AZURE_STORAGE_ACCOUNT],
+  },
+  (props, args, report) => {
+    if (props.enableHttpsTrafficOnly !== true) {
+      report(`${describe(args)} does not require HTTPS: set enableHttpsTrafficOnly: true.`);
+    }
+  },
+);
+
+export const azureStorageMinimumTls12 = resourcePolicy(
+  {
+    name: "azure-storage-minimum-tls-1-2",
+    description: "Azure storage accounts refuse TLS older than 1.2 (minimumTlsVersion TLS1_2).",
+    types: [AZURE_STORAGE_ACCOUNT],
+  },
+  (props, args, report) => {
+    if (!MODERN_TLS.includes(String(props.minimumTlsVersion))) {
+      report(`${describe(args)} has minimumTlsVersion "${String(props.minimumTlsVersion)}": set minimumTlsVersion: "TLS1_2".`);
+    }
+  },
+);
+
+export const azureStorageNoBlobPublicAccess = resourcePolicy(
+  {
+    name: "azure-storage-no-blob-public-access",
+    description: "Azure storage accounts forbid anonymous blob access (allowBlobPublicAccess: false).",
+    types: [AZURE_STORAGE_ACCOUNT],
+  },
+  (props, args, report) => {
+    if (props.allowBlobPublicAccess !== false) {
+      report(`${describe(args)} may allow anonymous blob access: set allowBlobPublicAccess: false.`);
+    }
+  },
+);
+
+export const azureStorageEncryptionNotDisabled = resourcePolicy(
+  {
+    name: "azure-storage-encryption-not-disabled",
+    description: "Azure storage accounts never disable encryption at rest for any service.",
+    types: [AZURE_STORAGE_ACCOUNT],
+  },
+  (props, args, report) => {
+    const services = asObject(dig(props.encryption, "services")) ?? {};
+    const disabled = Object.keys(services).filter((s) => dig(services[s], "enabled") === false);
+    if (disabled.length > 0) {
+      report(
+        `${describe(args)} disables encryption for ${disabled.join(", ")}: remove encryption.services.<service>.enabled: false.`,
+      );
+    }
+  },
+);
+
+export const azureBlobContainerPrivate = resourcePolicy(
+  {
+    name: "azure-blob-container-private",
+    description: "Azure blob containers are private (publicAccess None or unset, which defaults to None).",
+    types: [AZURE_BLOB_CONTAINER],
+  },
+  (props, args, report) => {
+    if (props.publicAccess !== undefined && props.publicAccess !== "None") {
+      report(`${describe(args)} has publicAccess "${String(props.publicAccess)}": set publicAccess: "None".`);
+    }
+  },
+);
+
+/** Why blob service properties do not protect blobs (undefined when they do). */
+function blobProtectionProblem(props: Record<string, unknown>): string | undefined {
+  const problems: string[] = [];
+  if (props.isVersioningEnabled !== true) {
+    problems.push("set isVersioningEnabled: true");
+  }
+  const retention = props.deleteRetentionPolicy;
+  const days = dig(retention, "days");
+  if (dig(retention, "enabled") !== true || (typeof days === "number" && days < 1)) {
+    problems.push("set deleteRetentionPolicy: {enabled: true, days: >= 1}");
+  }
+  return problems.length > 0 ? problems.join(" and ") : undefined;
+}
+
+export const azureBlobVersioningAndSoftDelete = resourcePolicy(
+  {
+    name: "azure-blob-versioning-and-soft-delete",
+    description: "Azure blob service properties enable blob versioning and a delete retention policy.",
+    types: [AZURE_BLOB_SERVICE_PROPERTIES],
+  },
+  (props, args, report) => {
+    const problem = blobProtectionProblem(props);
+    if (problem) {
+      report(`${describe(args)} does not protect blobs from overwrite/deletion: ${problem}.`);
+    }
+  },
+);
+
+export const azureStorageAccountHasBlobProtection = stackPolicy(
+  {
+    name: "azure-storage-account-has-blob-protection",
+    description:
+      "Every Azure storage account has BlobServiceProperties with versioning and delete retention enabled.",
+  },
+  (args, report) =>
+    requireCompanion(
+      args.resources,
+      {
+        parentTypes: [AZURE_STORAGE_ACCOUNT],
+        companionTypes: [AZURE_BLOB_SERVICE_PROPERTIES],
+        companionKey: "accountName",
+        parentKeys: ["accountName", "name"],
+        accept: (c) => blobProtectionProblem(c.props),
+        message: (account, reasons) =>
+          `${account.type} "${account.name}" has no blob versioning/soft delete${reasons.length ? ` (${reasons.join("; ")})` : ""}: ` +
+          `add an azure-native storage.BlobServiceProperties for it (blobServicesName "default") with isVersioningEnabled: true ` +
+          `and deleteRetentionPolicy: {enabled: true, days: 7}.`,
+      },
+      report,
+    ),
+);
+
+export const azurePolicies = [
+  azureStorageHttpsOnly,
+  azureStorageMinimumTls12,
+  azureStorageNoBlobPublicAccess,
+  azureStorageEncryptionNotDisabled,
+  azureBlobContainerPrivate,
+  azureBlobVersioningAndSoftDelete,
+  azureStorageAccountHasBlobProtection,
+];

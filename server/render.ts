@@ -1,0 +1,334 @@
+/**
+ * The server runtime, rendered: config in, file text out. The Pulumi program (EC2 user data, ECS
+ * container definition) and the tests call these same pure functions, so what runs in the tests is
+ * what is deployed. Templates are read from this folder at call time; no child processes.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+
+export interface ServerRuntimeConfig {
+  /** s3://bucket/prefix | wasbs://c@acct.blob.core.windows.net/prefix | gs://bucket/prefix */
+  artifactsDestination: string;
+  /** Host header values MLflow accepts, e.g. ["203.0.113.10", "mlflow.example.com"]. */
+  allowedHosts: string[];
+  adminUsername: string;
+  /** Default "127.0.0.1" (EC2 behind nginx); "0.0.0.0" in a container. */
+  host?: string;
+  /** MLflow port, default 5000. */
+  port?: number;
+  /** Default DEFAULT_WORKERS (measured, see server/BENCHMARKS.md). */
+  workers?: number;
+  /** Region for Secrets Manager / S3. */
+  awsRegion?: string;
+  secretArns?: Partial<Record<SecretVariable, string>>;
+  /** Non-secret backend settings (e.g. GOOGLE_CLOUD_PROJECT, a workload-identity config path). */
+  extraEnvironment?: Record<string, string>;
+  /** SQLAlchemy pool per worker process; defaults measured (see server/BENCHMARKS.md). */
+  pool?: { size?: number; maxOverflow?: number; recycleSeconds?: number };
+  /** Basic-auth default permission for users on resources they do not own. Default READ. */
+  defaultPermission?: "READ" | "EDIT" | "MANAGE" | "NO_PERMISSIONS";
+}
+
+export type SecretVariable =
+  | "MLFLOW_BACKEND_STORE_URI"
+  | "MLFLOW_AUTH_ADMIN_PASSWORD"
+  | "MLFLOW_FLASK_SERVER_SECRET_KEY"
+  | "AZURE_STORAGE_CONNECTION_STRING"
+  | "GOOGLE_CREDENTIALS_JSON";
+
+export const SECRET_VARIABLES: readonly SecretVariable[] = Object.freeze([
+  "MLFLOW_BACKEND_STORE_URI",
+  "MLFLOW_AUTH_ADMIN_PASSWORD",
+  "MLFLOW_FLASK_SERVER_SECRET_KEY",
+  "AZURE_STORAGE_CONNECTION_STRING",
+  "GOOGLE_CREDENTIALS_JSON",
+] as const);
+
+/** Measured on 2 vCPUs (server/BENCHMARKS.md). */
+export const DEFAULT_WORKERS = 2;
+export const DEFAULT_POOL = Object.freeze({ size: 5, maxOverflow: 5, recycleSeconds: 1800 });
+export const DEFAULT_PORT = 5000;
+/** AWS limit on EC2 user data (raw, before base64). */
+export const EC2_USER_DATA_LIMIT_BYTES = 16384;
+
+const SERVER_DIR = __dirname;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Names that look like they carry a secret; such values belong in Secrets Manager.
+const SECRET_LOOKING_NAME = /PASSWORD|SECRET|TOKEN|ACCESS_KEY|CONNECTION_STRING|PRIVATE_KEY/i;
+const HOST_PATTERN = /^(\*|[A-Za-z0-9*]([A-Za-z0-9.*-]*[A-Za-z0-9*])?|\[[0-9A-Fa-f:.]+\])(:(\d{1,5}|\*))?$/;
+
+/** A file from server/, read now (e.g. "requirements.txt", "start.sh", "Dockerfile"). */
+export function readServerFile(name: string): string {
+  if (name.includes("..") || path.isAbsolute(name)) {
+    throw new Error(`readServerFile: '${name}' must be a file name inside server/`);
+  }
+  return fs.readFileSync(path.join(SERVER_DIR, name), "utf8");
+}
+
+/** The MLflow version pinned in server/requirements.txt. */
+export function pinnedMlflowVersion(): string {
+  const m = /^mlflow(?:\[[^\]]*\])?==([^\s\\;]+)/m.exec(readServerFile("requirements.txt"));
+  if (!m) throw new Error("server/requirements.txt does not pin mlflow==<version>");
+  return m[1];
+}
+
+function fail(message: string): never {
+  throw new Error(`server runtime config: ${message}`);
+}
+
+function checkInt(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(`${name} must be a whole number in ${min}-${max} (got ${value})`);
+  }
+}
+
+function validate(c: ServerRuntimeConfig): void {
+  const dest = c.artifactsDestination;
+  if (
+    typeof dest !== "string" ||
+    !(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(dest) ||
+      /^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/.test(dest) ||
+      /^wasbs:\/\/[a-z0-9$-]+@[a-z0-9]+\.blob\.core\.windows\.net(\/.*)?$/.test(dest))
+  ) {
+    fail(
+      `artifactsDestination must be s3://bucket/prefix, wasbs://container@account.blob.core.windows.net/prefix ` +
+        `or gs://bucket/prefix (got '${dest}')`,
+    );
+  }
+  if (!Array.isArray(c.allowedHosts) || c.allowedHosts.length === 0) {
+    fail("allowedHosts must list at least one Host header value (the public IP or domain name)");
+  }
+  for (const h of c.allowedHosts) {
+    if (typeof h !== "string" || !HOST_PATTERN.test(h)) {
+      fail(`allowedHosts entry '${h}' is not a host name, IP address or host:port`);
+    }
+  }
+  if (typeof c.adminUsername !== "string" || !/^[A-Za-z0-9._@-]{1,64}$/.test(c.adminUsername)) {
+    fail(`adminUsername must be 1-64 characters of letters, digits, . _ @ - (got '${c.adminUsername}')`);
+  }
+  if (c.host !== undefined && !/^[0-9a-fA-F.:]+$|^localhost$/.test(c.host)) {
+    fail(`host must be an IP address to bind (got '${c.host}')`);
+  }
+  checkInt("port", c.port, 1, 65535);
+  checkInt("workers", c.workers, 1, 64);
+  checkInt("pool.size", c.pool?.size, 1, 100);
+  checkInt("pool.maxOverflow", c.pool?.maxOverflow, 0, 100);
+  checkInt("pool.recycleSeconds", c.pool?.recycleSeconds, 1, 86400);
+  if (c.awsRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(c.awsRegion)) {
+    fail(`awsRegion '${c.awsRegion}' is not an AWS region name`);
+  }
+  for (const [name, arn] of Object.entries(c.secretArns ?? {})) {
+    if (!(SECRET_VARIABLES as readonly string[]).includes(name)) {
+      fail(`secretArns key '${name}' is not one of ${SECRET_VARIABLES.join(", ")}`);
+    }
+    if (arn !== undefined && (typeof arn !== "string" || !/^arn:aws[a-z-]*:secretsmanager:\S+$/.test(arn))) {
+      fail(`secretArns.${name} must be a Secrets Manager ARN (got '${arn}')`);
+    }
+  }
+  for (const [name, value] of Object.entries(c.extraEnvironment ?? {})) {
+    if (!ENV_NAME.test(name)) fail(`extraEnvironment name '${name}' is not a valid variable name`);
+    if ((SECRET_VARIABLES as readonly string[]).includes(name) || name.endsWith("_SECRET_ARN")) {
+      fail(`extraEnvironment must not set secret ${name}: give its Secrets Manager ARN in secretArns`);
+    }
+    if (SECRET_LOOKING_NAME.test(name)) {
+      fail(`extraEnvironment ${name} looks like a secret: store it in Secrets Manager instead`);
+    }
+    if (typeof value !== "string" || /[\0\n\r]/.test(value)) {
+      fail(`extraEnvironment ${name} must be a single-line string`);
+    }
+  }
+}
+
+/** Host header values MLflow accepts: the configured ones (any port) and loopback for on-box tools. */
+export function renderAllowedHosts(allowedHosts: string[]): string {
+  const out: string[] = [];
+  const add = (h: string) => {
+    if (!out.includes(h)) out.push(h);
+  };
+  for (const h of allowedHosts) {
+    add(h);
+    if (!/:(\d+|\*)$/.test(h) && !h.includes("*")) add(`${h}:*`);
+  }
+  for (const h of ["localhost", "localhost:*", "127.0.0.1", "127.0.0.1:*"]) add(h);
+  return out.join(",");
+}
+
+/** The server's non-secret environment, including X_SECRET_ARN entries for start.sh to resolve. */
+export function renderServerEnvironment(c: ServerRuntimeConfig): Record<string, string> {
+  validate(c);
+  const pool = { ...DEFAULT_POOL, ...(c.pool ?? {}) };
+  const env: Record<string, string> = {
+    MLFLOW_ARTIFACTS_DESTINATION: c.artifactsDestination,
+    MLFLOW_SERVER_ALLOWED_HOSTS: renderAllowedHosts(c.allowedHosts),
+    MLFLOW_AUTH_ADMIN_USERNAME: c.adminUsername,
+    MLFLOW_AUTH_DEFAULT_PERMISSION: c.defaultPermission ?? "READ",
+    MLFLOW_HOST: c.host ?? "127.0.0.1",
+    MLFLOW_PORT: String(c.port ?? DEFAULT_PORT),
+    MLFLOW_WORKERS: String(c.workers ?? DEFAULT_WORKERS),
+    MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: String(pool.size),
+    MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: String(pool.maxOverflow),
+    MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE: String(pool.recycleSeconds),
+    // GenAI job runners (huey consumers) are not needed for tracking and cost ~8 processes.
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+    MLFLOW_DISABLE_TELEMETRY: "true",
+    PYTHONUNBUFFERED: "1",
+  };
+  if (c.awsRegion) {
+    env.AWS_REGION = c.awsRegion;
+    env.AWS_DEFAULT_REGION = c.awsRegion;
+  }
+  for (const name of SECRET_VARIABLES) {
+    const arn = c.secretArns?.[name];
+    if (arn) env[`${name}_SECRET_ARN`] = arn;
+  }
+  for (const [name, value] of Object.entries(c.extraEnvironment ?? {})) env[name] = value;
+  return env;
+}
+
+/** Quote a value for a systemd EnvironmentFile; the same text is valid POSIX shell. */
+function quoteEnvValue(value: string): string {
+  if (/[\0\n\r]/.test(value)) throw new Error("environment values must be single-line");
+  return `"${value.replace(/[\\"$`]/g, (ch) => `\\${ch}`)}"`;
+}
+
+/** KEY="value" lines for systemd EnvironmentFile= (also sourceable by sh). */
+export function renderEnvFile(c: ServerRuntimeConfig): string {
+  const env = renderServerEnvironment(c);
+  const lines = ["# Rendered by server/render.ts. Non-secret values only: secrets are *_SECRET_ARN."];
+  for (const name of Object.keys(env).sort()) lines.push(`${name}=${quoteEnvValue(env[name])}`);
+  return lines.join("\n") + "\n";
+}
+
+function fill(template: string, values: Record<string, string>, what: string): string {
+  const out = template.replace(/\{\{([A-Z_]+)\}\}/g, (_m, key: string) => {
+    if (!(key in values)) throw new Error(`${what}: no value for placeholder {{${key}}}`);
+    return values[key];
+  });
+  return out;
+}
+
+function absolutePath(name: string, value: string): string {
+  if (!/^\/[A-Za-z0-9._/-]*$/.test(value)) throw new Error(`${name} must be an absolute path (got '${value}')`);
+  return value;
+}
+
+export interface SystemdUnitOptions {
+  startScript?: string; // default /opt/mlflow/server/start.sh
+  envFile?: string; // default /etc/mlflow/mlflow.env
+  venv?: string; // default /opt/mlflow/venv
+  user?: string; // default mlflow
+  restartSec?: number; // default 5
+}
+
+export function renderSystemdUnit(opts: SystemdUnitOptions = {}): string {
+  const user = opts.user ?? "mlflow";
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new Error(`systemd unit: invalid user '${user}'`);
+  const restartSec = opts.restartSec ?? 5;
+  if (!Number.isInteger(restartSec) || restartSec < 1 || restartSec > 600) {
+    throw new Error(`systemd unit: restartSec must be 1-600 (got ${restartSec})`);
+  }
+  return fill(
+    readServerFile("mlflow.service.template"),
+    {
+      USER: user,
+      ENV_FILE: absolutePath("envFile", opts.envFile ?? "/etc/mlflow/mlflow.env"),
+      VENV: absolutePath("venv", opts.venv ?? "/opt/mlflow/venv"),
+      START_SCRIPT: absolutePath("startScript", opts.startScript ?? "/opt/mlflow/server/start.sh"),
+      STATE_DIR: "/var/lib/mlflow",
+      RESTART_SEC: String(restartSec),
+    },
+    "mlflow.service.template",
+  );
+}
+
+export interface NginxOptions {
+  listenPort: number;
+  upstreamPort: number;
+  serverNames: string[];
+  listenAddress?: string; // default all addresses
+  pidFile?: string; // default /run/nginx.pid
+  errorLog?: string; // default /var/log/nginx/error.log
+  accessLog?: string; // default /var/log/nginx/access.log
+  tempDir?: string; // default /var/lib/nginx
+}
+
+export function renderNginxConfig(opts: NginxOptions): string {
+  checkInt("nginx listenPort", opts.listenPort, 1, 65535);
+  checkInt("nginx upstreamPort", opts.upstreamPort, 1, 65535);
+  if (opts.listenPort === undefined || opts.upstreamPort === undefined) {
+    throw new Error("nginx: listenPort and upstreamPort are required");
+  }
+  const names = opts.serverNames.length ? opts.serverNames : ["_"];
+  for (const n of names) {
+    if (!/^[A-Za-z0-9._*:[\]-]+$/.test(n)) throw new Error(`nginx: invalid server name '${n}'`);
+  }
+  const address = opts.listenAddress;
+  if (address !== undefined && !/^[0-9a-fA-F.:[\]]+$/.test(address)) {
+    throw new Error(`nginx: invalid listenAddress '${address}'`);
+  }
+  return fill(
+    readServerFile("nginx.conf.template"),
+    {
+      LISTEN: address ? `${address}:${opts.listenPort}` : String(opts.listenPort),
+      UPSTREAM_PORT: String(opts.upstreamPort),
+      SERVER_NAMES: names.join(" "),
+      PID_FILE: absolutePath("pidFile", opts.pidFile ?? "/run/nginx.pid"),
+      ERROR_LOG: absolutePath("errorLog", opts.errorLog ?? "/var/log/nginx/error.log"),
+      ACCESS_LOG: absolutePath("accessLog", opts.accessLog ?? "/var/log/nginx/access.log"),
+      TEMP_DIR: absolutePath("tempDir", opts.tempDir ?? "/var/lib/nginx"),
+    },
+    "nginx.conf.template",
+  );
+}
+
+export interface CloudInitOptions {
+  nginxServerNames?: string[];
+  /** Port nginx listens on (default 80). */
+  httpPort?: number;
+  /** Python >= 3.11 used to create the venv (default python3). */
+  pythonExecutable?: string;
+  /** OS packages (default Debian/Ubuntu names: nginx, python3-venv). */
+  osPackages?: string[];
+}
+
+function gzB64(text: string): string {
+  return zlib.gzipSync(Buffer.from(text, "utf8"), { level: 9 }).toString("base64");
+}
+
+/** EC2 user data (#cloud-config). No secret values: only ARNs, resolved by start.sh at boot. */
+export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): string {
+  const port = c.port ?? DEFAULT_PORT;
+  const httpPort = c.httpPort ?? 80;
+  if (port === httpPort) throw new Error(`cloud-init: MLflow port ${port} collides with the nginx port`);
+  const python = c.pythonExecutable ?? "python3";
+  if (!/^[A-Za-z0-9._/-]+$/.test(python)) throw new Error(`cloud-init: invalid pythonExecutable '${python}'`);
+  const packages = c.osPackages ?? ["nginx", "python3-venv"];
+  for (const p of packages) {
+    if (!/^[A-Za-z0-9.+_-]+$/.test(p)) throw new Error(`cloud-init: invalid package name '${p}'`);
+  }
+  const envFile = renderEnvFile({ ...c, host: c.host ?? "127.0.0.1" });
+  return fill(
+    readServerFile("cloud-init.yaml.template"),
+    {
+      PACKAGES: packages.map((p) => `  - ${p}`).join("\n"),
+      PYTHON: python,
+      REQUIREMENTS_TXT: gzB64(readServerFile("requirements.txt")),
+      START_SH: gzB64(readServerFile("start.sh")),
+      RUNTIME_HELPER_PY: gzB64(readServerFile("runtime_helper.py")),
+      ENV_FILE: gzB64(envFile),
+      SYSTEMD_UNIT: gzB64(renderSystemdUnit()),
+      NGINX_CONF: gzB64(
+        renderNginxConfig({
+          listenPort: httpPort,
+          upstreamPort: port,
+          serverNames:
+            c.nginxServerNames ??
+            c.allowedHosts.filter((h) => !h.includes("*") && !h.startsWith("[")).map((h) => h.replace(/:\d+$/, "")),
+        }),
+      ),
+    },
+    "cloud-init.yaml.template",
+  );
+}

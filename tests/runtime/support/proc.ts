@@ -1,0 +1,181 @@
+// Process, port, venv and database helpers for the runtime tests. Everything binds 127.0.0.1,
+// every loop is bounded, and every process is started in its own process group and killed by it.
+import { ChildProcess, execFileSync, spawn, SpawnOptions } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
+export const SERVER_DIR = path.join(REPO_ROOT, "server");
+export const PG = { host: "127.0.0.1", port: 5432, user: "postgres" };
+
+export function tmpDir(prefix: string): string {
+  const base = path.join(REPO_ROOT, ".runtime-tmp");
+  fs.mkdirSync(base, { recursive: true });
+  return fs.mkdtempSync(path.join(base, `${prefix}-`));
+}
+
+/** The test venv: server/requirements.txt (hash-checked) plus test-only emulators, cached by hash. */
+export function ensureVenv(): string {
+  const req = fs.readFileSync(path.join(SERVER_DIR, "requirements.txt"));
+  const reqTest = fs.readFileSync(path.join(SERVER_DIR, "requirements-test.txt"));
+  const key = crypto.createHash("sha256").update(req).update(reqTest).digest("hex").slice(0, 12);
+  const venv = path.join(REPO_ROOT, ".venv-runtime", key);
+  if (fs.existsSync(path.join(venv, ".complete"))) return venv;
+  fs.rmSync(venv, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(venv), { recursive: true });
+  const run = (cmd: string, args: string[]) =>
+    execFileSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"], timeout: 15 * 60_000 });
+  run("python3", ["-m", "venv", venv]);
+  const pip = path.join(venv, "bin", "pip");
+  run(pip, ["install", "-q", "--require-hashes", "-r", path.join(SERVER_DIR, "requirements.txt")]);
+  run(pip, ["install", "-q", "-r", path.join(SERVER_DIR, "requirements-test.txt")]);
+  fs.writeFileSync(path.join(venv, ".complete"), new Date().toISOString());
+  return venv;
+}
+
+const reserved = new Set<number>();
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once("error", reject);
+      srv.listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    if (!reserved.has(port)) {
+      reserved.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port");
+}
+
+export interface Proc {
+  child: ChildProcess;
+  name: string;
+  output: () => string;
+  exited: Promise<number | null>;
+  kill: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+const running = new Set<Proc>();
+
+/** Start a process in its own process group; output is kept (last 200 kB) and in logFile. */
+export function startProcess(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { logFile?: string } = {},
+): Proc {
+  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let buf = "";
+  const log = opts.logFile ? fs.createWriteStream(opts.logFile, { flags: "a" }) : undefined;
+  const onData = (d: Buffer) => {
+    buf = (buf + d.toString()).slice(-200_000);
+    log?.write(d);
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : null)));
+    child.once("error", (e) => {
+      buf += String(e);
+      resolve(-1);
+    });
+  });
+  const proc: Proc = {
+    child,
+    name,
+    output: () => buf,
+    exited,
+    kill: async (signal: NodeJS.Signals = "SIGTERM") => {
+      if (child.pid === undefined) return;
+      const group = -child.pid;
+      try {
+        process.kill(group, signal);
+      } catch {
+        // already gone
+      }
+      const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+      try {
+        process.kill(group, "SIGKILL"); // whatever is left of the group
+      } catch {
+        // group empty
+      }
+      if (!done) await Promise.race([exited, sleep(5_000)]);
+      running.delete(proc);
+      log?.end();
+    },
+  };
+  running.add(proc);
+  return proc;
+}
+
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.kill()));
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Poll until fn() is truthy, at most timeoutMs; fails with the given process output. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  proc?: Proc,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc && proc.child.exitCode !== null) {
+      throw new Error(`${what}: ${proc.name} exited with ${proc.child.exitCode}:\n${proc.output().slice(-4000)}`);
+    }
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch {
+      // not yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`${what}: timed out after ${timeoutMs} ms${proc ? `\n${proc.output().slice(-4000)}` : ""}`);
+}
+
+export async function httpStatus(url: string, init: RequestInit = {}): Promise<number> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+export function psql(db: string, sql: string): string {
+  return execFileSync(
+    "psql",
+    ["-h", PG.host, "-p", String(PG.port), "-U", PG.user, "-d", db, "-XAtqc", sql],
+    { encoding: "utf8", timeout: 30_000 },
+  ).trim();
+}
+
+export function createDb(prefix: string): string {
+  const name = `${prefix}_${process.pid}_${crypto.randomBytes(4).toString("hex")}`;
+  execFileSync("createdb", ["-h", PG.host, "-p", String(PG.port), "-U", PG.user, name], { timeout: 30_000 });
+  return name;
+}
+
+export function dropDb(name: string): void {
+  execFileSync("dropdb", ["-h", PG.host, "-p", String(PG.port), "-U", PG.user, "--force", "--if-exists", name], {
+    timeout: 30_000,
+  });
+}
+
+export function dbUri(name: string): string {
+  return `postgresql://${PG.user}@${PG.host}:${PG.port}/${name}`;
+}
+
+export function pythonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  // A minimal environment: no cloud keys or endpoints leak from the test runner.
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: os.tmpdir(), LANG: "C.UTF-8", ...extra };
+}
