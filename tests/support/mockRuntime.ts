@@ -107,6 +107,20 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...state, result: markerFor(name) };
     case "random:index/randomId:RandomId":
       return { ...state, hex: "0a1b2c3d", dec: "169552957", b64Url: "ChssPQ" };
+    case "azure-native:storage:StorageAccount":
+      return { ...state, name: inputs.accountName ?? physical };
+    case "azure-native:storage:BlobContainer":
+      return { ...state, name: inputs.containerName ?? physical };
+    case "gcp:serviceaccount/account:Account": {
+      const email = `${inputs.accountId}@${inputs.project ?? "mock-project"}.iam.gserviceaccount.com`;
+      return { ...state, email, member: `serviceAccount:${email}`, name: `projects/${inputs.project ?? "mock-project"}/serviceAccounts/${email}` };
+    }
+    case "gcp:serviceaccount/key:Key":
+      return { ...state, privateKey: Buffer.from(JSON.stringify({ type: "service_account", private_key: markerFor("gcp-key") })).toString("base64") };
+    case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
+      return { ...state, name: `projects/123456789/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}` };
+    case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
+      return { ...state, name: `projects/123456789/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}/providers/${inputs.workloadIdentityPoolProviderId}` };
     default:
       return state;
   }
@@ -122,6 +136,8 @@ function mockCall(token: string, inputs: Record<string, unknown>): Record<string
       return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "azure-native:storage:listStorageAccountServiceSAS":
+      return { serviceSasToken: `sv=2024-11-04&sr=c&sp=${inputs.permissions}&spr=https&se=${inputs.sharedAccessExpiryTime}&sig=${markerFor("azure-sas")}` };
     case "aws:ec2/getAmi:getAmi":
       return { id: "ami-0123456789abcdef0", name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20261101", architecture: "x86_64" };
     default:
@@ -173,7 +189,9 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
           throw new Error(`duplicate resource ${args.type} ${args.name}`);
         }
         resources.set(key(args.type, args.name), { ...record, state: { ...state, __registered: true } });
-        return { id: `${args.name}-id`, state };
+        // Like the provider, a bucket's id is its name; other ids are `<name>-id`.
+        const id = args.type === "aws:s3/bucket:Bucket" ? String(state.bucket) : `${args.name}-id`;
+        return { id, state };
       },
       call(args) {
         calls.push({ token: args.token, inputs: args.inputs });

@@ -1,0 +1,287 @@
+// The default platform (S3 artifacts, EC2 server) for the shipped dev and prod stacks: every security rule
+// of DESIGN.md that applies, the wiring between components, and the output contract.
+import { ELASTIC_IP, Evaluation, evaluateProgram, markerFor, readStackFile, stackFile } from "../support/mockRuntime";
+import { asList, cloudInitFiles, ofType, single, statements } from "../support/inspect";
+
+const evaluations: Record<string, Evaluation> = {};
+const settingsOf = (stack: string) => readStackFile(stackFile(stack));
+
+beforeAll(async () => {
+  for (const stack of ["dev", "prod"]) {
+    evaluations[stack] = await evaluateProgram({ stack, ...settingsOf(stack) });
+  }
+});
+
+describe.each(["dev", "prod"])("stack %s", (stack) => {
+  const ev = () => evaluations[stack];
+  const prod = stack === "prod";
+  const dbSettings = () => JSON.parse(settingsOf(stack).config["mlflow-platform:database"]);
+
+  test("component tree: four components under MlflowPlatform, every resource parented", () => {
+    const platform = single(ev(), "mlflow-platform:index:MlflowPlatform");
+    expect(platform.parent).toBeUndefined();
+    for (const type of ["ArtifactStore", "MetadataDatabase", "TrackingServer", "Network"]) {
+      expect(single(ev(), `mlflow-platform:index:${type}`).parent?.type).toBe("mlflow-platform:index:MlflowPlatform");
+    }
+    const orphans = ev().resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && r !== platform && !r.parent);
+    expect(orphans.map((r) => r.name)).toEqual([]);
+  });
+
+  test("resource names derive from the component name and are unique per type", () => {
+    const seen = new Set<string>();
+    for (const r of ev().resources.filter((r) => r.type !== "pulumi:pulumi:Stack")) {
+      expect(r.name.startsWith(`mlflow-${stack}`)).toBe(true);
+      const key = `${r.type}::${r.name}`;
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+    }
+  });
+
+  describe("S3 artifact store", () => {
+    test("private, encrypted, versioned, TLS-only bucket", () => {
+      const bucket = single(ev(), "aws:s3/bucket:Bucket");
+      expect(bucket.parent?.type).toBe("mlflow-platform:index:ArtifactStore");
+      const pab = single(ev(), "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+      expect(pab).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+      expect(single(ev(), "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+      const sse = single(ev(), "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs;
+      expect((sse.rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string } }[])[0].applyServerSideEncryptionByDefault.sseAlgorithm).toMatch(/^aws:kms|AES256$/);
+      expect(single(ev(), "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
+      const policy = statements(single(ev(), "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+      expect(policy).toContainEqual(expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }));
+      // Every companion resource targets the one bucket.
+      for (const type of ["Versioning", "PublicAccessBlock", "ServerSideEncryptionConfiguration", "Policy", "OwnershipControls", "LifecycleConfiguration"]) {
+        const companion = ev().resources.find((r) => r.type.startsWith(`aws:s3/bucket${type}:`));
+        expect(companion?.inputs.bucket).toBe(bucket.state.bucket);
+      }
+    });
+
+    test("lifecycle expires noncurrent versions after the configured days and aborts stalled uploads", () => {
+      const days = JSON.parse(settingsOf(stack).config["mlflow-platform:artifactStore"]).noncurrentVersionExpirationDays;
+      const rules = single(ev(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules as Record<string, unknown>[];
+      expect(rules).toContainEqual(expect.objectContaining({ status: "Enabled", noncurrentVersionExpiration: { noncurrentDays: days } }));
+      expect(rules).toContainEqual(expect.objectContaining({ status: "Enabled", abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } }));
+    });
+
+    test(prod ? "prod: bucket protected and retained" : "dev: bucket can be destroyed", () => {
+      const bucket = single(ev(), "aws:s3/bucket:Bucket");
+      expect(bucket.protect).toBe(prod);
+      expect(bucket.retainOnDelete).toBe(prod);
+      expect(bucket.inputs.forceDestroy).toBe(!prod);
+    });
+  });
+
+  describe("metadata database", () => {
+    test("private, encrypted, TLS-forced PostgreSQL with backups from config", () => {
+      const db = single(ev(), "aws:rds/instance:Instance");
+      expect(db.inputs).toMatchObject({
+        engine: "postgres",
+        publiclyAccessible: false,
+        storageEncrypted: true,
+        backupRetentionPeriod: dbSettings().backupRetentionDays,
+        multiAz: dbSettings().multiAz,
+        instanceClass: dbSettings().instanceClass,
+      });
+      expect(Number(db.inputs.engineVersion)).toBeGreaterThanOrEqual(14);
+      const params = single(ev(), "aws:rds/parameterGroup:ParameterGroup").inputs;
+      expect(params.parameters).toContainEqual({ name: "rds.force_ssl", value: "1" });
+      expect(params.family).toBe(`postgres${db.inputs.engineVersion}`);
+    });
+
+    test(prod ? "prod: deletion protection and a final snapshot" : "dev: no deletion protection", () => {
+      const db = single(ev(), "aws:rds/instance:Instance");
+      expect(db.inputs.deletionProtection).toBe(prod);
+      expect(db.inputs.skipFinalSnapshot).toBe(!prod);
+      expect(Boolean(db.inputs.finalSnapshotIdentifier)).toBe(prod);
+      expect(db.protect).toBe(prod);
+    });
+
+    test("in the private subnets only", () => {
+      const subnets = ofType(ev(), "aws:ec2/subnet:Subnet");
+      const privateIds = subnets.filter((s) => s.name.includes("private")).map((s) => `${s.name}-id`);
+      expect(privateIds.length).toBeGreaterThanOrEqual(2);
+      expect(single(ev(), "aws:rds/subnetGroup:SubnetGroup").inputs.subnetIds).toEqual(privateIds);
+    });
+
+    test("reachable on 5432 only from the server's security group", () => {
+      const dbGroup = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name.endsWith("-db"))!;
+      const serverGroup = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name.endsWith("-server"))!;
+      expect(dbGroup.inputs.ingress ?? []).toEqual([]);
+      expect(dbGroup.inputs.egress ?? []).toEqual([]);
+      const rules = ofType(ev(), "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === `${dbGroup.name}-id`);
+      expect(rules).toHaveLength(1);
+      expect(rules[0].inputs).toMatchObject({ referencedSecurityGroupId: `${serverGroup.name}-id`, ipProtocol: "tcp", fromPort: 5432, toPort: 5432 });
+      expect(rules[0].inputs.cidrIpv4).toBeUndefined();
+      expect(single(ev(), "aws:rds/instance:Instance").inputs.vpcSecurityGroupIds).toEqual([`${dbGroup.name}-id`]);
+    });
+
+    test("a generated URL-safe password; the SSL-required URI stored only as a secret", () => {
+      const password = ofType(ev(), "random:index/randomPassword:RandomPassword").find((p) => p.name.endsWith("-db"))!;
+      expect(password.inputs).toMatchObject({ special: false });
+      expect(password.inputs.length as number).toBeGreaterThanOrEqual(32);
+      const db = single(ev(), "aws:rds/instance:Instance");
+      expect(db.wrappedInputs.password).toEqual({ __secret__: markerFor(password.name) });
+      const uriVersion = ofType(ev(), "aws:secretsmanager/secretVersion:SecretVersion").find((v) => v.name.endsWith("-db-uri"))!;
+      const wrapped = uriVersion.wrappedInputs.secretString as { __secret__: string };
+      expect(wrapped.__secret__).toMatch(new RegExp(`^postgresql://mlflow:${markerFor(password.name)}@.+:5432/mlflow\\?sslmode=require$`));
+    });
+  });
+
+  describe("network", () => {
+    test("public and private subnets in two or more zones, no NAT for EC2", () => {
+      const subnets = ofType(ev(), "aws:ec2/subnet:Subnet");
+      const zones = (kind: string) => new Set(subnets.filter((s) => s.name.includes(kind)).map((s) => s.inputs.availabilityZone));
+      expect(zones("public").size).toBeGreaterThanOrEqual(2);
+      expect(zones("private").size).toBeGreaterThanOrEqual(2);
+      expect(subnets.every((s) => s.inputs.mapPublicIpOnLaunch === false)).toBe(true);
+      expect(ofType(ev(), "aws:ec2/natGateway:NatGateway")).toHaveLength(0);
+      const privateRoutes = ofType(ev(), "aws:ec2/routeTable:RouteTable").find((t) => t.name.endsWith("private-rt"))!;
+      expect(privateRoutes.inputs.routes ?? []).toEqual([]);
+    });
+  });
+
+  describe("tracking server on EC2", () => {
+    const instance = () => single(ev(), "aws:ec2/instance:Instance");
+    const userData = () => instance().inputs.userData as string;
+
+    test("IMDSv2, encrypted root volume, no SSH key, in a public subnet, replaced on user data change", () => {
+      expect(instance().inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled" });
+      expect(instance().inputs.rootBlockDevice).toMatchObject({ encrypted: true });
+      expect(instance().inputs.keyName).toBeUndefined();
+      expect(instance().inputs.userDataReplaceOnChange).toBe(true);
+      expect(instance().inputs.subnetId).toMatch(/-public-0-id$/);
+    });
+
+    test("current Ubuntu LTS AMI from Canonical", () => {
+      const lookup = ev().calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
+      expect(lookup.inputs.owners).toEqual(["099720109477"]);
+      expect(JSON.stringify(lookup.inputs.filters)).toMatch(/ubuntu-noble-24\.04-(amd64|arm64)-server/);
+      expect(lookup.inputs.mostRecent).toBe(true);
+      expect(instance().inputs.ami).toBe("ami-0123456789abcdef0");
+    });
+
+    test("security group: only HTTP, only from allowedCidrs, never SSH", () => {
+      const allowed = JSON.parse(settingsOf(stack).config["mlflow-platform:server"]).allowedCidrs;
+      const group = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name.endsWith("-server"))!;
+      const ingress = group.inputs.ingress as { fromPort: number; toPort: number; cidrBlocks: string[] }[];
+      expect(ingress.map((r) => [r.fromPort, r.toPort])).toEqual(allowed.map(() => [80, 80]));
+      expect(ingress.flatMap((r) => r.cidrBlocks)).toEqual(allowed);
+      expect(instance().inputs.vpcSecurityGroupIds).toEqual([`${group.name}-id`]);
+    });
+
+    test("an Elastic IP attached to the instance; the tracking URI uses it", () => {
+      const association = single(ev(), "aws:ec2/eipAssociation:EipAssociation");
+      expect(association.inputs.instanceId).toBe(`${instance().name}-id`);
+      expect(ev().outputs.trackingUri.value).toBe(`http://${ELASTIC_IP}`);
+    });
+
+    test("role: trusted by EC2, SSM managed, reads exactly the named secrets and the artifact prefix", () => {
+      const role = single(ev(), "aws:iam/role:Role");
+      expect(statements(role.inputs.assumeRolePolicy)).toEqual([
+        { Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ec2.amazonaws.com" } },
+      ]);
+      const attachments = ofType(ev(), "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn);
+      expect(attachments).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+      const policy = statements(single(ev(), "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+      const secretArns = ofType(ev(), "aws:secretsmanager/secret:Secret").map((s) => s.state.arn).sort();
+      expect(secretArns).toHaveLength(3);
+      const secretStatement = policy.find((s) => asList(s.Action).includes("secretsmanager:GetSecretValue"))!;
+      expect(asList(secretStatement.Resource).sort()).toEqual(secretArns);
+      const bucketArn = single(ev(), "aws:s3/bucket:Bucket").state.arn as string;
+      for (const s of policy.filter((s) => asList(s.Action).some((a) => a.startsWith("s3:")))) {
+        for (const resource of asList(s.Resource)) {
+          expect([bucketArn, `${bucketArn}/mlflow/*`]).toContain(resource);
+        }
+        expect(asList(s.Action).every((a) => a.startsWith("s3:") && !a.includes("*"))).toBe(true);
+      }
+      expect(policy.flatMap((s) => asList(s.Resource))).not.toContain("*");
+      expect(single(ev(), "aws:iam/instanceProfile:InstanceProfile").inputs.role).toBe(role.state.name);
+    });
+
+    test("user data: cloud-config rendered from server/, secrets only as ARNs, allowed hosts name the EIP", () => {
+      expect(userData().startsWith("#cloud-config")).toBe(true);
+      const files = cloudInitFiles(userData());
+      const envFile = Object.entries(files).find(([path]) => path.endsWith(".env"))![1];
+      for (const secret of ofType(ev(), "aws:secretsmanager/secret:Secret")) {
+        expect(envFile).toContain(secret.state.arn as string);
+      }
+      expect(envFile).toMatch(/MLFLOW_BACKEND_STORE_URI_SECRET_ARN="arn:aws:secretsmanager:/);
+      expect(envFile).toMatch(/MLFLOW_AUTH_ADMIN_PASSWORD_SECRET_ARN=/);
+      expect(envFile).toMatch(/MLFLOW_FLASK_SERVER_SECRET_KEY_SECRET_ARN=/);
+      expect(envFile).toContain(`MLFLOW_ARTIFACTS_DESTINATION="${ev().outputs.artifactRoot.value}"`);
+      expect(envFile).toMatch(new RegExp(`MLFLOW_SERVER_ALLOWED_HOSTS="${ELASTIC_IP.replace(/\./g, "\\.")},`));
+      expect(envFile).toMatch(/MLFLOW_AUTH_ADMIN_USERNAME="admin"/);
+      const startScript = Object.entries(files).find(([path]) => path.endsWith("start.sh"))![1];
+      expect(startScript).toContain("--serve-artifacts");
+      expect(startScript).toMatch(/runtime_helper\.py" migrate/);
+      const helper = Object.entries(files).find(([path]) => path.endsWith("runtime_helper.py"))![1];
+      expect(helper).toMatch(/from mlflow\.db import upgrade/);
+      const unit = Object.entries(files).find(([path]) => path.endsWith(".service"))![1];
+      expect(unit).toMatch(/^User=mlflow$/m);
+      expect(unit).toMatch(/^Restart=(always|on-failure)$/m);
+      const nginx = Object.entries(files).find(([path]) => path.includes("nginx"))![1];
+      expect(nginx).toMatch(/listen\s+80/);
+      for (const r of ofType(ev(), "random:index/randomPassword:RandomPassword")) {
+        expect(userData()).not.toContain(markerFor(r.name));
+        expect(JSON.stringify(files)).not.toContain(markerFor(r.name));
+      }
+    });
+
+    test("a failed host is recovered automatically", () => {
+      const alarm = ofType(ev(), "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.metricName === "StatusCheckFailed_System")!;
+      expect(alarm.inputs.alarmActions).toEqual(["arn:aws:automate:us-east-1:ec2:recover"]);
+      expect(alarm.inputs.dimensions).toEqual({ InstanceId: `${instance().name}-id` });
+    });
+
+    test("authentication: admin password and Flask key generated and stored in Secrets Manager", () => {
+      const passwords = ofType(ev(), "random:index/randomPassword:RandomPassword").map((p) => p.name);
+      const secrets = ofType(ev(), "aws:secretsmanager/secret:Secret").map((s) => s.name);
+      expect(passwords).toEqual(expect.arrayContaining([`mlflow-${stack}-flask-key`]));
+      expect(secrets).toEqual(expect.arrayContaining([`mlflow-${stack}-admin-password`, `mlflow-${stack}-flask-key`, `mlflow-${stack}-db-uri`]));
+      for (const version of ofType(ev(), "aws:secretsmanager/secretVersion:SecretVersion")) {
+        expect(version.wrappedInputs.secretString).toEqual({ __secret__: expect.any(String) });
+      }
+      const recovery = ofType(ev(), "aws:secretsmanager/secret:Secret").map((s) => s.inputs.recoveryWindowInDays);
+      expect(new Set(recovery)).toEqual(new Set([prod ? 30 : 0]));
+    });
+  });
+
+  test("outputs: the contract's names; clientEnv is a secret with the client's .env", () => {
+    const outputs = ev().outputs;
+    expect(Object.keys(outputs).sort()).toEqual(["artifactRoot", "clientEnv", "databaseEndpoint", "serverCompute", "trackingUri"]);
+    expect(outputs.artifactRoot.value).toMatch(/^s3:\/\/mlflow-[a-z]+-artifacts-[a-z0-9]+\/mlflow$/);
+    expect(outputs.databaseEndpoint.value).toMatch(/\.rds\.amazonaws\.com:5432$/);
+    expect(outputs.serverCompute.value).toBe("ec2");
+    for (const name of ["artifactRoot", "databaseEndpoint", "serverCompute", "trackingUri"]) {
+      expect(outputs[name].secret).toBe(false);
+    }
+    expect(outputs.clientEnv.secret).toBe(true);
+    const lines = (outputs.clientEnv.value as string).trim().split("\n");
+    expect(lines[0]).toBe(`MLFLOW_TRACKING_URI=http://${ELASTIC_IP}`);
+    expect(lines[1]).toBe("MLFLOW_TRACKING_USERNAME=admin");
+    expect(lines[2]).toMatch(/^MLFLOW_TRACKING_PASSWORD=.{12,}$/);
+  });
+
+  test("every taggable resource carries the project and stack tags", () => {
+    const taggable = ev().resources.filter((r) => r.custom && r.inputs.tags !== undefined);
+    expect(taggable.length).toBeGreaterThan(10);
+    for (const r of taggable) {
+      expect(r.inputs.tags).toMatchObject({ Project: "mlflow-platform", Stack: stack, ManagedBy: "pulumi" });
+    }
+  });
+});
+
+test("an admin password from config is used instead of a generated one, and stays secret", async () => {
+  const { config, secretKeys } = settingsOf("dev");
+  const password = "a-config-password-1234";
+  const ev = await evaluateProgram({
+    stack: "dev",
+    config: { ...config, "mlflow-platform:adminPassword": password },
+    secretKeys: [...secretKeys, "mlflow-platform:adminPassword"],
+  });
+  expect(ofType(ev, "random:index/randomPassword:RandomPassword").map((p) => p.name)).not.toContain("mlflow-dev-admin");
+  const version = ofType(ev, "aws:secretsmanager/secretVersion:SecretVersion").find((v) => v.name.endsWith("admin-password"))!;
+  expect(version.wrappedInputs.secretString).toEqual({ __secret__: password });
+  expect(ev.outputs.clientEnv.value).toContain(`MLFLOW_TRACKING_PASSWORD=${password}`);
+  expect(ev.outputs.clientEnv.secret).toBe(true);
+});
