@@ -1,5 +1,6 @@
 // `npm run plan -- --stack dev`: evaluates the real program for a stack's config with no cloud calls (the
 // mock runtime the tests use) and prints what `pulumi up` would create. Secrets are masked.
+import * as fs from "fs";
 import * as path from "path";
 import { CapturedResource, evaluateProgram, readStackFile, stackFile } from "../tests/support/mockRuntime";
 
@@ -35,7 +36,11 @@ function mask(value: unknown, secret: boolean): string {
 
 async function main(): Promise<void> {
   const { stack, file, json } = parseArgs(process.argv.slice(2));
-  const { config, secretKeys } = readStackFile(file ? path.resolve(file) : stackFile(stack));
+  const source = file ? path.resolve(file) : stackFile(stack);
+  if (!fs.existsSync(source)) {
+    throw new Error(`no stack file ${path.relative(process.cwd(), source)}; shipped stacks: dev, prod (or pass --config-file)`);
+  }
+  const { config, secretKeys } = readStackFile(source);
   const evaluation = await evaluateProgram({ stack, config, secretKeys });
   if (json) {
     process.stdout.write(JSON.stringify({ stack, resources: evaluation.resources.map(({ type, name, parent }) => ({ type, name, parent })), outputs: Object.fromEntries(Object.entries(evaluation.outputs).map(([k, o]) => [k, mask(o.value, o.secret)])) }, null, 2) + "\n");
@@ -65,7 +70,10 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
+  () => {
+    if (process.env.PLAN_REPORT_USAGE) console.error(`maxRssKb=${process.resourceUsage().maxRSS}`);
+    process.exit(0);
+  },
   (error: Error) => {
     console.error(`error: ${error.message}`);
     process.exit(1);

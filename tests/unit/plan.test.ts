@@ -1,0 +1,49 @@
+// `npm run plan`: the offline plan a newcomer runs first. It must evaluate the real program, print what
+// `pulumi up` would create with secrets masked, and fail with the config error on bad config.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT } from "../support/mockRuntime";
+
+function plan(...args: string[]) {
+  return spawnSync(process.execPath, ["-r", "./scripts/ts-register.js", "scripts/plan.ts", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+}
+
+test.each(["dev", "prod"])("plan --stack %s lists resources with parents and settings, outputs masked", (stack) => {
+  const result = plan("--stack", stack);
+  expect(result.stderr).toBe("");
+  expect(result.status).toBe(0);
+  const out = result.stdout;
+  expect(out).toMatch(new RegExp(`^\\+ mlflow-platform:index:MlflowPlatform  mlflow-${stack}$`, "m"));
+  // Children are indented under their parent component.
+  expect(out).toMatch(/^ {2}\+ mlflow-platform:index:ArtifactStore {2}mlflow-/m);
+  expect(out).toMatch(/^ {4}\+ aws:s3\/bucket:Bucket {2}mlflow-\S+-artifacts/m);
+  expect(out).toMatch(/^ {4}\+ aws:rds\/instance:Instance .*\n\s+instanceClass=/m);
+  expect(out).toMatch(/\d+ resources in \d+ components/);
+  expect(out).toMatch(/^ {2}trackingUri: http:\/\//m);
+  expect(out).toMatch(/^ {2}clientEnv: \[secret\]$/m);
+  expect(out).not.toMatch(/SECRETMARKER|MLFLOW_TRACKING_PASSWORD/);
+  if (stack === "prod") expect(out).toMatch(/aws:s3\/bucket:Bucket {2}\S+ {2}\[protected,retained\]/);
+});
+
+test("bad config exits non-zero with the config error", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+  const file = path.join(dir, "Pulumi.broken.yaml");
+  fs.writeFileSync(file, "config:\n  mlflow-platform:database:\n    allocatedStorageGb: -5\n");
+  const result = plan("--stack", "broken", "--config-file", file);
+  fs.rmSync(dir, { recursive: true });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toMatch(/^error: mlflow-platform:database\.allocatedStorageGb: got -5; allowed: an integer from 20 to 65536$/m);
+  expect(result.stdout).toBe("");
+});
+
+test("an unknown stack names the shipped ones", () => {
+  const result = plan("--stack", "staging");
+  expect(result.status).toBe(1);
+  expect(result.stderr).toMatch(/no stack file Pulumi\.staging\.yaml; shipped stacks: dev, prod/);
+});
