@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ec2 from "@pulumi/aws/ec2";
 import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
+import { getRegionOutput } from "@pulumi/aws/getRegion";
 
 export interface NetworkArgs {
   /** CIDR block of the VPC; subnets are carved from it (/+4 each). */
@@ -49,10 +50,18 @@ export class Network extends pulumi.ComponentResource {
         return names[i];
       });
 
-    const internetGateway = new ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tag("igw") }, parent);
+    const internetGateway = new ec2.InternetGateway(
+      `${name}-igw`,
+      { vpcId: vpc.id, tags: tag("igw") },
+      parent,
+    );
     const publicRoutes = new ec2.RouteTable(
       `${name}-public-rt`,
-      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: internetGateway.id }], tags: tag("public") },
+      {
+        vpcId: vpc.id,
+        routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: internetGateway.id }],
+        tags: tag("public"),
+      },
       parent,
     );
 
@@ -105,6 +114,22 @@ export class Network extends pulumi.ComponentResource {
       privateRouteArgs.routes = [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }];
     }
     const privateRoutes = new ec2.RouteTable(`${name}-private-rt`, privateRouteArgs, parent);
+    if (args.natGateway) {
+      // Free: S3 traffic from the private subnets (artifacts, ECR image layers) bypasses the NAT gateway's
+      // per-GB charge. Interface endpoints for ECR, logs and Secrets Manager would cost more than the NAT
+      // (~$7/month each per zone), and foreign-cloud artifact stores need internet egress anyway.
+      new ec2.VpcEndpoint(
+        `${name}-s3`,
+        {
+          vpcId: vpc.id,
+          serviceName: pulumi.interpolate`com.amazonaws.${getRegionOutput({}, parent).region}.s3`,
+          vpcEndpointType: "Gateway",
+          routeTableIds: [privateRoutes.id],
+          tags: tag("s3"),
+        },
+        parent,
+      );
+    }
     privateSubnets.forEach(
       (subnet, i) =>
         new ec2.RouteTableAssociation(

@@ -5,11 +5,14 @@ import { ServerCompute, ServerSettings } from "../stacks/settings";
 import { IamStatement, assumeRolePolicy } from "./iam";
 import { ServerSecret, storeSecret } from "./secret";
 import { createEc2Server } from "./compute/ec2";
+import { createContainerServer } from "./compute/container";
 
 export interface TrackingServerNetwork {
   vpcId: pulumi.Output<string>;
   publicSubnetIds: pulumi.Output<string>[];
   privateSubnetIds: pulumi.Output<string>[];
+  /** The VPC's CIDR (container mode: the load balancer's egress to the tasks). */
+  vpcCidrBlock?: pulumi.Output<string>;
 }
 
 export interface TrackingServerArgs {
@@ -54,6 +57,7 @@ export type ComputeFactory = (context: ComputeContext) => ServerDeployment;
 /** Adding a compute mode: one file in `compute/` and one line here. */
 const COMPUTE: Partial<Record<ServerCompute, ComputeFactory>> = {
   ec2: createEc2Server,
+  container: createContainerServer,
 };
 
 const ASSUMED_BY: Record<ServerCompute, string> = {
@@ -100,10 +104,15 @@ export class TrackingServer extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     this.adminPassword = pulumi.secret(
-      args.adminPassword ?? new random.RandomPassword(`${name}-admin`, { length: 32, special: false }, parent).result,
+      args.adminPassword ??
+        new random.RandomPassword(`${name}-admin`, { length: 32, special: false }, parent).result,
     );
     // Signs the auth app's sessions; the same on every replica.
-    const flaskSecretKey = new random.RandomPassword(`${name}-flask-key`, { length: 64, special: false }, parent);
+    const flaskSecretKey = new random.RandomPassword(
+      `${name}-flask-key`,
+      { length: 64, special: false },
+      parent,
+    );
     const secrets: ServerSecret[] = [
       { variable: "MLFLOW_BACKEND_STORE_URI", secret: args.databaseSecret },
       {

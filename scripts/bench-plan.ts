@@ -18,7 +18,16 @@ for (const variant of fileVariants()) {
     const start = process.hrtime.bigint();
     const child = spawnSync(
       process.execPath,
-      ["-r", "./scripts/ts-register.js", "scripts/plan.ts", "--config-file", variant.id, "--stack", variant.stack, "--json"],
+      [
+        "-r",
+        "./scripts/ts-register.js",
+        "scripts/plan.ts",
+        "--config-file",
+        variant.id,
+        "--stack",
+        variant.stack,
+        "--json",
+      ],
       { cwd: ROOT, encoding: "utf8", env: { ...process.env, PLAN_REPORT_USAGE: "1" } },
     );
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -30,7 +39,9 @@ for (const variant of fileVariants()) {
   const median = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
   const ok = median < TARGET_SECONDS && peakMb < TARGET_MB;
   if (!ok) missed++;
-  rows.push(`${variant.id.padEnd(36)} ${median.toFixed(2).padStart(6)} s ${peakMb.toFixed(0).padStart(6)} MB  ${ok ? "ok" : "OVER TARGET"}`);
+  rows.push(
+    `${variant.id.padEnd(36)} ${median.toFixed(2).padStart(6)} s ${peakMb.toFixed(0).padStart(6)} MB  ${ok ? "ok" : "OVER TARGET"}`,
+  );
 }
 console.log(`stack file                            wall(median of ${runs})   peak RSS`);
 for (const row of rows) console.log(row);

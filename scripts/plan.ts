@@ -5,11 +5,38 @@ import * as path from "path";
 import { CapturedResource, evaluateProgram, readStackFile, stackFile } from "../tests/support/mockRuntime";
 
 const SHOWN_INPUTS = [
-  "instanceType", "instanceClass", "engine", "engineVersion", "allocatedStorage", "multiAz", "publiclyAccessible",
-  "storageEncrypted", "deletionProtection", "backupRetentionPeriod", "cidrBlock", "availabilityZone",
-  "versioningConfiguration", "ingress", "metadataOptions", "rootBlockDevice", "desiredCount", "cpu", "memory",
-  "location", "kind", "sku", "minimumTlsVersion", "allowBlobPublicAccess", "uniformBucketLevelAccess",
-  "publicAccessPrevention", "protocol", "port", "sslPolicy", "minCapacity", "maxCapacity", "role",
+  "instanceType",
+  "instanceClass",
+  "engine",
+  "engineVersion",
+  "allocatedStorage",
+  "multiAz",
+  "publiclyAccessible",
+  "storageEncrypted",
+  "deletionProtection",
+  "backupRetentionPeriod",
+  "cidrBlock",
+  "availabilityZone",
+  "versioningConfiguration",
+  "ingress",
+  "metadataOptions",
+  "rootBlockDevice",
+  "desiredCount",
+  "cpu",
+  "memory",
+  "location",
+  "kind",
+  "sku",
+  "minimumTlsVersion",
+  "allowBlobPublicAccess",
+  "uniformBucketLevelAccess",
+  "publicAccessPrevention",
+  "protocol",
+  "port",
+  "sslPolicy",
+  "minCapacity",
+  "maxCapacity",
+  "role",
 ];
 
 function parseArgs(argv: string[]): { stack: string; file?: string; json: boolean } {
@@ -20,13 +47,18 @@ function parseArgs(argv: string[]): { stack: string; file?: string; json: boolea
     if (argv[i] === "--stack" || argv[i] === "-s") stack = argv[++i];
     else if (argv[i] === "--config-file") file = argv[++i];
     else if (argv[i] === "--json") json = true;
-    else throw new Error(`unknown argument ${argv[i]}; usage: npm run plan -- --stack <name> [--config-file <Pulumi.x.yaml>] [--json]`);
+    else
+      throw new Error(
+        `unknown argument ${argv[i]}; usage: npm run plan -- --stack <name> [--config-file <Pulumi.x.yaml>] [--json]`,
+      );
   }
   return { stack, file, json };
 }
 
 function summarize(inputs: Record<string, unknown>): string {
-  const parts = SHOWN_INPUTS.filter((k) => inputs[k] !== undefined).map((k) => `${k}=${JSON.stringify(inputs[k])}`);
+  const parts = SHOWN_INPUTS.filter((k) => inputs[k] !== undefined).map(
+    (k) => `${k}=${JSON.stringify(inputs[k])}`,
+  );
   return parts.join(" ");
 }
 
@@ -38,12 +70,26 @@ async function main(): Promise<void> {
   const { stack, file, json } = parseArgs(process.argv.slice(2));
   const source = file ? path.resolve(file) : stackFile(stack);
   if (!fs.existsSync(source)) {
-    throw new Error(`no stack file ${path.relative(process.cwd(), source)}; shipped stacks: dev, prod (or pass --config-file)`);
+    throw new Error(
+      `no stack file ${path.relative(process.cwd(), source)}; shipped stacks: dev, prod (or pass --config-file)`,
+    );
   }
   const { config, secretKeys } = readStackFile(source);
   const evaluation = await evaluateProgram({ stack, config, secretKeys });
   if (json) {
-    process.stdout.write(JSON.stringify({ stack, resources: evaluation.resources.map(({ type, name, parent }) => ({ type, name, parent })), outputs: Object.fromEntries(Object.entries(evaluation.outputs).map(([k, o]) => [k, mask(o.value, o.secret)])) }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify(
+        {
+          stack,
+          resources: evaluation.resources.map(({ type, name, parent }) => ({ type, name, parent })),
+          outputs: Object.fromEntries(
+            Object.entries(evaluation.outputs).map(([k, o]) => [k, mask(o.value, o.secret)]),
+          ),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
     return;
   }
   console.log(`Plan for stack "${stack}" (offline: no cloud calls, computed values are mock stand-ins)\n`);
@@ -54,7 +100,9 @@ async function main(): Promise<void> {
   }
   const print = (parentKey: string, depth: number) => {
     for (const r of children.get(parentKey) ?? []) {
-      const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained" : ""].filter(Boolean).join(",");
+      const flags = [r.protect ? "protected" : "", r.retainOnDelete ? "retained" : ""]
+        .filter(Boolean)
+        .join(",");
       const line = `${"  ".repeat(depth)}+ ${r.type}  ${r.name}${flags ? `  [${flags}]` : ""}`;
       const details = r.custom ? summarize(r.inputs) : "";
       console.log(details ? `${line}\n${"  ".repeat(depth + 2)}${details}` : line);

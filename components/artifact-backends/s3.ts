@@ -112,7 +112,13 @@ export function s3ServerStatements(bucketArn: string, prefix: string): IamStatem
     {
       Sid: "ReadWriteArtifacts",
       Effect: "Allow",
-      Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+      Action: [
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+      ],
       Resource: `${bucketArn}/${prefix}/*`,
     },
   ];

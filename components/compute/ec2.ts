@@ -37,7 +37,9 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
         cidrBlocks: [cidr],
       })),
       // Egress for packages at boot, AWS APIs, the database and foreign-cloud artifact stores.
-      egress: [{ description: "all outbound", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+      egress: [
+        { description: "all outbound", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] },
+      ],
       tags: { ...tags, Name: `${name}-server` },
     },
     opts,
@@ -60,7 +62,12 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
         .apply(([artifactStatements, secretArns]) =>
           policyDocument([
             ...artifactStatements,
-            { Sid: "ReadServerSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArns },
+            {
+              Sid: "ReadServerSecrets",
+              Effect: "Allow",
+              Action: "secretsmanager:GetSecretValue",
+              Resource: secretArns,
+            },
           ]),
         ),
     },
@@ -74,7 +81,10 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       owners: [CANONICAL_OWNER_ID],
       mostRecent: true,
       filters: [
-        { name: "name", values: [`ubuntu/images/hvm-ssd-gp3/ubuntu-${UBUNTU_LTS_RELEASE}-${architecture}-server-*`] },
+        {
+          name: "name",
+          values: [`ubuntu/images/hvm-ssd-gp3/ubuntu-${UBUNTU_LTS_RELEASE}-${architecture}-server-*`],
+        },
         { name: "virtualization-type", values: ["hvm"] },
         { name: "root-device-type", values: ["ebs"] },
       ],
@@ -83,10 +93,14 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
   );
 
   // The address exists before the instance so that MLflow's allowed hosts can name it.
-  const address = new ec2.Eip(`${name}-server`, { domain: "vpc", tags: { ...tags, Name: `${name}-server` } }, {
-    ...opts,
-    protect,
-  });
+  const address = new ec2.Eip(
+    `${name}-server`,
+    { domain: "vpc", tags: { ...tags, Name: `${name}-server` } },
+    {
+      ...opts,
+      protect,
+    },
+  );
 
   const userData = pulumi
     .all([
@@ -119,7 +133,12 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       // A public address from boot so cloud-init can install packages before the EIP is attached.
       associatePublicIpAddress: true,
       metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
-      rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: settings.rootVolumeGb, deleteOnTermination: true },
+      rootBlockDevice: {
+        encrypted: true,
+        volumeType: "gp3",
+        volumeSize: settings.rootVolumeGb,
+        deleteOnTermination: true,
+      },
       userData,
       // The instance is cattle: all state is in RDS and the artifact store, so a new user data means a new box.
       userDataReplaceOnChange: true,
@@ -130,7 +149,11 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     },
     opts,
   );
-  new ec2.EipAssociation(`${name}-server`, { allocationId: address.allocationId, instanceId: instance.id }, opts);
+  new ec2.EipAssociation(
+    `${name}-server`,
+    { allocationId: address.allocationId, instanceId: instance.id },
+    opts,
+  );
 
   // A failed system status check (host hardware) moves the instance to healthy hardware, same EIP and disk.
   new cloudwatch.MetricAlarm(

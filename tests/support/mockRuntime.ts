@@ -95,13 +95,53 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     case "aws:iam/role:Role":
       return { ...state, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${physical}`, uniqueId: "AROAEXAMPLE" };
     case "aws:ec2/eip:Eip":
-      return { ...state, publicIp: ELASTIC_IP, allocationId: "eipalloc-0123", publicDns: "ec2-203-0-113-10.compute-1.amazonaws.com" };
+      return {
+        ...state,
+        publicIp: ELASTIC_IP,
+        allocationId: "eipalloc-0123",
+        publicDns: "ec2-203-0-113-10.compute-1.amazonaws.com",
+      };
     case "aws:rds/instance:Instance":
-      return { ...state, address: `${physical}.cabc123.us-east-1.rds.amazonaws.com`, port: inputs.port ?? 5432 };
+      return {
+        ...state,
+        address: `${physical}.cabc123.us-east-1.rds.amazonaws.com`,
+        port: inputs.port ?? 5432,
+      };
     case "aws:ec2/vpc:Vpc":
       return { ...state, cidrBlock: inputs.cidrBlock };
     case "aws:secretsmanager/secret:Secret":
       return { ...state, arn: `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:${physical}-AbCdEf` };
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return {
+        ...state,
+        dnsName: `${physical.toLowerCase()}-1234567890.us-east-1.elb.amazonaws.com`,
+        zoneId: "Z35SXDOTRQ7X7K",
+        arnSuffix: `app/${physical}/50dc6c495c0c9188`,
+      };
+    case "aws:lb/targetGroup:TargetGroup":
+      return { ...state, arnSuffix: `targetgroup/${physical}/73e2d6bc24d8a067` };
+    case "aws:acm/certificate:Certificate":
+      return {
+        ...state,
+        domainValidationOptions: [
+          {
+            domainName: inputs.domainName,
+            resourceRecordName: `_a79865eb4cd1a6ab990a45779b4e0b96.${inputs.domainName}.`,
+            resourceRecordType: "CNAME",
+            resourceRecordValue: "_424c7224e9b0146f9a8808af955727d0.acm-validations.aws.",
+          },
+        ],
+      };
+    case "aws:route53/record:Record":
+      return { ...state, fqdn: inputs.name };
+    case "aws:ecr/repository:Repository":
+      return {
+        ...state,
+        registryId: ACCOUNT_ID,
+        repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/${physical}`,
+      };
+    case "docker-build:index:Image":
+      return { ...state, digest: "sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0" };
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString":
       return { ...state, result: markerFor(name) };
@@ -113,14 +153,30 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...state, name: inputs.containerName ?? physical };
     case "gcp:serviceaccount/account:Account": {
       const email = `${inputs.accountId}@${inputs.project ?? "mock-project"}.iam.gserviceaccount.com`;
-      return { ...state, email, member: `serviceAccount:${email}`, name: `projects/${inputs.project ?? "mock-project"}/serviceAccounts/${email}` };
+      return {
+        ...state,
+        email,
+        member: `serviceAccount:${email}`,
+        name: `projects/${inputs.project ?? "mock-project"}/serviceAccounts/${email}`,
+      };
     }
     case "gcp:serviceaccount/key:Key":
-      return { ...state, privateKey: Buffer.from(JSON.stringify({ type: "service_account", private_key: markerFor("gcp-key") })).toString("base64") };
+      return {
+        ...state,
+        privateKey: Buffer.from(
+          JSON.stringify({ type: "service_account", private_key: markerFor("gcp-key") }),
+        ).toString("base64"),
+      };
     case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
-      return { ...state, name: `projects/123456789/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}` };
+      return {
+        ...state,
+        name: `projects/123456789/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}`,
+      };
     case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
-      return { ...state, name: `projects/123456789/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}/providers/${inputs.workloadIdentityPoolProviderId}` };
+      return {
+        ...state,
+        name: `projects/123456789/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}/providers/${inputs.workloadIdentityPoolProviderId}`,
+      };
     default:
       return state;
   }
@@ -129,19 +185,46 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
 function mockCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (token) {
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
-      return { names: ["us-east-1a", "us-east-1b", "us-east-1c"], zoneIds: ["use1-az1", "use1-az2", "use1-az3"], id: "us-east-1" };
+      return {
+        names: ["us-east-1a", "us-east-1b", "us-east-1c"],
+        zoneIds: ["use1-az1", "use1-az2", "use1-az3"],
+        id: "us-east-1",
+      };
     case "aws:index/getCallerIdentity:getCallerIdentity":
-      return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/ci`, userId: "AIDAEXAMPLE", id: ACCOUNT_ID };
+      return {
+        accountId: ACCOUNT_ID,
+        arn: `arn:aws:iam::${ACCOUNT_ID}:user/ci`,
+        userId: "AIDAEXAMPLE",
+        id: ACCOUNT_ID,
+      };
     case "aws:index/getRegion:getRegion":
       return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
     case "azure-native:storage:listStorageAccountServiceSAS":
-      return { serviceSasToken: `sv=2024-11-04&sr=c&sp=${inputs.permissions}&spr=https&se=${inputs.sharedAccessExpiryTime}&sig=${markerFor("azure-sas")}` };
+      return {
+        serviceSasToken: `sv=2024-11-04&sr=c&sp=${inputs.permissions}&spr=https&se=${inputs.sharedAccessExpiryTime}&sig=${markerFor("azure-sas")}`,
+      };
+    case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+      return {
+        authorizationToken: "QVdTOm1vY2s=",
+        password: "mock-ecr-password",
+        userName: "AWS",
+        proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com`,
+        expiresAt: "2026-11-26T00:00:00Z",
+        region: "us-east-1",
+        id: "us-east-1",
+      };
     case "aws:ec2/getAmi:getAmi":
-      return { id: "ami-0123456789abcdef0", name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20261101", architecture: "x86_64" };
+      return {
+        id: "ami-0123456789abcdef0",
+        name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20261101",
+        architecture: "x86_64",
+      };
     default:
-      throw new Error(`unmocked provider function ${token}(${JSON.stringify(inputs)}): add it to tests/support/mockRuntime.ts`);
+      throw new Error(
+        `unmocked provider function ${token}(${JSON.stringify(inputs)}): add it to tests/support/mockRuntime.ts`,
+      );
   }
 }
 
@@ -172,7 +255,11 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const state = mockState(args.type, args.name, unwrapSecrets(args.inputs, false) as Record<string, unknown>);
+        const state = mockState(
+          args.type,
+          args.name,
+          unwrapSecrets(args.inputs, false) as Record<string, unknown>,
+        );
         const captured = resources.get(key(args.type, args.name));
         const record: CapturedResource = {
           type: args.type,
@@ -209,16 +296,18 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
   const run = pulumi.runtime.runInPulumiStack(async () => {
     // Resource options are not visible to mocks; a stack transformation sees them for every resource.
     pulumi.runtime.registerStackTransformation((t) => {
-      const parent = t.opts.parent as (pulumiType.Resource & { __name?: string; __pulumiType?: string }) | undefined;
+      const parent = t.opts.parent as
+        (pulumiType.Resource & { __name?: string; __pulumiType?: string }) | undefined;
       resources.set(key(t.type, t.name), {
         type: t.type,
         name: t.name,
         custom: !(t.resource instanceof pulumi.ComponentResource),
         inputs: {},
         wrappedInputs: {},
-        parent: parent?.__pulumiType && parent.__pulumiType !== "pulumi:pulumi:Stack"
-          ? { type: parent.__pulumiType, name: parent.__name ?? "" }
-          : undefined,
+        parent:
+          parent?.__pulumiType && parent.__pulumiType !== "pulumi:pulumi:Stack"
+            ? { type: parent.__pulumiType, name: parent.__name ?? "" }
+            : undefined,
         protect: Boolean(t.opts.protect),
         retainOnDelete: Boolean(t.opts.retainOnDelete),
         state: {},
@@ -238,7 +327,9 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
   await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
   if (programError) {
     // How far the program got: config errors must stop it before any cloud resource.
-    programError.registeredResources = [...resources.values()].filter((r) => r.custom && r.state.__registered).length;
+    programError.registeredResources = [...resources.values()].filter(
+      (r) => r.custom && r.state.__registered,
+    ).length;
     throw programError;
   }
 

@@ -53,7 +53,11 @@ export function matrixVariant(
     secretKeys,
     config: {
       ...config,
-      "mlflow-platform:artifactStore": JSON.stringify({ ...storeRest, backend, ...BACKEND_SETTINGS[backend] }),
+      "mlflow-platform:artifactStore": JSON.stringify({
+        ...storeRest,
+        backend,
+        ...BACKEND_SETTINGS[backend],
+      }),
       "mlflow-platform:server": JSON.stringify({ ...withoutComputeSpecific(server, compute), compute }),
     },
   };

@@ -8,7 +8,10 @@ type Raw = Record<string, unknown>;
 /** Raw config as Pulumi passes it: fully-qualified keys, objects as JSON. */
 function raw(values: Raw): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(values).map(([k, v]) => [k.includes(":") ? k : `${NS}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+    Object.entries(values).map(([k, v]) => [
+      k.includes(":") ? k : `${NS}:${k}`,
+      typeof v === "string" ? v : JSON.stringify(v),
+    ]),
   );
 }
 
@@ -41,17 +44,82 @@ describe("valid config", () => {
   });
 
   test.each<[string, Raw, string, (s: ReturnType<typeof load>) => unknown, unknown]>([
-    ["numbers given as strings (pulumi config set)", { database: { allocatedStorageGb: "50" } }, "dev", (s) => s.database.allocatedStorageGb, 50],
-    ["booleans given as strings", { protect: "true", database: { multiAz: "true" } }, "dev", (s) => s.database.multiAz, true],
-    ["the smallest storage with autoscaling off", { database: { allocatedStorageGb: 20, maxAllocatedStorageGb: 20 } }, "dev", (s) => s.database.maxAllocatedStorageGb, 20],
-    ["max storage defaults to at least allocated", { database: { allocatedStorageGb: 500 } }, "dev", (s) => s.database.maxAllocatedStorageGb, 500],
-    ["a single /32 client", { server: { allowedCidrs: ["198.51.100.7/32"] } }, "dev", (s) => s.server.allowedCidrs, ["198.51.100.7/32"]],
-    ["gcs location is upper-cased", { artifactStore: { backend: "gcs", gcs: { project: "my-project-1", location: "eu" } } }, "dev", (s) => s.artifactStore.gcs, { project: "my-project-1", location: "EU" }],
-    ["azure with an existing resource group", { artifactStore: { backend: "azureBlob", azureBlob: { location: "westeurope", resourceGroupName: "ml-rg" } } }, "dev", (s) => s.artifactStore.azureBlob?.resourceGroupName, "ml-rg"],
+    [
+      "numbers given as strings (pulumi config set)",
+      { database: { allocatedStorageGb: "50" } },
+      "dev",
+      (s) => s.database.allocatedStorageGb,
+      50,
+    ],
+    [
+      "booleans given as strings",
+      { protect: "true", database: { multiAz: "true" } },
+      "dev",
+      (s) => s.database.multiAz,
+      true,
+    ],
+    [
+      "the smallest storage with autoscaling off",
+      { database: { allocatedStorageGb: 20, maxAllocatedStorageGb: 20 } },
+      "dev",
+      (s) => s.database.maxAllocatedStorageGb,
+      20,
+    ],
+    [
+      "max storage defaults to at least allocated",
+      { database: { allocatedStorageGb: 500 } },
+      "dev",
+      (s) => s.database.maxAllocatedStorageGb,
+      500,
+    ],
+    [
+      "a single /32 client",
+      { server: { allowedCidrs: ["198.51.100.7/32"] } },
+      "dev",
+      (s) => s.server.allowedCidrs,
+      ["198.51.100.7/32"],
+    ],
+    [
+      "gcs location is upper-cased",
+      { artifactStore: { backend: "gcs", gcs: { project: "my-project-1", location: "eu" } } },
+      "dev",
+      (s) => s.artifactStore.gcs,
+      { project: "my-project-1", location: "EU" },
+    ],
+    [
+      "azure with an existing resource group",
+      {
+        artifactStore: {
+          backend: "azureBlob",
+          azureBlob: { location: "westeurope", resourceGroupName: "ml-rg" },
+        },
+      },
+      "dev",
+      (s) => s.artifactStore.azureBlob?.resourceGroupName,
+      "ml-rg",
+    ],
     ["prod with protection", { protect: true }, "prod", (s) => s.protect, true],
-    ["container with the smallest Fargate size", { server: { compute: "container", container: { cpu: 256, memoryMb: 512, minCount: 1, maxCount: 1 } } }, "dev", (s) => s.server.container.desiredCount, 1],
-    ["container with a domain", { server: { compute: "container", domain: "mlflow.example.com", hostedZoneId: "Z0123456789ABC" } }, "dev", (s) => s.server.domain, "mlflow.example.com"],
-    ["a long enough admin password", { adminPassword: "correct-horse-battery" }, "dev", (s) => s.server.adminUsername, "admin"],
+    [
+      "container with the smallest Fargate size",
+      { server: { compute: "container", container: { cpu: 256, memoryMb: 512, minCount: 1, maxCount: 1 } } },
+      "dev",
+      (s) => s.server.container.desiredCount,
+      1,
+    ],
+    [
+      "container with a domain",
+      { server: { compute: "container", domain: "mlflow.example.com", hostedZoneId: "Z0123456789ABC" } },
+      "dev",
+      (s) => s.server.domain,
+      "mlflow.example.com",
+    ],
+    [
+      "a long enough admin password",
+      { adminPassword: "correct-horse-battery" },
+      "dev",
+      (s) => s.server.adminUsername,
+      "admin",
+    ],
   ])("%s", (_title, values, stack, pick, expected) => {
     expect(pick(load(values, stack))).toEqual(expected);
   });
@@ -66,79 +134,196 @@ const INVALID: [string, Raw, string, string?][] = [
   ["compute mode in the wrong case", { server: { compute: "EC2" } }, "server.compute"],
   ["typo of a top-level key", { databse: {} }, `${NS}:databse`, 'did you mean "database"'],
   ["unknown top-level key", { region: "eu-west-1" }, `${NS}:region`],
-  ["typo of a database key", { database: { instanceClas: "db.t4g.micro" } }, "database.instanceClas", 'did you mean "instanceClass"'],
-  ["typo of a server key", { server: { allowedCidr: ["10.0.0.0/8"] } }, "server.allowedCidr", 'did you mean "allowedCidrs"'],
+  [
+    "typo of a database key",
+    { database: { instanceClas: "db.t4g.micro" } },
+    "database.instanceClas",
+    'did you mean "instanceClass"',
+  ],
+  [
+    "typo of a server key",
+    { server: { allowedCidr: ["10.0.0.0/8"] } },
+    "server.allowedCidr",
+    'did you mean "allowedCidrs"',
+  ],
   ["negative storage", { database: { allocatedStorageGb: -5 } }, "database.allocatedStorageGb"],
   ["storage below the RDS minimum", { database: { allocatedStorageGb: 10 } }, "database.allocatedStorageGb"],
   ["absurd storage", { database: { allocatedStorageGb: 100000 } }, "database.allocatedStorageGb"],
   ["storage as words", { database: { allocatedStorageGb: "twenty" } }, "database.allocatedStorageGb"],
   ["fractional storage", { database: { allocatedStorageGb: 20.5 } }, "database.allocatedStorageGb"],
-  ["max storage below allocated", { database: { allocatedStorageGb: 100, maxAllocatedStorageGb: 50 } }, "database.maxAllocatedStorageGb"],
+  [
+    "max storage below allocated",
+    { database: { allocatedStorageGb: 100, maxAllocatedStorageGb: 50 } },
+    "database.maxAllocatedStorageGb",
+  ],
   ["no backups", { database: { backupRetentionDays: 0 } }, "database.backupRetentionDays"],
-  ["backups longer than RDS allows", { database: { backupRetentionDays: 40 } }, "database.backupRetentionDays"],
+  [
+    "backups longer than RDS allows",
+    { database: { backupRetentionDays: 40 } },
+    "database.backupRetentionDays",
+  ],
   ["multiAz not a boolean", { database: { multiAz: "yes" } }, "database.multiAz"],
   ["unsupported engine version", { database: { engineVersion: "9.6" } }, "database.engineVersion"],
-  ["instance class without db. prefix", { database: { instanceClass: "t3.micro" } }, "database.instanceClass"],
+  [
+    "instance class without db. prefix",
+    { database: { instanceClass: "t3.micro" } },
+    "database.instanceClass",
+  ],
   ["allowedCidrs as a string", { server: { allowedCidrs: "0.0.0.0/0" } }, "server.allowedCidrs"],
   ["empty allowedCidrs", { server: { allowedCidrs: [] } }, "server.allowedCidrs"],
   ["CIDR prefix too long", { server: { allowedCidrs: ["10.0.0.0/33"] } }, "server.allowedCidrs[0]"],
-  ["CIDR octet out of range", { server: { allowedCidrs: ["10.0.0.0/8", "300.1.1.0/24"] } }, "server.allowedCidrs[1]"],
-  ["CIDR with host bits", { server: { allowedCidrs: ["10.0.0.1/8"] } }, "server.allowedCidrs[0]", "10.0.0.0/8"],
+  [
+    "CIDR octet out of range",
+    { server: { allowedCidrs: ["10.0.0.0/8", "300.1.1.0/24"] } },
+    "server.allowedCidrs[1]",
+  ],
+  [
+    "CIDR with host bits",
+    { server: { allowedCidrs: ["10.0.0.1/8"] } },
+    "server.allowedCidrs[0]",
+    "10.0.0.0/8",
+  ],
   ["CIDR without a prefix", { server: { allowedCidrs: ["10.0.0.1"] } }, "server.allowedCidrs[0]"],
   ["IPv6 CIDR", { server: { allowedCidrs: ["::/0"] } }, "server.allowedCidrs[0]"],
   ["MLflow version that is not a version", { server: { mlflowVersion: "latest" } }, "server.mlflowVersion"],
   ["MLflow version without patch", { server: { mlflowVersion: "3.18" } }, "server.mlflowVersion"],
-  ["MLflow version that is not locked", { server: { mlflowVersion: "2.22.0" } }, "server.mlflowVersion", "requirements.txt"],
+  [
+    "MLflow version that is not locked",
+    { server: { mlflowVersion: "2.22.0" } },
+    "server.mlflowVersion",
+    "requirements.txt",
+  ],
   ["zero workers", { server: { workers: 0 } }, "server.workers"],
-  ["malformed domain", { server: { compute: "container", domain: "Not A Domain", hostedZoneId: "Z0123456789ABC" } }, "server.domain"],
-  ["domain on EC2", { server: { compute: "ec2", domain: "mlflow.example.com", hostedZoneId: "Z0123456789ABC" } }, "server.domain", "compute: container"],
-  ["domain without a hosted zone", { server: { compute: "container", domain: "mlflow.example.com" } }, "server.hostedZoneId"],
-  ["hosted zone without a domain", { server: { compute: "container", hostedZoneId: "Z0123456789ABC" } }, "server.domain"],
-  ["malformed hosted zone id", { server: { compute: "container", domain: "mlflow.example.com", hostedZoneId: "zone-1" } }, "server.hostedZoneId"],
+  [
+    "malformed domain",
+    { server: { compute: "container", domain: "Not A Domain", hostedZoneId: "Z0123456789ABC" } },
+    "server.domain",
+  ],
+  [
+    "domain on EC2",
+    { server: { compute: "ec2", domain: "mlflow.example.com", hostedZoneId: "Z0123456789ABC" } },
+    "server.domain",
+    "compute: container",
+  ],
+  [
+    "domain without a hosted zone",
+    { server: { compute: "container", domain: "mlflow.example.com" } },
+    "server.hostedZoneId",
+  ],
+  [
+    "hosted zone without a domain",
+    { server: { compute: "container", hostedZoneId: "Z0123456789ABC" } },
+    "server.domain",
+  ],
+  [
+    "malformed hosted zone id",
+    { server: { compute: "container", domain: "mlflow.example.com", hostedZoneId: "zone-1" } },
+    "server.hostedZoneId",
+  ],
   ["container settings on EC2", { server: { compute: "ec2", container: { cpu: 512 } } }, "server.container"],
-  ["Fargate CPU that does not exist", { server: { compute: "container", container: { cpu: 300 } } }, "server.container.cpu"],
-  ["memory outside the CPU's range", { server: { compute: "container", container: { cpu: 256, memoryMb: 8192 } } }, "server.container.memoryMb"],
-  ["max tasks below min tasks", { server: { compute: "container", container: { minCount: 3, maxCount: 2 } } }, "server.container.maxCount"],
-  ["CPU target out of range", { server: { compute: "container", container: { targetCpuPercent: 100 } } }, "server.container.targetCpuPercent"],
-  ["azureBlob without its settings", { artifactStore: { backend: "azureBlob" } }, "artifactStore.azureBlob", "location"],
-  ["azureBlob without a location", { artifactStore: { backend: "azureBlob", azureBlob: {} } }, "artifactStore.azureBlob.location"],
-  ["azure subscription that is not a GUID", { artifactStore: { backend: "azureBlob", azureBlob: { location: "westeurope", subscriptionId: "prod" } } }, "artifactStore.azureBlob.subscriptionId"],
+  [
+    "Fargate CPU that does not exist",
+    { server: { compute: "container", container: { cpu: 300 } } },
+    "server.container.cpu",
+  ],
+  [
+    "memory outside the CPU's range",
+    { server: { compute: "container", container: { cpu: 256, memoryMb: 8192 } } },
+    "server.container.memoryMb",
+  ],
+  [
+    "max tasks below min tasks",
+    { server: { compute: "container", container: { minCount: 3, maxCount: 2 } } },
+    "server.container.maxCount",
+  ],
+  [
+    "CPU target out of range",
+    { server: { compute: "container", container: { targetCpuPercent: 100 } } },
+    "server.container.targetCpuPercent",
+  ],
+  [
+    "azureBlob without its settings",
+    { artifactStore: { backend: "azureBlob" } },
+    "artifactStore.azureBlob",
+    "location",
+  ],
+  [
+    "azureBlob without a location",
+    { artifactStore: { backend: "azureBlob", azureBlob: {} } },
+    "artifactStore.azureBlob.location",
+  ],
+  [
+    "azure subscription that is not a GUID",
+    {
+      artifactStore: { backend: "azureBlob", azureBlob: { location: "westeurope", subscriptionId: "prod" } },
+    },
+    "artifactStore.azureBlob.subscriptionId",
+  ],
   ["gcs without its settings", { artifactStore: { backend: "gcs" } }, "artifactStore.gcs", "project"],
-  ["gcs without a project", { artifactStore: { backend: "gcs", gcs: { location: "US" } } }, "artifactStore.gcs.project"],
-  ["gcs project id malformed", { artifactStore: { backend: "gcs", gcs: { project: "X" } } }, "artifactStore.gcs.project"],
-  ["settings of another backend", { artifactStore: { backend: "s3", gcs: { project: "my-project-1" } } }, "artifactStore.gcs"],
+  [
+    "gcs without a project",
+    { artifactStore: { backend: "gcs", gcs: { location: "US" } } },
+    "artifactStore.gcs.project",
+  ],
+  [
+    "gcs project id malformed",
+    { artifactStore: { backend: "gcs", gcs: { project: "X" } } },
+    "artifactStore.gcs.project",
+  ],
+  [
+    "settings of another backend",
+    { artifactStore: { backend: "s3", gcs: { project: "my-project-1" } } },
+    "artifactStore.gcs",
+  ],
   ["prefix with a leading slash", { artifactStore: { prefix: "/mlflow" } }, "artifactStore.prefix"],
-  ["noncurrent expiry of zero days", { artifactStore: { noncurrentVersionExpirationDays: 0 } }, "artifactStore.noncurrentVersionExpirationDays"],
+  [
+    "noncurrent expiry of zero days",
+    { artifactStore: { noncurrentVersionExpirationDays: 0 } },
+    "artifactStore.noncurrentVersionExpirationDays",
+  ],
   ["protect not a boolean", { protect: "maybe" }, `${NS}:protect`],
   ["VPC too large", { network: { cidrBlock: "10.0.0.0/8" } }, "network.cidrBlock"],
   ["a single availability zone", { network: { availabilityZoneCount: 1 } }, "network.availabilityZoneCount"],
   ["an unknown AWS region", { "aws:region": "mars-north-1" }, "aws:region"],
   ["a tag in the aws: namespace", { tags: { "aws:owner": "me" } }, `${NS}:tags`],
   ["an admin username too short", { server: { adminUsername: "a" } }, "server.adminUsername"],
-  ["protected stack with short backups", { protect: true, database: { backupRetentionDays: 3 } }, "database.backupRetentionDays"],
-  ["log retention CloudWatch does not offer", { server: { logRetentionDays: 10 } }, "server.logRetentionDays"],
+  [
+    "protected stack with short backups",
+    { protect: true, database: { backupRetentionDays: 3 } },
+    "database.backupRetentionDays",
+  ],
+  [
+    "log retention CloudWatch does not offer",
+    { server: { logRetentionDays: 10 } },
+    "server.logRetentionDays",
+  ],
 ];
 
 describe("invalid config", () => {
   test("the table has at least 30 cases", () => expect(INVALID.length).toBeGreaterThanOrEqual(30));
 
   // Rows padded to one length: jest passes a `done` callback to functions with more parameters than values.
-  test.each(INVALID.map(([title, values, key, hint]) => [title, values, key, hint ?? ""] as const))("%s", (_title, values, key, hint) => {
-    let error: unknown;
-    try {
-      load(values);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const message = (error as Error).message;
-    expect(message).toContain(key);
-    expect(message).toMatch(/allowed|did you mean/);
-    if (hint) expect(message).toContain(hint);
-  });
+  test.each(INVALID.map(([title, values, key, hint]) => [title, values, key, hint ?? ""] as const))(
+    "%s",
+    (_title, values, key, hint) => {
+      let error: unknown;
+      try {
+        load(values);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message).toContain(key);
+      expect(message).toMatch(/allowed|did you mean/);
+      if (hint) expect(message).toContain(hint);
+    },
+  );
 
   test("a production stack without protection is rejected", () => {
-    expect(() => load({ protect: false }, "prod")).toThrow(/mlflow-platform:protect: got false on stack "prod"/);
+    expect(() => load({ protect: false }, "prod")).toThrow(
+      /mlflow-platform:protect: got false on stack "prod"/,
+    );
     expect(() => load({}, "production-eu")).toThrow(/protect/);
   });
 

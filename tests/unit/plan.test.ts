@@ -14,22 +14,25 @@ function plan(...args: string[]) {
   });
 }
 
-test.each(["dev", "prod"])("plan --stack %s lists resources with parents and settings, outputs masked", (stack) => {
-  const result = plan("--stack", stack);
-  expect(result.stderr).toBe("");
-  expect(result.status).toBe(0);
-  const out = result.stdout;
-  expect(out).toMatch(new RegExp(`^\\+ mlflow-platform:index:MlflowPlatform  mlflow-${stack}$`, "m"));
-  // Children are indented under their parent component.
-  expect(out).toMatch(/^ {2}\+ mlflow-platform:index:ArtifactStore {2}mlflow-/m);
-  expect(out).toMatch(/^ {4}\+ aws:s3\/bucket:Bucket {2}mlflow-\S+-artifacts/m);
-  expect(out).toMatch(/^ {4}\+ aws:rds\/instance:Instance .*\n\s+instanceClass=/m);
-  expect(out).toMatch(/\d+ resources in \d+ components/);
-  expect(out).toMatch(/^ {2}trackingUri: http:\/\//m);
-  expect(out).toMatch(/^ {2}clientEnv: \[secret\]$/m);
-  expect(out).not.toMatch(/SECRETMARKER|MLFLOW_TRACKING_PASSWORD/);
-  if (stack === "prod") expect(out).toMatch(/aws:s3\/bucket:Bucket {2}\S+ {2}\[protected,retained\]/);
-});
+test.each(["dev", "prod"])(
+  "plan --stack %s lists resources with parents and settings, outputs masked",
+  (stack) => {
+    const result = plan("--stack", stack);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const out = result.stdout;
+    expect(out).toMatch(new RegExp(`^\\+ mlflow-platform:index:MlflowPlatform  mlflow-${stack}$`, "m"));
+    // Children are indented under their parent component.
+    expect(out).toMatch(/^ {2}\+ mlflow-platform:index:ArtifactStore {2}mlflow-/m);
+    expect(out).toMatch(/^ {4}\+ aws:s3\/bucket:Bucket {2}mlflow-\S+-artifacts/m);
+    expect(out).toMatch(/^ {4}\+ aws:rds\/instance:Instance .*\n\s+instanceClass=/m);
+    expect(out).toMatch(/\d+ resources in \d+ components/);
+    expect(out).toMatch(/^ {2}trackingUri: http:\/\//m);
+    expect(out).toMatch(/^ {2}clientEnv: \[secret\]$/m);
+    expect(out).not.toMatch(/SECRETMARKER|MLFLOW_TRACKING_PASSWORD/);
+    if (stack === "prod") expect(out).toMatch(/aws:s3\/bucket:Bucket {2}\S+ {2}\[protected,retained\]/);
+  },
+);
 
 test("bad config exits non-zero with the config error", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
@@ -38,7 +41,9 @@ test("bad config exits non-zero with the config error", () => {
   const result = plan("--stack", "broken", "--config-file", file);
   fs.rmSync(dir, { recursive: true });
   expect(result.status).toBe(1);
-  expect(result.stderr).toMatch(/^error: mlflow-platform:database\.allocatedStorageGb: got -5; allowed: an integer from 20 to 65536$/m);
+  expect(result.stderr).toMatch(
+    /^error: mlflow-platform:database\.allocatedStorageGb: got -5; allowed: an integer from 20 to 65536$/m,
+  );
   expect(result.stdout).toBe("");
 });
 

@@ -1,6 +1,13 @@
 // The default platform (S3 artifacts, EC2 server) for the shipped dev and prod stacks: every security rule
 // of DESIGN.md that applies, the wiring between components, and the output contract.
-import { ELASTIC_IP, Evaluation, evaluateProgram, markerFor, readStackFile, stackFile } from "../support/mockRuntime";
+import {
+  ELASTIC_IP,
+  Evaluation,
+  evaluateProgram,
+  markerFor,
+  readStackFile,
+  stackFile,
+} from "../support/mockRuntime";
 import { asList, cloudInitFiles, ofType, single, statements } from "../support/inspect";
 
 const evaluations: Record<string, Evaluation> = {};
@@ -21,9 +28,13 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     const platform = single(ev(), "mlflow-platform:index:MlflowPlatform");
     expect(platform.parent).toBeUndefined();
     for (const type of ["ArtifactStore", "MetadataDatabase", "TrackingServer", "Network"]) {
-      expect(single(ev(), `mlflow-platform:index:${type}`).parent?.type).toBe("mlflow-platform:index:MlflowPlatform");
+      expect(single(ev(), `mlflow-platform:index:${type}`).parent?.type).toBe(
+        "mlflow-platform:index:MlflowPlatform",
+      );
     }
-    const orphans = ev().resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && r !== platform && !r.parent);
+    const orphans = ev().resources.filter(
+      (r) => r.type !== "pulumi:pulumi:Stack" && r !== platform && !r.parent,
+    );
     expect(orphans.map((r) => r.name)).toEqual([]);
   });
 
@@ -42,25 +53,59 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       const bucket = single(ev(), "aws:s3/bucket:Bucket");
       expect(bucket.parent?.type).toBe("mlflow-platform:index:ArtifactStore");
       const pab = single(ev(), "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
-      expect(pab).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-      expect(single(ev(), "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
-      const sse = single(ev(), "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs;
-      expect((sse.rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string } }[])[0].applyServerSideEncryptionByDefault.sseAlgorithm).toMatch(/^aws:kms|AES256$/);
-      expect(single(ev(), "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
+      expect(pab).toMatchObject({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(single(ev(), "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).toEqual({
+        objectOwnership: "BucketOwnerEnforced",
+      });
+      const sse = single(
+        ev(),
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      ).inputs;
+      expect(
+        (sse.rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string } }[])[0]
+          .applyServerSideEncryptionByDefault.sseAlgorithm,
+      ).toMatch(/^aws:kms|AES256$/);
+      expect(single(ev(), "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual(
+        { status: "Enabled" },
+      );
       const policy = statements(single(ev(), "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
-      expect(policy).toContainEqual(expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }));
+      expect(policy).toContainEqual(
+        expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+      );
       // Every companion resource targets the one bucket.
-      for (const type of ["Versioning", "PublicAccessBlock", "ServerSideEncryptionConfiguration", "Policy", "OwnershipControls", "LifecycleConfiguration"]) {
+      for (const type of [
+        "Versioning",
+        "PublicAccessBlock",
+        "ServerSideEncryptionConfiguration",
+        "Policy",
+        "OwnershipControls",
+        "LifecycleConfiguration",
+      ]) {
         const companion = ev().resources.find((r) => r.type.startsWith(`aws:s3/bucket${type}:`));
         expect(companion?.inputs.bucket).toBe(bucket.state.bucket);
       }
     });
 
     test("lifecycle expires noncurrent versions after the configured days and aborts stalled uploads", () => {
-      const days = JSON.parse(settingsOf(stack).config["mlflow-platform:artifactStore"]).noncurrentVersionExpirationDays;
-      const rules = single(ev(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules as Record<string, unknown>[];
-      expect(rules).toContainEqual(expect.objectContaining({ status: "Enabled", noncurrentVersionExpiration: { noncurrentDays: days } }));
-      expect(rules).toContainEqual(expect.objectContaining({ status: "Enabled", abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } }));
+      const days = JSON.parse(
+        settingsOf(stack).config["mlflow-platform:artifactStore"],
+      ).noncurrentVersionExpirationDays;
+      const rules = single(ev(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs
+        .rules as Record<string, unknown>[];
+      expect(rules).toContainEqual(
+        expect.objectContaining({ status: "Enabled", noncurrentVersionExpiration: { noncurrentDays: days } }),
+      );
+      expect(rules).toContainEqual(
+        expect.objectContaining({
+          status: "Enabled",
+          abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+        }),
+      );
     });
 
     test(prod ? "prod: bucket protected and retained" : "dev: bucket can be destroyed", () => {
@@ -104,38 +149,60 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     });
 
     test("reachable on 5432 only from the server's security group", () => {
-      const dbGroup = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name.endsWith("-db"))!;
-      const serverGroup = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name.endsWith("-server"))!;
+      const dbGroup = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) =>
+        g.name.endsWith("-db"),
+      )!;
+      const serverGroup = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) =>
+        g.name.endsWith("-server"),
+      )!;
       expect(dbGroup.inputs.ingress ?? []).toEqual([]);
       expect(dbGroup.inputs.egress ?? []).toEqual([]);
-      const rules = ofType(ev(), "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === `${dbGroup.name}-id`);
+      const rules = ofType(ev(), "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter(
+        (r) => r.inputs.securityGroupId === `${dbGroup.name}-id`,
+      );
       expect(rules).toHaveLength(1);
-      expect(rules[0].inputs).toMatchObject({ referencedSecurityGroupId: `${serverGroup.name}-id`, ipProtocol: "tcp", fromPort: 5432, toPort: 5432 });
+      expect(rules[0].inputs).toMatchObject({
+        referencedSecurityGroupId: `${serverGroup.name}-id`,
+        ipProtocol: "tcp",
+        fromPort: 5432,
+        toPort: 5432,
+      });
       expect(rules[0].inputs.cidrIpv4).toBeUndefined();
-      expect(single(ev(), "aws:rds/instance:Instance").inputs.vpcSecurityGroupIds).toEqual([`${dbGroup.name}-id`]);
+      expect(single(ev(), "aws:rds/instance:Instance").inputs.vpcSecurityGroupIds).toEqual([
+        `${dbGroup.name}-id`,
+      ]);
     });
 
     test("a generated URL-safe password; the SSL-required URI stored only as a secret", () => {
-      const password = ofType(ev(), "random:index/randomPassword:RandomPassword").find((p) => p.name.endsWith("-db"))!;
+      const password = ofType(ev(), "random:index/randomPassword:RandomPassword").find((p) =>
+        p.name.endsWith("-db"),
+      )!;
       expect(password.inputs).toMatchObject({ special: false });
       expect(password.inputs.length as number).toBeGreaterThanOrEqual(32);
       const db = single(ev(), "aws:rds/instance:Instance");
       expect(db.wrappedInputs.password).toEqual({ __secret__: markerFor(password.name) });
-      const uriVersion = ofType(ev(), "aws:secretsmanager/secretVersion:SecretVersion").find((v) => v.name.endsWith("-db-uri"))!;
+      const uriVersion = ofType(ev(), "aws:secretsmanager/secretVersion:SecretVersion").find((v) =>
+        v.name.endsWith("-db-uri"),
+      )!;
       const wrapped = uriVersion.wrappedInputs.secretString as { __secret__: string };
-      expect(wrapped.__secret__).toMatch(new RegExp(`^postgresql://mlflow:${markerFor(password.name)}@.+:5432/mlflow\\?sslmode=require$`));
+      expect(wrapped.__secret__).toMatch(
+        new RegExp(`^postgresql://mlflow:${markerFor(password.name)}@.+:5432/mlflow\\?sslmode=require$`),
+      );
     });
   });
 
   describe("network", () => {
     test("public and private subnets in two or more zones, no NAT for EC2", () => {
       const subnets = ofType(ev(), "aws:ec2/subnet:Subnet");
-      const zones = (kind: string) => new Set(subnets.filter((s) => s.name.includes(kind)).map((s) => s.inputs.availabilityZone));
+      const zones = (kind: string) =>
+        new Set(subnets.filter((s) => s.name.includes(kind)).map((s) => s.inputs.availabilityZone));
       expect(zones("public").size).toBeGreaterThanOrEqual(2);
       expect(zones("private").size).toBeGreaterThanOrEqual(2);
       expect(subnets.every((s) => s.inputs.mapPublicIpOnLaunch === false)).toBe(true);
       expect(ofType(ev(), "aws:ec2/natGateway:NatGateway")).toHaveLength(0);
-      const privateRoutes = ofType(ev(), "aws:ec2/routeTable:RouteTable").find((t) => t.name.endsWith("private-rt"))!;
+      const privateRoutes = ofType(ev(), "aws:ec2/routeTable:RouteTable").find((t) =>
+        t.name.endsWith("private-rt"),
+      )!;
       expect(privateRoutes.inputs.routes ?? []).toEqual([]);
     });
   });
@@ -145,7 +212,10 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     const userData = () => instance().inputs.userData as string;
 
     test("IMDSv2, encrypted root volume, no SSH key, in a public subnet, replaced on user data change", () => {
-      expect(instance().inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled" });
+      expect(instance().inputs.metadataOptions).toMatchObject({
+        httpTokens: "required",
+        httpEndpoint: "enabled",
+      });
       expect(instance().inputs.rootBlockDevice).toMatchObject({ encrypted: true });
       expect(instance().inputs.keyName).toBeUndefined();
       expect(instance().inputs.userDataReplaceOnChange).toBe(true);
@@ -162,7 +232,9 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
 
     test("security group: only HTTP, only from allowedCidrs, never SSH", () => {
       const allowed = JSON.parse(settingsOf(stack).config["mlflow-platform:server"]).allowedCidrs;
-      const group = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name.endsWith("-server"))!;
+      const group = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) =>
+        g.name.endsWith("-server"),
+      )!;
       const ingress = group.inputs.ingress as { fromPort: number; toPort: number; cidrBlocks: string[] }[];
       expect(ingress.map((r) => [r.fromPort, r.toPort])).toEqual(allowed.map(() => [80, 80]));
       expect(ingress.flatMap((r) => r.cidrBlocks)).toEqual(allowed);
@@ -180,10 +252,14 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(statements(role.inputs.assumeRolePolicy)).toEqual([
         { Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ec2.amazonaws.com" } },
       ]);
-      const attachments = ofType(ev(), "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.policyArn);
+      const attachments = ofType(ev(), "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map(
+        (a) => a.inputs.policyArn,
+      );
       expect(attachments).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
       const policy = statements(single(ev(), "aws:iam/rolePolicy:RolePolicy").inputs.policy);
-      const secretArns = ofType(ev(), "aws:secretsmanager/secret:Secret").map((s) => s.state.arn).sort();
+      const secretArns = ofType(ev(), "aws:secretsmanager/secret:Secret")
+        .map((s) => s.state.arn)
+        .sort();
       expect(secretArns).toHaveLength(3);
       const secretStatement = policy.find((s) => asList(s.Action).includes("secretsmanager:GetSecretValue"))!;
       expect(asList(secretStatement.Resource).sort()).toEqual(secretArns);
@@ -209,7 +285,9 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(envFile).toMatch(/MLFLOW_AUTH_ADMIN_PASSWORD_SECRET_ARN=/);
       expect(envFile).toMatch(/MLFLOW_FLASK_SERVER_SECRET_KEY_SECRET_ARN=/);
       expect(envFile).toContain(`MLFLOW_ARTIFACTS_DESTINATION="${ev().outputs.artifactRoot.value}"`);
-      expect(envFile).toMatch(new RegExp(`MLFLOW_SERVER_ALLOWED_HOSTS="${ELASTIC_IP.replace(/\./g, "\\.")},`));
+      expect(envFile).toMatch(
+        new RegExp(`MLFLOW_SERVER_ALLOWED_HOSTS="${ELASTIC_IP.replace(/\./g, "\\.")},`),
+      );
       expect(envFile).toMatch(/MLFLOW_AUTH_ADMIN_USERNAME="admin"/);
       const startScript = Object.entries(files).find(([path]) => path.endsWith("start.sh"))![1];
       expect(startScript).toContain("--serve-artifacts");
@@ -228,7 +306,9 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     });
 
     test("a failed host is recovered automatically", () => {
-      const alarm = ofType(ev(), "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.metricName === "StatusCheckFailed_System")!;
+      const alarm = ofType(ev(), "aws:cloudwatch/metricAlarm:MetricAlarm").find(
+        (a) => a.inputs.metricName === "StatusCheckFailed_System",
+      )!;
       expect(alarm.inputs.alarmActions).toEqual(["arn:aws:automate:us-east-1:ec2:recover"]);
       expect(alarm.inputs.dimensions).toEqual({ InstanceId: `${instance().name}-id` });
     });
@@ -237,18 +317,32 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       const passwords = ofType(ev(), "random:index/randomPassword:RandomPassword").map((p) => p.name);
       const secrets = ofType(ev(), "aws:secretsmanager/secret:Secret").map((s) => s.name);
       expect(passwords).toEqual(expect.arrayContaining([`mlflow-${stack}-flask-key`]));
-      expect(secrets).toEqual(expect.arrayContaining([`mlflow-${stack}-admin-password`, `mlflow-${stack}-flask-key`, `mlflow-${stack}-db-uri`]));
+      expect(secrets).toEqual(
+        expect.arrayContaining([
+          `mlflow-${stack}-admin-password`,
+          `mlflow-${stack}-flask-key`,
+          `mlflow-${stack}-db-uri`,
+        ]),
+      );
       for (const version of ofType(ev(), "aws:secretsmanager/secretVersion:SecretVersion")) {
         expect(version.wrappedInputs.secretString).toEqual({ __secret__: expect.any(String) });
       }
-      const recovery = ofType(ev(), "aws:secretsmanager/secret:Secret").map((s) => s.inputs.recoveryWindowInDays);
+      const recovery = ofType(ev(), "aws:secretsmanager/secret:Secret").map(
+        (s) => s.inputs.recoveryWindowInDays,
+      );
       expect(new Set(recovery)).toEqual(new Set([prod ? 30 : 0]));
     });
   });
 
   test("outputs: the contract's names; clientEnv is a secret with the client's .env", () => {
     const outputs = ev().outputs;
-    expect(Object.keys(outputs).sort()).toEqual(["artifactRoot", "clientEnv", "databaseEndpoint", "serverCompute", "trackingUri"]);
+    expect(Object.keys(outputs).sort()).toEqual([
+      "artifactRoot",
+      "clientEnv",
+      "databaseEndpoint",
+      "serverCompute",
+      "trackingUri",
+    ]);
     expect(outputs.artifactRoot.value).toMatch(/^s3:\/\/mlflow-[a-z]+-artifacts-[a-z0-9]+\/mlflow$/);
     expect(outputs.databaseEndpoint.value).toMatch(/\.rds\.amazonaws\.com:5432$/);
     expect(outputs.serverCompute.value).toBe("ec2");
@@ -279,8 +373,12 @@ test("an admin password from config is used instead of a generated one, and stay
     config: { ...config, "mlflow-platform:adminPassword": password },
     secretKeys: [...secretKeys, "mlflow-platform:adminPassword"],
   });
-  expect(ofType(ev, "random:index/randomPassword:RandomPassword").map((p) => p.name)).not.toContain("mlflow-dev-admin");
-  const version = ofType(ev, "aws:secretsmanager/secretVersion:SecretVersion").find((v) => v.name.endsWith("admin-password"))!;
+  expect(ofType(ev, "random:index/randomPassword:RandomPassword").map((p) => p.name)).not.toContain(
+    "mlflow-dev-admin",
+  );
+  const version = ofType(ev, "aws:secretsmanager/secretVersion:SecretVersion").find((v) =>
+    v.name.endsWith("admin-password"),
+  )!;
   expect(version.wrappedInputs.secretString).toEqual({ __secret__: password });
   expect(ev.outputs.clientEnv.value).toContain(`MLFLOW_TRACKING_PASSWORD=${password}`);
   expect(ev.outputs.clientEnv.secret).toBe(true);

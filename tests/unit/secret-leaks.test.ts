@@ -25,7 +25,8 @@ function plainInputs(r: Evaluation["resources"][number]): { path: string; value:
   const found = plainStrings(r.wrappedInputs);
   const userData = r.inputs.userData;
   if (typeof userData === "string" && userData.startsWith("#cloud-config")) {
-    for (const [file, content] of Object.entries(cloudInitFiles(userData))) found.push({ path: `userData:${file}`, value: content });
+    for (const [file, content] of Object.entries(cloudInitFiles(userData)))
+      found.push({ path: `userData:${file}`, value: content });
   }
   return found;
 }
