@@ -14,3 +14,4 @@ export const artifactRoot = platform.artifactRoot;
 export const databaseEndpoint = platform.databaseEndpoint;
 export const serverCompute = platform.serverCompute;
 export const clientEnv = platform.clientEnv;
+export const alarmTopicArn = platform.alarmTopicArn;

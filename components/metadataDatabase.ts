@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as rds from "@pulumi/aws/rds";
 import * as random from "@pulumi/random";
@@ -10,6 +11,8 @@ export interface MetadataDatabaseArgs {
   vpcId: pulumi.Input<string>;
   /** Private subnets in two or more availability zones. */
   subnetIds: pulumi.Input<string>[];
+  /** SNS topic the database's alarms notify. */
+  alarmTopicArn: pulumi.Input<string>;
   /** Deletion protection, a final snapshot on delete, and a recoverable secret. */
   protect: boolean;
   tags: Record<string, string>;
@@ -103,6 +106,39 @@ export class MetadataDatabase extends pulumi.ComponentResource {
       },
       { ...parent, protect },
     );
+
+    // Storage autoscaling grows the disk, but only up to the ceiling; CPU saturation shows before timeouts do.
+    const alarm = (suffix: string, alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace" | "dimensions">) =>
+      new cloudwatch.MetricAlarm(
+        `${name}-db-${suffix}`,
+        {
+          namespace: "AWS/RDS",
+          dimensions: { DBInstanceIdentifier: instance.identifier },
+          alarmActions: [args.alarmTopicArn],
+          okActions: [args.alarmTopicArn],
+          tags,
+          ...alarmArgs,
+        },
+        parent,
+      );
+    alarm("free-storage", {
+      alarmDescription: "MLflow database: less than 10% of its storage free",
+      metricName: "FreeStorageSpace",
+      statistic: "Minimum",
+      period: 300,
+      evaluationPeriods: 2,
+      threshold: settings.allocatedStorageGb * 1024 ** 3 * 0.1,
+      comparisonOperator: "LessThanThreshold",
+    });
+    alarm("cpu", {
+      alarmDescription: "MLflow database: CPU above 80% for 15 minutes",
+      metricName: "CPUUtilization",
+      statistic: "Average",
+      period: 300,
+      evaluationPeriods: 3,
+      threshold: 80,
+      comparisonOperator: "GreaterThanThreshold",
+    });
 
     this.address = instance.address;
     this.endpoint = pulumi.interpolate`${instance.address}:${instance.port}`;

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as sns from "@pulumi/aws/sns";
 import * as vpc from "@pulumi/aws/vpc";
 import { PlatformSettings } from "../stacks/settings";
 import { ArtifactStore } from "./artifactStore";
@@ -18,6 +19,8 @@ export class MlflowPlatform extends pulumi.ComponentResource {
   readonly artifactRoot: pulumi.Output<string>;
   readonly databaseEndpoint: pulumi.Output<string>;
   readonly serverCompute: string;
+  /** SNS topic every CloudWatch alarm of the platform notifies. */
+  readonly alarmTopicArn: pulumi.Output<string>;
   /** The `.env` a client or container uses (a Pulumi secret). */
   readonly clientEnv: pulumi.Output<string>;
 
@@ -26,6 +29,17 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     const { settings } = args;
     const parent = { parent: this };
     const tags = { Project: settings.project, Stack: settings.stack, ManagedBy: "pulumi", ...settings.tags };
+
+    // Alarm messages carry no secrets; CloudWatch cannot publish to a topic under the AWS-managed SNS key.
+    const alarmTopic = new sns.Topic(`${name}-alarms`, { tags }, parent);
+    settings.alarmEmails.forEach(
+      (email, i) =>
+        new sns.TopicSubscription(
+          `${name}-alarms-${i}`,
+          { topic: alarmTopic.arn, protocol: "email", endpoint: email },
+          parent,
+        ),
+    );
 
     const network = new Network(
       name,
@@ -45,6 +59,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         protect: settings.protect,
         awsRegion: settings.awsRegion,
         tags,
+        compute: settings.server.compute,
         server: {
           roleName: role.name,
           roleArn: role.arn,
@@ -59,6 +74,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         settings: settings.database,
         vpcId: network.vpcId,
         subnetIds: network.privateSubnetIds,
+        alarmTopicArn: alarmTopic.arn,
         protect: settings.protect,
         tags,
       },
@@ -77,6 +93,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         artifactSecrets: artifactStore.serverSecrets,
         databaseSecret: database.connectionSecret,
         adminPassword: args.adminPassword,
+        alarmTopicArn: alarmTopic.arn,
         protect: settings.protect,
         tags,
       },
@@ -101,6 +118,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     this.artifactRoot = artifactStore.artifactRoot;
     this.databaseEndpoint = database.endpoint;
     this.serverCompute = server.compute;
+    this.alarmTopicArn = alarmTopic.arn;
     this.clientEnv = pulumi.secret(
       pulumi.interpolate`MLFLOW_TRACKING_URI=${server.trackingUri}
 MLFLOW_TRACKING_USERNAME=${server.adminUsername}
@@ -113,6 +131,7 @@ MLFLOW_TRACKING_PASSWORD=${server.adminPassword}
       databaseEndpoint: this.databaseEndpoint,
       serverCompute: this.serverCompute,
       clientEnv: this.clientEnv,
+      alarmTopicArn: this.alarmTopicArn,
     });
   }
 }

@@ -31,6 +31,8 @@ export interface TrackingServerArgs {
   databaseSecret: ServerSecret["secret"];
   /** Admin password from `pulumi config set --secret mlflow-platform:adminPassword`; generated if absent. */
   adminPassword?: pulumi.Output<string>;
+  /** SNS topic the server's alarms notify. */
+  alarmTopicArn: pulumi.Input<string>;
   protect: boolean;
   tags: Record<string, string>;
 }

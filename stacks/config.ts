@@ -22,6 +22,7 @@ const TOP_LEVEL_KEYS = [
   "network",
   "protect",
   "tags",
+  "alarmEmails",
   "adminPassword",
 ] as const;
 
@@ -116,6 +117,7 @@ export function loadSettings(raw: RawConfig, project: string, stack: string): Pl
     awsRegion,
     protect,
     tags: readTags(own.tags),
+    alarmEmails: readAlarmEmails(own.alarmEmails),
     network: readNetwork(own.network),
     artifactStore: readArtifactStore(own.artifactStore),
     database: readDatabase(own.database, protect),
@@ -137,13 +139,33 @@ function readTags(value: unknown): Record<string, string> {
   const key = `${NAMESPACE}:tags`;
   const tags = object(key, value ?? {}, undefined);
   for (const [name, tagValue] of Object.entries(tags)) {
-    if (typeof tagValue !== "string" || tagValue.length > 256 || name.length > 128 || name.startsWith("aws:")) {
+    if (
+      typeof tagValue !== "string" ||
+      tagValue.length > 256 ||
+      name.length > 128 ||
+      name.startsWith("aws:")
+    ) {
       throw new ConfigError(
         `${key}.${name}: got ${show(tagValue)}; allowed: string values up to 256 characters, names up to 128 not starting with "aws:"`,
       );
     }
   }
   return tags as Record<string, string>;
+}
+
+function readAlarmEmails(value: unknown): string[] {
+  const key = `${NAMESPACE}:alarmEmails`;
+  if (value === undefined) return [];
+  if (!Array.isArray(value))
+    throw new ConfigError(`${key}: got ${show(value)}; allowed: a list of email addresses`);
+  return value.map((email, i) =>
+    requiredString(
+      `${key}[${i}]`,
+      email,
+      /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
+      "an email address such as oncall@example.com",
+    ),
+  );
 }
 
 function readNetwork(value: unknown): NetworkSettings {
@@ -159,7 +181,13 @@ function readNetwork(value: unknown): NetworkSettings {
   }
   return {
     cidrBlock,
-    availabilityZoneCount: int(`${key}.availabilityZoneCount`, raw.availabilityZoneCount, d.availabilityZoneCount, 2, 6),
+    availabilityZoneCount: int(
+      `${key}.availabilityZoneCount`,
+      raw.availabilityZoneCount,
+      d.availabilityZoneCount,
+      2,
+      6,
+    ),
   };
 }
 
@@ -176,7 +204,11 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
   const d = DEFAULTS.artifactStore;
   const backend = oneOf(`${key}.backend`, raw.backend, d.backend, ARTIFACT_BACKENDS);
   const prefix = raw.prefix ?? d.prefix;
-  if (typeof prefix !== "string" || !/^[a-z0-9][a-z0-9-_/]{0,62}[a-z0-9]$/.test(prefix) || prefix.includes("//")) {
+  if (
+    typeof prefix !== "string" ||
+    !/^[a-z0-9][a-z0-9-_/]{0,62}[a-z0-9]$/.test(prefix) ||
+    prefix.includes("//")
+  ) {
     throw new ConfigError(
       `${key}.prefix: got ${show(prefix)}; allowed: 2-64 characters of a-z, 0-9, "-", "_" and "/", not starting or ending with "/"`,
     );
@@ -213,9 +245,19 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
         `${azKey}: missing while ${key}.backend is "azureBlob"; allowed: { location: <Azure region such as westeurope>, subscriptionId?, resourceGroupName? }`,
       );
     }
-    const az = object(azKey, raw.azureBlob, ["location", "subscriptionId", "resourceGroupName"]);
+    const az = object(azKey, raw.azureBlob, [
+      "location",
+      "subscriptionId",
+      "resourceGroupName",
+      "sasExpiresOn",
+    ]);
     settings.azureBlob = {
-      location: requiredString(`${azKey}.location`, az.location, /^[a-z][a-z0-9]{2,30}$/, "an Azure region name such as westeurope"),
+      location: requiredString(
+        `${azKey}.location`,
+        az.location,
+        /^[a-z][a-z0-9]{2,30}$/,
+        "an Azure region name such as westeurope",
+      ),
       subscriptionId: optionalString(
         `${azKey}.subscriptionId`,
         az.subscriptionId,
@@ -228,20 +270,47 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
         /^[-\w.()]{1,89}[-\w()]$/,
         "an existing resource group name (1-90 letters, digits, -_.())",
       ),
+      sasExpiresOn: readSasExpiry(`${azKey}.sasExpiresOn`, az.sasExpiresOn),
     };
   }
   if (backend === "gcs") {
     const gcsKey = `${key}.gcs`;
     if (raw.gcs === undefined) {
-      throw new ConfigError(`${gcsKey}: missing while ${key}.backend is "gcs"; allowed: { project: <GCP project id>, location?: <US, EU or a region> }`);
+      throw new ConfigError(
+        `${gcsKey}: missing while ${key}.backend is "gcs"; allowed: { project: <GCP project id>, location?: <US, EU or a region> }`,
+      );
     }
     const gcs = object(gcsKey, raw.gcs, ["project", "location"]);
     settings.gcs = {
-      project: requiredString(`${gcsKey}.project`, gcs.project, /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a GCP project id"),
-      location: optionalString(`${gcsKey}.location`, gcs.location, /^[A-Za-z][A-Za-z0-9-]{1,30}$/, "a GCS location such as US or europe-west1")?.toUpperCase() ?? "US",
+      project: requiredString(
+        `${gcsKey}.project`,
+        gcs.project,
+        /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
+        "a GCP project id",
+      ),
+      location:
+        optionalString(
+          `${gcsKey}.location`,
+          gcs.location,
+          /^[A-Za-z][A-Za-z0-9-]{1,30}$/,
+          "a GCS location such as US or europe-west1",
+        )?.toUpperCase() ?? "US",
     };
   }
   return settings;
+}
+
+/** The server's container SAS expiry: a future date, stable across plans (rotate by moving it). */
+function readSasExpiry(key: string, value: unknown): string | undefined {
+  const date = optionalString(key, value, /^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
+  if (date === undefined) return undefined;
+  const time = Date.parse(`${date}T00:00:00Z`);
+  if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== date || time <= Date.now()) {
+    throw new ConfigError(
+      `${key}: got "${date}"; allowed: a valid date YYYY-MM-DD in the future (the container SAS expires then; rotate it by setting a later date and running pulumi up)`,
+    );
+  }
+  return date;
 }
 
 function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
@@ -255,7 +324,13 @@ function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
     "multiAz",
   ]);
   const d = DEFAULTS.database;
-  const allocatedStorageGb = int(`${key}.allocatedStorageGb`, raw.allocatedStorageGb, d.allocatedStorageGb, 20, 65536);
+  const allocatedStorageGb = int(
+    `${key}.allocatedStorageGb`,
+    raw.allocatedStorageGb,
+    d.allocatedStorageGb,
+    20,
+    65536,
+  );
   const settings: DatabaseSettings = {
     instanceClass: requiredString(
       `${key}.instanceClass`,
@@ -263,7 +338,9 @@ function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
       /^db\.[a-z0-9]+\.[a-z0-9]+$/,
       "an RDS instance class such as db.t4g.micro or db.m7g.large",
     ),
-    engineVersion: String(oneOf(`${key}.engineVersion`, raw.engineVersion, d.engineVersion, POSTGRES_MAJOR_VERSIONS)),
+    engineVersion: String(
+      oneOf(`${key}.engineVersion`, raw.engineVersion, d.engineVersion, POSTGRES_MAJOR_VERSIONS),
+    ),
     allocatedStorageGb,
     maxAllocatedStorageGb: int(
       `${key}.maxAllocatedStorageGb`,
@@ -272,7 +349,13 @@ function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
       allocatedStorageGb,
       65536,
     ),
-    backupRetentionDays: int(`${key}.backupRetentionDays`, raw.backupRetentionDays, d.backupRetentionDays, 1, 35),
+    backupRetentionDays: int(
+      `${key}.backupRetentionDays`,
+      raw.backupRetentionDays,
+      d.backupRetentionDays,
+      1,
+      35,
+    ),
     multiAz: bool(`${key}.multiAz`, raw.multiAz, d.multiAz),
   };
   if (protect && settings.backupRetentionDays < 7) {
@@ -303,7 +386,9 @@ function readServer(value: unknown): ServerSettings {
 
   const mlflowVersion = raw.mlflowVersion ?? d.mlflowVersion;
   if (typeof mlflowVersion !== "string" || !/^\d+\.\d+\.\d+$/.test(mlflowVersion)) {
-    throw new ConfigError(`${key}.mlflowVersion: got ${show(mlflowVersion)}; allowed: a version such as 3.18.0`);
+    throw new ConfigError(
+      `${key}.mlflowVersion: got ${show(mlflowVersion)}; allowed: a version such as 3.18.0`,
+    );
   }
   const locked = pinnedMlflowVersion();
   if (mlflowVersion !== locked) {
@@ -324,9 +409,16 @@ function readServer(value: unknown): ServerSettings {
     /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
     "a lower-case DNS name such as mlflow.example.com",
   );
-  const hostedZoneId = optionalString(`${key}.hostedZoneId`, raw.hostedZoneId, /^Z[A-Z0-9]{4,32}$/, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ");
+  const hostedZoneId = optionalString(
+    `${key}.hostedZoneId`,
+    raw.hostedZoneId,
+    /^Z[A-Z0-9]{4,32}$/,
+    "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
+  );
   if (domain && !hostedZoneId) {
-    throw new ConfigError(`${key}.hostedZoneId: missing while ${key}.domain is "${domain}"; allowed: the Route 53 zone id that holds the domain (needed for DNS validation of its certificate)`);
+    throw new ConfigError(
+      `${key}.hostedZoneId: missing while ${key}.domain is "${domain}"; allowed: the Route 53 zone id that holds the domain (needed for DNS validation of its certificate)`,
+    );
   }
   if (domain && compute !== "container") {
     throw new ConfigError(
@@ -334,7 +426,9 @@ function readServer(value: unknown): ServerSettings {
     );
   }
   if (hostedZoneId && !domain) {
-    throw new ConfigError(`${key}.domain: missing while ${key}.hostedZoneId is set; allowed: set both or neither`);
+    throw new ConfigError(
+      `${key}.domain: missing while ${key}.hostedZoneId is set; allowed: set both or neither`,
+    );
   }
 
   const rawContainer = object(`${key}.container`, raw.container ?? {}, [
@@ -347,38 +441,87 @@ function readServer(value: unknown): ServerSettings {
     "imageRetentionCount",
   ]);
   if (raw.container !== undefined && compute !== "container") {
-    throw new ConfigError(`${key}.container: set while ${key}.compute is "${compute}"; allowed: remove it, or set compute: container`);
+    throw new ConfigError(
+      `${key}.container: set while ${key}.compute is "${compute}"; allowed: remove it, or set compute: container`,
+    );
   }
   const dc = d.container;
   const ck = `${key}.container`;
   const cpu = oneOf(`${ck}.cpu`, rawContainer.cpu, dc.cpu, FARGATE_CPU);
-  const memoryMb = int(`${ck}.memoryMb`, rawContainer.memoryMb, Math.max(dc.memoryMb, cpu * 2), cpu * 2, cpu * 8);
+  const memoryMb = int(
+    `${ck}.memoryMb`,
+    rawContainer.memoryMb,
+    Math.max(dc.memoryMb, cpu * 2),
+    cpu * 2,
+    cpu * 8,
+  );
   if (memoryMb % 1024 !== 0 && memoryMb !== 512) {
-    throw new ConfigError(`${ck}.memoryMb: got ${memoryMb}; allowed: a multiple of 1024 from ${cpu * 2} to ${cpu * 8} for cpu ${cpu}`);
+    throw new ConfigError(
+      `${ck}.memoryMb: got ${memoryMb}; allowed: a multiple of 1024 from ${cpu * 2} to ${cpu * 8} for cpu ${cpu}`,
+    );
   }
   const minCount = int(`${ck}.minCount`, rawContainer.minCount, dc.minCount, 1, 50);
-  const maxCount = int(`${ck}.maxCount`, rawContainer.maxCount, Math.max(dc.maxCount, minCount), minCount, 50);
-  const desiredCount = int(`${ck}.desiredCount`, rawContainer.desiredCount, Math.min(Math.max(dc.desiredCount, minCount), maxCount), minCount, maxCount);
+  const maxCount = int(
+    `${ck}.maxCount`,
+    rawContainer.maxCount,
+    Math.max(dc.maxCount, minCount),
+    minCount,
+    50,
+  );
+  const desiredCount = int(
+    `${ck}.desiredCount`,
+    rawContainer.desiredCount,
+    Math.min(Math.max(dc.desiredCount, minCount), maxCount),
+    minCount,
+    maxCount,
+  );
 
   return {
     compute,
     mlflowVersion,
     allowedCidrs,
-    adminUsername: requiredString(`${key}.adminUsername`, raw.adminUsername ?? d.adminUsername, /^[a-zA-Z][a-zA-Z0-9_.-]{2,31}$/, "3-32 letters, digits, _ . - starting with a letter"),
+    adminUsername: requiredString(
+      `${key}.adminUsername`,
+      raw.adminUsername ?? d.adminUsername,
+      /^[a-zA-Z][a-zA-Z0-9_.-]{2,31}$/,
+      "3-32 letters, digits, _ . - starting with a letter",
+    ),
     workers: int(`${key}.workers`, raw.workers, d.workers, 1, 32),
-    instanceType: requiredString(`${key}.instanceType`, raw.instanceType ?? d.instanceType, /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type such as t3.small"),
+    instanceType: requiredString(
+      `${key}.instanceType`,
+      raw.instanceType ?? d.instanceType,
+      /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+      "an EC2 instance type such as t3.small",
+    ),
     rootVolumeGb: int(`${key}.rootVolumeGb`, raw.rootVolumeGb, d.rootVolumeGb, 8, 1024),
     domain,
     hostedZoneId,
-    logRetentionDays: oneOf(`${key}.logRetentionDays`, raw.logRetentionDays, d.logRetentionDays, [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]),
+    logRetentionDays: oneOf(
+      `${key}.logRetentionDays`,
+      raw.logRetentionDays,
+      d.logRetentionDays,
+      [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653],
+    ),
     container: {
       cpu,
       memoryMb,
       desiredCount,
       minCount,
       maxCount,
-      targetCpuPercent: int(`${ck}.targetCpuPercent`, rawContainer.targetCpuPercent, dc.targetCpuPercent, 10, 90),
-      imageRetentionCount: int(`${ck}.imageRetentionCount`, rawContainer.imageRetentionCount, dc.imageRetentionCount, 1, 1000),
+      targetCpuPercent: int(
+        `${ck}.targetCpuPercent`,
+        rawContainer.targetCpuPercent,
+        dc.targetCpuPercent,
+        10,
+        90,
+      ),
+      imageRetentionCount: int(
+        `${ck}.imageRetentionCount`,
+        rawContainer.imageRetentionCount,
+        dc.imageRetentionCount,
+        1,
+        1000,
+      ),
     },
   };
 }
@@ -395,12 +538,16 @@ function parseJson(value: string): unknown {
 
 function object(key: string, value: unknown, allowed: readonly string[] | undefined): Raw {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError(`${key}: got ${show(value)}; allowed: an object${allowed ? ` with keys ${allowed.join(", ")}` : ""}`);
+    throw new ConfigError(
+      `${key}: got ${show(value)}; allowed: an object${allowed ? ` with keys ${allowed.join(", ")}` : ""}`,
+    );
   }
   if (allowed) {
     for (const name of Object.keys(value)) {
       if (!allowed.includes(name)) {
-        throw new ConfigError(`${key}.${name}: unknown key${suggest(name, allowed)}; allowed keys: ${allowed.join(", ")}`);
+        throw new ConfigError(
+          `${key}.${name}: unknown key${suggest(name, allowed)}; allowed keys: ${allowed.join(", ")}`,
+        );
       }
     }
   }
@@ -408,7 +555,12 @@ function object(key: string, value: unknown, allowed: readonly string[] | undefi
 }
 
 function int(key: string, value: unknown, fallback: number, min: number, max: number): number {
-  const v = value === undefined ? fallback : typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
+  const v =
+    value === undefined
+      ? fallback
+      : typeof value === "string" && /^-?\d+$/.test(value)
+        ? Number(value)
+        : value;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
     throw new ConfigError(`${key}: got ${show(value)}; allowed: an integer from ${min} to ${max}`);
   }
@@ -422,11 +574,18 @@ function bool(key: string, value: unknown, fallback: boolean): boolean {
   throw new ConfigError(`${key}: got ${show(value)}; allowed: true or false`);
 }
 
-function oneOf<T extends string | number>(key: string, value: unknown, fallback: T, allowed: readonly T[]): T {
+function oneOf<T extends string | number>(
+  key: string,
+  value: unknown,
+  fallback: T,
+  allowed: readonly T[],
+): T {
   const v = value === undefined ? fallback : value;
   const match = allowed.find((a) => a === v || String(a) === String(v));
   if (match === undefined) {
-    throw new ConfigError(`${key}: got ${show(value)}${typeof v === "string" ? suggest(v, allowed.map(String)) : ""}; allowed: ${allowed.join(", ")}`);
+    throw new ConfigError(
+      `${key}: got ${show(value)}${typeof v === "string" ? suggest(v, allowed.map(String)) : ""}; allowed: ${allowed.join(", ")}`,
+    );
   }
   return match;
 }
@@ -441,12 +600,18 @@ function requiredString(key: string, value: unknown, pattern: RegExp, descriptio
   return value;
 }
 
-function optionalString(key: string, value: unknown, pattern: RegExp, description: string): string | undefined {
+function optionalString(
+  key: string,
+  value: unknown,
+  pattern: RegExp,
+  description: string,
+): string | undefined {
   return value === undefined ? undefined : requiredString(key, value, pattern, description);
 }
 
 function cidr(key: string, value: unknown): string {
-  const match = typeof value === "string" ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value) : null;
+  const match =
+    typeof value === "string" ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value) : null;
   const valid =
     match !== null &&
     match.slice(1, 5).every((octet) => Number(octet) <= 255 && String(Number(octet)) === octet) &&
@@ -459,7 +624,9 @@ function cidr(key: string, value: unknown): string {
   const bits = Number(match[5]);
   const hostMask = bits === 0 ? 0xffffffff : (2 ** (32 - bits) - 1) >>> 0;
   if ((address & hostMask) !== 0) {
-    throw new ConfigError(`${key}: got "${value}", which has host bits set; allowed: a network address such as ${networkOf(address, bits)}/${bits}`);
+    throw new ConfigError(
+      `${key}: got "${value}", which has host bits set; allowed: a network address such as ${networkOf(address, bits)}/${bits}`,
+    );
   }
   return value as string;
 }
@@ -481,7 +648,9 @@ function suggest(name: string, allowed: readonly string[]): string {
     const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean "${best}"?)` : "";
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 4))
+    ? ` (did you mean "${best}"?)`
+    : "";
 }
 
 function editDistance(a: string, b: string): number {

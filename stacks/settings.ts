@@ -21,6 +21,8 @@ export interface AzureBlobSettings {
   subscriptionId?: string;
   /** An existing resource group to use instead of creating one. */
   resourceGroupName?: string;
+  /** Expiry (YYYY-MM-DD, UTC) of the server's container SAS; default: 1 January of the year after next. */
+  sasExpiresOn?: string;
 }
 
 export interface GcsSettings {
@@ -97,6 +99,8 @@ export interface PlatformSettings {
   protect: boolean;
   /** Tags applied to every taggable resource. */
   tags: Record<string, string>;
+  /** Addresses subscribed (by email) to the platform's CloudWatch alarms. */
+  alarmEmails: string[];
   network: NetworkSettings;
   artifactStore: ArtifactStoreSettings;
   database: DatabaseSettings;

@@ -168,7 +168,25 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       evaluationPeriods: 2,
       threshold: 1,
       comparisonOperator: "GreaterThanOrEqualToThreshold",
-      alarmActions: [pulumi.interpolate`arn:aws:automate:${args.awsRegion}:ec2:recover`],
+      alarmActions: [pulumi.interpolate`arn:aws:automate:${args.awsRegion}:ec2:recover`, args.alarmTopicArn],
+      tags,
+    },
+    opts,
+  );
+  // A hung guest (out of memory, full disk) fails the instance check: reboot it and tell someone.
+  new cloudwatch.MetricAlarm(
+    `${name}-server-reboot`,
+    {
+      alarmDescription: "Reboot the MLflow server when its instance status check fails",
+      namespace: "AWS/EC2",
+      metricName: "StatusCheckFailed_Instance",
+      dimensions: { InstanceId: instance.id },
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 3,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      alarmActions: [pulumi.interpolate`arn:aws:automate:${args.awsRegion}:ec2:reboot`, args.alarmTopicArn],
       tags,
     },
     opts,

@@ -104,6 +104,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     case "aws:rds/instance:Instance":
       return {
         ...state,
+        identifier: physical,
         address: `${physical}.cabc123.us-east-1.rds.amazonaws.com`,
         port: inputs.port ?? 5432,
       };

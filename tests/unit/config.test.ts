@@ -292,6 +292,8 @@ const INVALID: [string, Raw, string, string?][] = [
     { protect: true, database: { backupRetentionDays: 3 } },
     "database.backupRetentionDays",
   ],
+  ["alarm emails as a string", { alarmEmails: "oncall@example.com" }, `${NS}:alarmEmails`],
+  ["an alarm email that is not an address", { alarmEmails: ["oncall"] }, `${NS}:alarmEmails[0]`],
   [
     "log retention CloudWatch does not offer",
     { server: { logRetentionDays: 10 } },

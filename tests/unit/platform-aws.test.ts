@@ -141,6 +141,21 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(db.protect).toBe(prod);
     });
 
+    test("alarms on free storage (10% of allocated) and CPU notify the alarm topic", () => {
+      const topic = single(ev(), "aws:sns/topic:Topic").state.arn;
+      const db = single(ev(), "aws:rds/instance:Instance");
+      const alarms = ofType(ev(), "aws:cloudwatch/metricAlarm:MetricAlarm").filter(
+        (a) => a.inputs.namespace === "AWS/RDS",
+      );
+      expect(alarms.map((a) => a.inputs.metricName).sort()).toEqual(["CPUUtilization", "FreeStorageSpace"]);
+      for (const a of alarms) {
+        expect(a.inputs.dimensions).toEqual({ DBInstanceIdentifier: db.state.identifier });
+        expect(a.inputs.alarmActions).toEqual([topic]);
+      }
+      const storage = alarms.find((a) => a.inputs.metricName === "FreeStorageSpace")!;
+      expect(storage.inputs.threshold).toBe(dbSettings().allocatedStorageGb * 1024 ** 3 * 0.1);
+    });
+
     test("in the private subnets only", () => {
       const subnets = ofType(ev(), "aws:ec2/subnet:Subnet");
       const privateIds = subnets.filter((s) => s.name.includes("private")).map((s) => `${s.name}-id`);
@@ -305,11 +320,21 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       }
     });
 
+    test("a hung guest is rebooted, and both alarms notify the alarm topic", () => {
+      const topic = single(ev(), "aws:sns/topic:Topic").state.arn;
+      const alarms = ofType(ev(), "aws:cloudwatch/metricAlarm:MetricAlarm").filter(
+        (a) => a.inputs.namespace === "AWS/EC2",
+      );
+      const reboot = alarms.find((a) => a.inputs.metricName === "StatusCheckFailed_Instance")!;
+      expect(reboot.inputs.alarmActions).toEqual(["arn:aws:automate:us-east-1:ec2:reboot", topic]);
+      expect(alarms.every((a) => (a.inputs.alarmActions as string[]).includes(topic as string))).toBe(true);
+    });
+
     test("a failed host is recovered automatically", () => {
       const alarm = ofType(ev(), "aws:cloudwatch/metricAlarm:MetricAlarm").find(
         (a) => a.inputs.metricName === "StatusCheckFailed_System",
       )!;
-      expect(alarm.inputs.alarmActions).toEqual(["arn:aws:automate:us-east-1:ec2:recover"]);
+      expect((alarm.inputs.alarmActions as string[])[0]).toBe("arn:aws:automate:us-east-1:ec2:recover");
       expect(alarm.inputs.dimensions).toEqual({ InstanceId: `${instance().name}-id` });
     });
 
@@ -337,6 +362,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
   test("outputs: the contract's names; clientEnv is a secret with the client's .env", () => {
     const outputs = ev().outputs;
     expect(Object.keys(outputs).sort()).toEqual([
+      "alarmTopicArn",
       "artifactRoot",
       "clientEnv",
       "databaseEndpoint",
@@ -363,6 +389,25 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(r.inputs.tags).toMatchObject({ Project: "mlflow-platform", Stack: stack, ManagedBy: "pulumi" });
     }
   });
+});
+
+test("alarm emails subscribe to the alarm topic", async () => {
+  const { config, secretKeys } = settingsOf("dev");
+  const ev = await evaluateProgram({
+    stack: "dev",
+    config: {
+      ...config,
+      "mlflow-platform:alarmEmails": JSON.stringify(["oncall@example.com", "ml@example.com"]),
+    },
+    secretKeys,
+  });
+  const subscriptions = ofType(ev, "aws:sns/topicSubscription:TopicSubscription").map((s) => s.inputs);
+  const topic = single(ev, "aws:sns/topic:Topic").state.arn;
+  expect(subscriptions).toEqual([
+    { topic, protocol: "email", endpoint: "oncall@example.com" },
+    { topic, protocol: "email", endpoint: "ml@example.com" },
+  ]);
+  expect(ev.outputs.alarmTopicArn.value).toBe(topic);
 });
 
 test("an admin password from config is used instead of a generated one, and stays secret", async () => {
