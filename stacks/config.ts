@@ -15,7 +15,7 @@ import {
 export const NAMESPACE = "mlflow-platform";
 
 /** Every top-level key of the `mlflow-platform:` namespace. */
-const TOP_LEVEL_KEYS = [
+export const TOP_LEVEL_KEYS = [
   "artifactStore",
   "database",
   "server",
