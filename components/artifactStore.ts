@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ArtifactBackendName, ArtifactStoreSettings } from "../stacks/settings";
+import { ArtifactBackendName, ArtifactStoreSettings, ServerCompute } from "../stacks/settings";
 import { IamStatement } from "./iam";
 import { ServerSecret } from "./secret";
 import { createS3Backend } from "./artifact-backends/s3";
+import { createAzureBlobBackend } from "./artifact-backends/azureBlob";
+import { createGcsBackend } from "./artifact-backends/gcs";
 
 /** The identity the tracking server runs as on AWS; foreign clouds trust it through federation. */
 export interface ServerIdentity {
@@ -21,6 +23,8 @@ export interface ArtifactStoreArgs {
   tags: Record<string, string>;
   /** Who reads and writes the artifacts: only this identity is granted access. */
   server: ServerIdentity;
+  /** Where the server runs; decides the foreign-cloud credential (ECS tasks have no EC2 metadata service). */
+  compute: ServerCompute;
 }
 
 /** What a backend gives the tracking server. One implementation per file in `artifact-backends/`. */
@@ -48,6 +52,8 @@ export type ArtifactBackendFactory = (context: ArtifactBackendContext) => Artifa
 /** Adding a backend: one file in `artifact-backends/` and one line here. */
 const BACKENDS: Partial<Record<ArtifactBackendName, ArtifactBackendFactory>> = {
   s3: createS3Backend,
+  azureBlob: createAzureBlobBackend,
+  gcs: createGcsBackend,
 };
 
 /** Where MLflow keeps artifacts: private, encrypted, versioned storage on S3, Azure Blob or GCS. */

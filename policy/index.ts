@@ -4,7 +4,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { allPolicies } from "./rules";
 
 new PolicyPack("mlflow-platform-security", {
-  description: "Security rules of mlflow-platform (DESIGN.md): private encrypted versioned TLS-only artifact stores, a private protected database, a locked-down server, least-privilege IAM and no secrets in plain text.",
+  description:
+    "Security rules of mlflow-platform (DESIGN.md): private encrypted versioned TLS-only artifact stores, a private protected database, a locked-down server, least-privilege IAM and no secrets in plain text.",
   enforcementLevel: "mandatory",
   policies: allPolicies,
 });

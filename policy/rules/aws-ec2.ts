@@ -14,7 +14,9 @@ export const ec2Imdsv2Required = resourcePolicy(
   (props, args, report) => {
     const tokens = dig(props.metadataOptions, "httpTokens");
     if (tokens !== "required") {
-      report(`${describe(args)} allows IMDSv1 (httpTokens ${String(tokens)}): set metadataOptions: {httpTokens: "required"}.`);
+      report(
+        `${describe(args)} allows IMDSv1 (httpTokens ${String(tokens)}): set metadataOptions: {httpTokens: "required"}.`,
+      );
     }
   },
 );
@@ -23,7 +25,7 @@ export const ec2VolumesEncrypted = resourcePolicy(
   {
     name: "ec2-volumes-encrypted",
     description:
-      "EC2 instances encrypt their root and EBS volumes; launch templates map their volumes with ebs.encrypted \"true\".",
+      'EC2 instances encrypt their root and EBS volumes; launch templates map their volumes with ebs.encrypted "true".',
     types: [EC2_INSTANCE, EC2_LAUNCH_TEMPLATE],
   },
   (props, args, report) => {
@@ -33,7 +35,9 @@ export const ec2VolumesEncrypted = resourcePolicy(
       }
       const plain = asArray(props.ebsBlockDevices).filter((d) => dig(d, "encrypted") !== true);
       if (plain.length > 0) {
-        report(`${describe(args)} has unencrypted EBS volumes: set encrypted: true on every ebsBlockDevices entry.`);
+        report(
+          `${describe(args)} has unencrypted EBS volumes: set encrypted: true on every ebsBlockDevices entry.`,
+        );
       }
       return;
     }

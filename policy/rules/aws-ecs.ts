@@ -1,6 +1,16 @@
 // Container mode: secrets reach the task through ECS `secrets` (valueFrom Secrets Manager), never as plain
 // environment values or command arguments (DESIGN.md "No secret in ... plain config").
-import { asArray, asString, describe, dig, findSecrets, isPlaceholderOrReference, isSecretName, parseJson, resourcePolicy } from "./util";
+import {
+  asArray,
+  asString,
+  describe,
+  dig,
+  findSecrets,
+  isPlaceholderOrReference,
+  isSecretName,
+  parseJson,
+  resourcePolicy,
+} from "./util";
 
 export const ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
 
@@ -27,10 +37,13 @@ export const ecsNoPlaintextSecrets = resourcePolicy(
         const value = String(dig(variable, "value") ?? "");
         if (isSecretName(key) && !isPlaceholderOrReference(value)) {
           named.push(key);
+          continue; // reported by name; no second report for its value
         }
         findSecrets(`${key}=${value}`).forEach((r) => valued.add(`${key} holds ${r}`));
       }
-      const command = [...asArray(dig(container, "command")), ...asArray(dig(container, "entryPoint"))].map(String);
+      const command = [...asArray(dig(container, "command")), ...asArray(dig(container, "entryPoint"))].map(
+        String,
+      );
       findSecrets(command.join(" ")).forEach((r) => valued.add(`the command holds ${r}`));
       if (named.length > 0) {
         report(

@@ -64,7 +64,9 @@ export function statementProblems(s: Statement): string[] {
   if (starResource) {
     const notAllowed = s.actions.filter((a) => !allowlisted(a) && !broad.includes(a));
     if (notAllowed.length > 0) {
-      problems.push(`${label} grants ${notAllowed.join(", ")} on Resource "*"; name the bucket/prefix or secret ARNs`);
+      problems.push(
+        `${label} grants ${notAllowed.join(", ")} on Resource "*"; name the bucket/prefix or secret ARNs`,
+      );
     }
   }
   return problems;

@@ -26,7 +26,9 @@ export const lbHttpsModernTls = resourcePolicy(
       );
     }
     if (!props.certificateArn) {
-      report(`${describe(args)} has no certificateArn: give it the ACM certificate of the tracking server's domain.`);
+      report(
+        `${describe(args)} has no certificateArn: give it the ACM certificate of the tracking server's domain.`,
+      );
     }
   },
 );
@@ -36,7 +38,10 @@ export function redirectsToHttps(listener: Record<string, unknown>): boolean {
   const actions = asArray(listener.defaultActions);
   return (
     actions.length > 0 &&
-    actions.every((a) => dig(a, "type") === "redirect" && String(dig(a, "redirect", "protocol")).toUpperCase() === "HTTPS")
+    actions.every(
+      (a) =>
+        dig(a, "type") === "redirect" && String(dig(a, "redirect", "protocol")).toUpperCase() === "HTTPS",
+    )
   );
 }
 

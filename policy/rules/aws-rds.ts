@@ -14,7 +14,9 @@ export const rdsNotPubliclyAccessible = resourcePolicy(
   (props, args, report) => {
     // Unset means false (the provider's default), so only an explicit true is a violation.
     if (props.publiclyAccessible === true) {
-      report(`${describe(args)} is publicly accessible: set publiclyAccessible: false and keep it in private subnets.`);
+      report(
+        `${describe(args)} is publicly accessible: set publiclyAccessible: false and keep it in private subnets.`,
+      );
     }
   },
 );
@@ -41,7 +43,9 @@ export const rdsBackupsEnabled = resourcePolicy(
   (props, args, report) => {
     const days = props.backupRetentionPeriod;
     if (typeof days !== "number" || days < 1) {
-      report(`${describe(args)} has backupRetentionPeriod ${String(days)}: set backupRetentionPeriod to 1 or more (7 recommended).`);
+      report(
+        `${describe(args)} has backupRetentionPeriod ${String(days)}: set backupRetentionPeriod to 1 or more (7 recommended).`,
+      );
     }
   },
 );
@@ -99,9 +103,16 @@ export const rdsProdDeletionProtection = resourcePolicy(
       fixes.push("a finalSnapshotIdentifier");
     }
     if (fixes.length > 0) {
-      report(`${describe(args)} is not protected on a protected stack: set ${fixes.join(", ")} (mlflow-platform:protect: true).`);
+      report(
+        `${describe(args)} is not protected on a protected stack: set ${fixes.join(", ")} (mlflow-platform:protect: true).`,
+      );
     }
   },
 );
 
-export const rdsPolicies = [rdsNotPubliclyAccessible, rdsStorageEncrypted, rdsBackupsEnabled, rdsProdDeletionProtection];
+export const rdsPolicies = [
+  rdsNotPubliclyAccessible,
+  rdsStorageEncrypted,
+  rdsBackupsEnabled,
+  rdsProdDeletionProtection,
+];

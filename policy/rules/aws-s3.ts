@@ -27,9 +27,17 @@ export const S3_VERSIONING_TYPES = [
 export const S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy";
 export const S3_OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls";
 export const S3_ACL_TYPES = ["aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2"] as const;
-export const S3_OBJECT_TYPES = ["aws:s3/bucketObject:BucketObject", "aws:s3/bucketObjectv2:BucketObjectv2"] as const;
+export const S3_OBJECT_TYPES = [
+  "aws:s3/bucketObject:BucketObject",
+  "aws:s3/bucketObjectv2:BucketObjectv2",
+] as const;
 
-const PUBLIC_ACCESS_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
+const PUBLIC_ACCESS_FLAGS = [
+  "blockPublicAcls",
+  "blockPublicPolicy",
+  "ignorePublicAcls",
+  "restrictPublicBuckets",
+];
 const PUBLIC_CANNED_ACLS = ["public-read", "public-read-write", "authenticated-read"];
 const PUBLIC_GRANTEE_URIS = /acs\.amazonaws\.com\/groups\/global\/(AllUsers|AuthenticatedUsers)/;
 const SSE_ALGORITHMS = ["AES256", "aws:kms", "aws:kms:dsse"];
@@ -57,13 +65,16 @@ function publicGrants(grants: unknown): string[] {
 export const s3NoPublicAcl = resourcePolicy(
   {
     name: "s3-no-public-acl",
-    description: "S3 buckets and objects have no public canned ACL and no grant to AllUsers/AuthenticatedUsers.",
+    description:
+      "S3 buckets and objects have no public canned ACL and no grant to AllUsers/AuthenticatedUsers.",
     types: [...S3_BUCKET_TYPES, ...S3_ACL_TYPES, ...S3_OBJECT_TYPES],
   },
   (props, args, report) => {
     const acl = asString(props.acl);
     if (acl && PUBLIC_CANNED_ACLS.includes(acl)) {
-      report(`${describe(args)} has the public ACL "${acl}": remove acl (ACLs stay disabled with BucketOwnerEnforced).`);
+      report(
+        `${describe(args)} has the public ACL "${acl}": remove acl (ACLs stay disabled with BucketOwnerEnforced).`,
+      );
     }
     const grants = [...publicGrants(props.grants), ...publicGrants(dig(props.accessControlPolicy, "grants"))];
     if (grants.length > 0) {
@@ -81,7 +92,9 @@ export const s3OwnershipBucketOwnerEnforced = resourcePolicy(
   (props, args, report) => {
     const ownership = dig(props.rule, "objectOwnership");
     if (ownership !== "BucketOwnerEnforced") {
-      report(`${describe(args)} sets objectOwnership "${String(ownership)}": set rule.objectOwnership to "BucketOwnerEnforced".`);
+      report(
+        `${describe(args)} sets objectOwnership "${String(ownership)}": set rule.objectOwnership to "BucketOwnerEnforced".`,
+      );
     }
   },
 );
@@ -96,21 +109,26 @@ export const s3VersioningEnabled = resourcePolicy(
     if (S3_VERSIONING_TYPES.some((t) => t === args.type)) {
       const status = dig(props.versioningConfiguration, "status");
       if (status !== "Enabled") {
-        report(`${describe(args)} sets versioning "${String(status)}": set versioningConfiguration.status to "Enabled".`);
+        report(
+          `${describe(args)} sets versioning "${String(status)}": set versioningConfiguration.status to "Enabled".`,
+        );
       }
       return;
     }
     // Buckets: only an explicit inline "off" is wrong here; a missing configuration is a stack-level check.
     const inline = [props.versioning, ...asArray(props.versionings)].filter((v) => v !== undefined);
     if (inline.some((v) => dig(v, "enabled") === false)) {
-      report(`${describe(args)} disables versioning inline: remove it and add an aws.s3.BucketVersioning with status "Enabled".`);
+      report(
+        `${describe(args)} disables versioning inline: remove it and add an aws.s3.BucketVersioning with status "Enabled".`,
+      );
     }
   },
 );
 
 function encryptionRuleOk(rule: unknown): boolean {
   const byDefault = dig(rule, "applyServerSideEncryptionByDefault");
-  const defaults = byDefault !== undefined ? [byDefault] : asArray(dig(rule, "applyServerSideEncryptionByDefaults"));
+  const defaults =
+    byDefault !== undefined ? [byDefault] : asArray(dig(rule, "applyServerSideEncryptionByDefaults"));
   return defaults.some((d) => SSE_ALGORITHMS.includes(asString(dig(d, "sseAlgorithm")) ?? ""));
 }
 
@@ -154,9 +172,13 @@ export const s3BucketPolicyTlsOnly = resourcePolicy(
           `Resource: [bucketArn, bucketArn + "/*"], Condition: {Bool: {"aws:SecureTransport": "false"}}}.`,
       );
     }
-    const open = doc.statements.filter((s) => s.effect === "Allow" && isEveryone(s.principal) && !s.condition);
+    const open = doc.statements.filter(
+      (s) => s.effect === "Allow" && isEveryone(s.principal) && !s.condition,
+    );
     if (open.length > 0) {
-      report(`${describe(args)} allows access to everyone (Principal "*" without a condition): name the principals.`);
+      report(
+        `${describe(args)} allows access to everyone (Principal "*" without a condition): name the principals.`,
+      );
     }
   },
 );
@@ -179,7 +201,9 @@ export const s3BucketHasPublicAccessBlock = stackPolicy(
         companionTypes: [S3_PUBLIC_ACCESS_BLOCK],
         ...bucketKeys,
         accept: (c) =>
-          PUBLIC_ACCESS_FLAGS.every((f) => c.props[f] === true) ? undefined : `public access block "${c.name}" is incomplete`,
+          PUBLIC_ACCESS_FLAGS.every((f) => c.props[f] === true)
+            ? undefined
+            : `public access block "${c.name}" is incomplete`,
         message: (b, reasons) =>
           `${bucketDesc(b)} has no complete public access block${reasons.length ? ` (${reasons.join("; ")})` : ""}: ` +
           `add an aws.s3.BucketPublicAccessBlock for it with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets true.`,
@@ -202,7 +226,9 @@ export const s3BucketHasEncryption = stackPolicy(
         ...bucketKeys,
         accept: (c) => {
           const rules = asArray(c.props.rules);
-          return rules.length > 0 && rules.every(encryptionRuleOk) ? undefined : `"${c.name}" sets no algorithm`;
+          return rules.length > 0 && rules.every(encryptionRuleOk)
+            ? undefined
+            : `"${c.name}" sets no algorithm`;
         },
         satisfiedInline: (b) => {
           const inline = b.props.serverSideEncryptionConfiguration;
@@ -233,7 +259,9 @@ export const s3BucketHasVersioning = stackPolicy(
         companionTypes: S3_VERSIONING_TYPES,
         ...bucketKeys,
         accept: (c) =>
-          dig(c.props.versioningConfiguration, "status") === "Enabled" ? undefined : `"${c.name}" is not Enabled`,
+          dig(c.props.versioningConfiguration, "status") === "Enabled"
+            ? undefined
+            : `"${c.name}" is not Enabled`,
         satisfiedInline: (b) =>
           dig(b.props.versioning, "enabled") === true ||
           asArray(b.props.versionings).some((v) => dig(v, "enabled") === true),
@@ -248,7 +276,8 @@ export const s3BucketHasVersioning = stackPolicy(
 export const s3BucketHasTlsOnlyPolicy = stackPolicy(
   {
     name: "s3-bucket-has-tls-only-policy",
-    description: "Every S3 bucket has a bucket policy that denies requests without TLS (aws:SecureTransport=false).",
+    description:
+      "Every S3 bucket has a bucket policy that denies requests without TLS (aws:SecureTransport=false).",
   },
   (args, report) =>
     requireCompanion(
@@ -263,7 +292,9 @@ export const s3BucketHasTlsOnlyPolicy = stackPolicy(
             return UNKNOWN; // e.g. built from the bucket ARN during preview
           }
           const doc = parsePolicyDocument(policy);
-          return doc.ok && doc.statements.some(isTlsOnlyDeny) ? undefined : `policy "${c.name}" does not deny non-TLS access`;
+          return doc.ok && doc.statements.some(isTlsOnlyDeny)
+            ? undefined
+            : `policy "${c.name}" does not deny non-TLS access`;
         },
         satisfiedInline: (b) => {
           const policy = b.props.policy;

@@ -38,7 +38,12 @@ export interface Ingress {
 function normalizeProtocol(p: unknown): string {
   const v = String(p ?? "").toLowerCase();
   return (
-    ({ "-1": "all", all: "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6" } as Record<string, string>)[v] ?? v
+    (
+      { "-1": "all", all: "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6" } as Record<
+        string,
+        string
+      >
+    )[v] ?? v
   );
 }
 
@@ -121,7 +126,9 @@ export const sgNoWorldAdminPorts = resourcePolicy(
       }
       for (const [port, advice] of Object.entries(ADMIN_PORTS)) {
         if (coversPort(rule, Number(port))) {
-          report(`${describe(args)} ${rule.label} opens port ${port} (${portText(rule)}) to ${world.join(", ")}: remove it and ${advice}.`);
+          report(
+            `${describe(args)} ${rule.label} opens port ${port} (${portText(rule)}) to ${world.join(", ")}: remove it and ${advice}.`,
+          );
         }
       }
     }),
@@ -139,7 +146,8 @@ export const sgWorldOnlyHttpHttps = resourcePolicy(
       if (world.length === 0) {
         return;
       }
-      const ok = rule.protocol === "tcp" && rule.fromPort === rule.toPort && WORLD_PORTS.includes(rule.fromPort);
+      const ok =
+        rule.protocol === "tcp" && rule.fromPort === rule.toPort && WORLD_PORTS.includes(rule.fromPort);
       if (!ok) {
         report(
           `${describe(args)} ${rule.label} opens ${portText(rule)} to ${world.join(", ")}: ` +
@@ -168,4 +176,8 @@ export const sgPostgresFromSecurityGroupsOnly = resourcePolicy(
     }),
 );
 
-export const securityGroupPolicies = [sgNoWorldAdminPorts, sgWorldOnlyHttpHttps, sgPostgresFromSecurityGroupsOnly];
+export const securityGroupPolicies = [
+  sgNoWorldAdminPorts,
+  sgWorldOnlyHttpHttps,
+  sgPostgresFromSecurityGroupsOnly,
+];

@@ -29,7 +29,9 @@ export const azureStorageMinimumTls12 = resourcePolicy(
   },
   (props, args, report) => {
     if (!MODERN_TLS.includes(String(props.minimumTlsVersion))) {
-      report(`${describe(args)} has minimumTlsVersion "${String(props.minimumTlsVersion)}": set minimumTlsVersion: "TLS1_2".`);
+      report(
+        `${describe(args)} has minimumTlsVersion "${String(props.minimumTlsVersion)}": set minimumTlsVersion: "TLS1_2".`,
+      );
     }
   },
 );

@@ -85,7 +85,9 @@ function grantsOf(props: Record<string, unknown>): { role: string; members: stri
   if (props.policyData !== undefined) {
     return bindingsOf(props.policyData);
   }
-  const members = [...asArray(props.member), ...asArray(props.members)].filter((m): m is string => typeof m === "string");
+  const members = [...asArray(props.member), ...asArray(props.members)].filter(
+    (m): m is string => typeof m === "string",
+  );
   return [{ role: asString(props.role) ?? "", members }];
 }
 
@@ -109,9 +111,13 @@ export const gcsNoPublicMembers = resourcePolicy(
         ...asArray(props.roleEntities).map((e) => String(e).split(":").pop() ?? ""),
         asString(props.entity) ?? "",
       ];
-      const publicAcl = [props.predefinedAcl, props.defaultAcl].find((a) => PUBLIC_PREDEFINED_ACLS.includes(String(a)));
+      const publicAcl = [props.predefinedAcl, props.defaultAcl].find((a) =>
+        PUBLIC_PREDEFINED_ACLS.includes(String(a)),
+      );
       if (entities.some((e) => PUBLIC_MEMBERS.includes(e)) || publicAcl !== undefined) {
-        report(`${describe(args)} makes data public: remove allUsers/allAuthenticatedUsers entities and public predefined ACLs.`);
+        report(
+          `${describe(args)} makes data public: remove allUsers/allAuthenticatedUsers entities and public predefined ACLs.`,
+        );
       }
       return;
     }

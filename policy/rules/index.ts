@@ -12,7 +12,15 @@ import { ecsPolicies } from "./aws-ecs";
 import { lbPolicies } from "./aws-lb";
 import { tagPolicies } from "./tags";
 
-export { s3Policies, azurePolicies, gcpPolicies, rdsPolicies, securityGroupPolicies, ec2Policies, iamPolicies };
+export {
+  s3Policies,
+  azurePolicies,
+  gcpPolicies,
+  rdsPolicies,
+  securityGroupPolicies,
+  ec2Policies,
+  iamPolicies,
+};
 export { ecsPolicies, lbPolicies, tagPolicies };
 
 export const allPolicies: Policies = [

@@ -2,12 +2,26 @@
 // Note: Secrets Manager secret values cannot be checked here — the policy server hands policies plain
 // values with the secret marking removed, so whether a SecretVersion's secretString was a Pulumi secret is
 // not visible (covered by the program's unit tests instead).
-import { asArray, asObject, describe, dig, findSecrets, isPlaceholderOrReference, isSecretName, Props } from "./util";
+import {
+  asArray,
+  asObject,
+  describe,
+  dig,
+  findSecrets,
+  isPlaceholderOrReference,
+  isSecretName,
+  Props,
+} from "./util";
 import { ResourceValidationPolicy } from "@pulumi/policy";
 
 /** Tag-like maps of a resource: tags, EC2 volumeTags, GCP labels, launch template tagSpecifications. */
 function tagMaps(props: Props): Props[] {
-  const maps = [props.tags, props.volumeTags, props.labels, ...asArray(props.tagSpecifications).map((t) => dig(t, "tags"))];
+  const maps = [
+    props.tags,
+    props.volumeTags,
+    props.labels,
+    ...asArray(props.tagSpecifications).map((t) => dig(t, "tags")),
+  ];
   return maps.map(asObject).filter((m): m is Props => m !== undefined);
 }
 
@@ -16,7 +30,10 @@ export function secretTags(props: Props): string[] {
   for (const map of tagMaps(props)) {
     for (const [key, raw] of Object.entries(map)) {
       const value = typeof raw === "string" ? raw : JSON.stringify(raw ?? "");
-      if ((isSecretName(key) && !isPlaceholderOrReference(value)) || findSecrets(`${key}=${value}`).length > 0) {
+      if (
+        (isSecretName(key) && !isPlaceholderOrReference(value)) ||
+        findSecrets(`${key}=${value}`).length > 0
+      ) {
         found.push(key);
       }
     }

@@ -71,7 +71,10 @@ export function stackPolicy(
 export const UNKNOWN: unique symbol = Symbol("unknown");
 export type Maybe<T> = T | typeof UNKNOWN;
 
-/** Evaluates `read`, turning an unknown-value error into UNKNOWN (for stack policies that must go on). */
+/**
+ * Evaluates `read`, turning an unknown-value error into UNKNOWN (for stack policies that must go on).
+ * (@pulumi/policy 1.21 exports UnknownValueError at run time, but its proxy.d.ts is empty, so it is typed any.)
+ */
 export function known<T>(read: () => T): Maybe<T> {
   try {
     return read();
@@ -162,7 +165,9 @@ export function indexCompanions(
   }));
   const unresolved: PolicyResource[] = [];
   for (const c of companions) {
-    const viaProperty = (c.propertyDependencies?.[link.companionKey] ?? []).filter((d) => parentUrns.has(d.urn));
+    const viaProperty = (c.propertyDependencies?.[link.companionKey] ?? []).filter((d) =>
+      parentUrns.has(d.urn),
+    );
     if (viaProperty.length > 0) {
       viaProperty.forEach((d) => byParent.get(d.urn)?.push(c));
       continue;
@@ -249,16 +254,23 @@ export function isPlaceholderOrReference(value: string): boolean {
     /^\{\{.*\}\}$/.test(v) || // {{ template }}
     /^<[^>]*>$/.test(v) || // <password>
     /^(\*+|x+|\.\.\.|…)$/i.test(v) ||
-    /^(pass|password|passwd|secret|token|user|required|optional|true|false|none|null|undefined|redacted)$/i.test(v) ||
+    /^(pass|password|passwd|secret|token|user|required|optional|true|false|none|null|undefined|redacted)$/i.test(
+      v,
+    ) ||
     /^arn:aws[a-z-]*:(secretsmanager|ssm|kms):/.test(v) // a reference to a secret, not the secret
   );
 }
 
-const SECRET_WORD = "(?:password|passwd|pwd|secret|secret_?key|secret_?access_?key|access_?key|api_?key|token|auth_?token|client_?secret|private_?key|account_?key)";
+const SECRET_WORD =
+  "(?:password|passwd|pwd|secret|secret_?key|secret_?access_?key|access_?key|api_?key|token|auth_?token|client_?secret|private_?key|account_?key)";
 
 const textPatterns: { reason: string; regex: RegExp; check?: (m: RegExpExecArray) => boolean }[] = [
   { reason: "an AWS access key id (AKIA…/ASIA…)", regex: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g },
-  { reason: "an Azure storage account key (AccountKey=…)", regex: /AccountKey=([^;\s"']+)/gi, check: (m) => !isPlaceholderOrReference(m[1]) },
+  {
+    reason: "an Azure storage account key (AccountKey=…)",
+    regex: /AccountKey=([^;\s"']+)/gi,
+    check: (m) => !isPlaceholderOrReference(m[1]),
+  },
   { reason: "an Azure SAS signature (sig=…)", regex: /[?&;]sig=([A-Za-z0-9%+/=]{16,})/g },
   { reason: "a private key block", regex: /-----BEGIN [A-Z ]*PRIVATE KEY-----/g },
   {
@@ -271,7 +283,7 @@ const textPatterns: { reason: string; regex: RegExp; check?: (m: RegExpExecArray
     // key ending in a secret word, optional closing quote, = or :, then a literal (quoted or a bare word
     // followed by whitespace/end — so code like `secret = client.get(...)` is not taken for a literal).
     regex: new RegExp(
-      `(?:^|[^A-Za-z0-9_])[A-Za-z0-9_.-]*?${SECRET_WORD}["']?[ \\t]*[:=][ \\t]*("[^"\\n]{4,}"|'[^'\\n]{4,}'|[^\\s"'$(){}\\[\\]<>#;,]{4,}(?=[\\s;,]|$))`,
+      `(?:^|[\\s"'{,;(&?])(?:--?)?[A-Za-z0-9_.-]*?${SECRET_WORD}["']?[ \\t]*[:=][ \\t]*("[^"\\n]{4,}"|'[^'\\n]{4,}'|[^\\s"'$(){}\\[\\]<>#;,]{4,}(?=[\\s;,]|$))`,
       "gim",
     ),
     check: (m) => !isPlaceholderOrReference(m[1]),
@@ -305,5 +317,7 @@ export function isSecretName(name: string): boolean {
     return true;
   }
   const words = upper.split(/[^A-Z0-9]+/).filter(Boolean);
-  return words.some((w) => ["PASSWORD", "PASSWD", "PWD", "SECRET", "TOKEN", "KEY", "CREDENTIALS", "CREDENTIAL"].includes(w));
+  return words.some((w) =>
+    ["PASSWORD", "PASSWD", "PWD", "SECRET", "TOKEN", "KEY", "CREDENTIALS", "CREDENTIAL"].includes(w),
+  );
 }

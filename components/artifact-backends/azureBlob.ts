@@ -1,0 +1,184 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
+import * as resources from "@pulumi/azure-native/resources";
+import * as storage from "@pulumi/azure-native/storage";
+import type { ArtifactBackend, ArtifactBackendContext } from "../artifactStore";
+import { storeSecret } from "../secret";
+
+/** The one container MLflow writes to. */
+export const AZURE_CONTAINER_NAME = "mlflow-artifacts";
+/** What the server may do in its container: read, add, create, write, delete, list. Nothing account-wide. */
+export const AZURE_SAS_PERMISSIONS = "racwdl";
+
+/**
+ * Azure Blob: a StorageV2 account (HTTPS only, TLS 1.2+, no anonymous access, infrastructure encryption),
+ * blob versioning with blob and container soft delete, one private container, and a lifecycle policy that
+ * deletes old versions. The server (on AWS) gets a service SAS for that one container only, over HTTPS, as
+ * `AZURE_STORAGE_CONNECTION_STRING` in Secrets Manager. Why a SAS and how to rotate it: examples/README.md.
+ */
+export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendContext): ArtifactBackend {
+  const { settings, protect, tags } = args;
+  const azure = settings.azureBlob;
+  if (!azure)
+    throw new Error("artifactStore.azureBlob settings are missing (stacks/config.ts validates them)");
+
+  // Every Azure setting comes from the stack config, through this one provider.
+  const provider = new AzureProvider(
+    `${name}-azure`,
+    { location: azure.location, ...(azure.subscriptionId ? { subscriptionId: azure.subscriptionId } : {}) },
+    { parent },
+  );
+  const opts = { parent, provider };
+  const keep = { ...opts, protect, retainOnDelete: protect };
+
+  const resourceGroupName: pulumi.Output<string> = azure.resourceGroupName
+    ? pulumi.output(azure.resourceGroupName)
+    : // Deleting a group deletes what is in it: a protected stack keeps the group too.
+      new resources.ResourceGroup(`${name}-artifacts`, { location: azure.location, tags }, keep).name;
+
+  // Storage account names are global: 3-24 lower-case letters and digits.
+  const suffix = new random.RandomId(`${name}-azure-account`, { byteLength: 4 }, { parent });
+  const accountName = suffix.hex.apply((hex) => storageAccountName(name, hex));
+
+  const account = new storage.StorageAccount(
+    `${name}-artifacts`,
+    {
+      accountName,
+      resourceGroupName,
+      location: azure.location,
+      kind: storage.Kind.StorageV2,
+      sku: { name: protect ? storage.SkuName.Standard_GRS : storage.SkuName.Standard_LRS },
+      accessTier: storage.AccessTier.Hot,
+      enableHttpsTrafficOnly: true,
+      minimumTlsVersion: storage.MinimumTlsVersion.TLS1_2,
+      allowBlobPublicAccess: false,
+      // The service SAS is signed with an account key: shared-key access must stay on (see examples/README.md).
+      allowSharedKeyAccess: true,
+      allowCrossTenantReplication: false,
+      isLocalUserEnabled: false,
+      isSftpEnabled: false,
+      encryption: {
+        keySource: storage.KeySource.Microsoft_Storage,
+        // A second, platform-managed layer of encryption at rest (only settable at creation).
+        requireInfrastructureEncryption: true,
+        services: {
+          blob: { enabled: true, keyType: storage.KeyType.Account },
+          file: { enabled: true, keyType: storage.KeyType.Account },
+        },
+      },
+      tags,
+    },
+    keep,
+  );
+
+  const retentionDays = Math.min(settings.noncurrentVersionExpirationDays, 365);
+  const blobService = new storage.BlobServiceProperties(
+    `${name}-artifacts`,
+    {
+      accountName: account.name,
+      resourceGroupName,
+      blobServicesName: "default",
+      isVersioningEnabled: true,
+      deleteRetentionPolicy: { enabled: true, days: retentionDays },
+      containerDeleteRetentionPolicy: { enabled: true, days: retentionDays },
+    },
+    opts,
+  );
+
+  const container = new storage.BlobContainer(
+    `${name}-artifacts`,
+    {
+      accountName: account.name,
+      resourceGroupName,
+      containerName: AZURE_CONTAINER_NAME,
+      publicAccess: storage.PublicAccess.None,
+    },
+    { ...keep, dependsOn: [blobService] },
+  );
+
+  new storage.ManagementPolicy(
+    `${name}-artifacts`,
+    {
+      accountName: account.name,
+      resourceGroupName,
+      managementPolicyName: "default",
+      policy: {
+        rules: [
+          {
+            name: "expire-noncurrent-versions",
+            enabled: true,
+            type: storage.RuleType.Lifecycle,
+            definition: {
+              filters: { blobTypes: ["blockBlob"] },
+              actions: {
+                version: {
+                  delete: { daysAfterCreationGreaterThan: settings.noncurrentVersionExpirationDays },
+                },
+                snapshot: {
+                  delete: { daysAfterCreationGreaterThan: settings.noncurrentVersionExpirationDays },
+                },
+              },
+            },
+          },
+        ],
+      },
+    },
+    // Version rules need versioning in place first.
+    { ...opts, dependsOn: [blobService] },
+  );
+
+  // A service SAS for the one container, HTTPS only. ARM signs it with key1; the same inputs and key give the
+  // same token, so plans stay stable until the expiry setting or the key changes.
+  const expiry = sasExpiry(azure.sasExpiresOn);
+  const sas = storage.listStorageAccountServiceSASOutput(
+    {
+      accountName: account.name,
+      resourceGroupName,
+      canonicalizedResource: pulumi.interpolate`/blob/${account.name}/${container.name}`,
+      resource: storage.SignedResource.C,
+      permissions: AZURE_SAS_PERMISSIONS,
+      protocols: storage.HttpProtocol.Https,
+      sharedAccessExpiryTime: expiry,
+      keyToSign: "key1",
+    },
+    opts,
+  );
+  const connectionString = pulumi.secret(
+    pulumi.interpolate`BlobEndpoint=https://${account.name}.blob.core.windows.net/;SharedAccessSignature=${sas.serviceSasToken}`,
+  );
+  const secret = storeSecret(
+    `${name}-azure-blob`,
+    {
+      description: `MLflow artifact store: service SAS for container ${AZURE_CONTAINER_NAME} (expires ${expiry})`,
+      value: connectionString,
+      protect,
+      tags,
+    },
+    { parent },
+  );
+
+  return {
+    artifactRoot: pulumi.interpolate`wasbs://${container.name}@${account.name}.blob.core.windows.net/${settings.prefix}`,
+    // No AWS permissions beyond the secret, which the compute grants for every server secret.
+    serverPolicyStatements: pulumi.output([]),
+    serverEnvironment: pulumi.output<Record<string, string>>({}),
+    serverSecrets: [{ variable: "AZURE_STORAGE_CONNECTION_STRING", secret }],
+  };
+}
+
+/** `<component name, letters and digits only, at most 16>` + 8 hex characters: 3-24 lower-case alphanumerics. */
+export function storageAccountName(componentName: string, hex: string): string {
+  const base =
+    componentName
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "")
+      .slice(0, 16) || "mlflow";
+  return `${base}${hex.toLowerCase()}`.slice(0, 24);
+}
+
+/** The SAS expiry: the configured date, or 1 January of the year after next (changes once a year). */
+export function sasExpiry(configured: string | undefined, now = new Date()): string {
+  const date = configured ?? `${now.getUTCFullYear() + 2}-01-01`;
+  return `${date}T00:00:00Z`;
+}

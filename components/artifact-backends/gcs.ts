@@ -1,0 +1,246 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { Provider as GcpProvider } from "@pulumi/gcp/provider";
+import * as gcpIam from "@pulumi/gcp/iam";
+import * as serviceaccount from "@pulumi/gcp/serviceaccount";
+import * as storage from "@pulumi/gcp/storage";
+import type { ArtifactBackend, ArtifactBackendContext } from "../artifactStore";
+import { storeSecret } from "../secret";
+
+/** Read, create, overwrite, delete and list objects (and multipart uploads); no bucket or IAM changes. */
+export const GCS_SERVER_ROLE = "roles/storage.objectUser";
+const IMDS = "http://169.254.169.254";
+
+/**
+ * GCS: a bucket with uniform bucket-level access, public access prevention enforced, versioning, soft delete
+ * and lifecycle rules (old versions, stalled multipart uploads). A dedicated service account gets
+ * `roles/storage.objectUser` on this bucket only. The server on AWS acts as that account:
+ * - EC2: keyless, through Workload Identity Federation trusting the server's IAM role (a credential
+ *   configuration that holds no secret; google-auth signs a GetCallerIdentity request with the instance
+ *   role's credentials from IMDSv2);
+ * - container (ECS Fargate): google-auth's AWS source reads only AWS_* variables or the EC2 metadata
+ *   service, not the ECS credentials endpoint, so the task gets a key of the bucket-scoped account instead.
+ * Either way the credential reaches the server as `GOOGLE_CREDENTIALS_JSON` from Secrets Manager; start.sh
+ * writes it to a 0600 file for Application Default Credentials. Details: examples/README.md.
+ */
+export function createGcsBackend({ name, args, parent }: ArtifactBackendContext): ArtifactBackend {
+  const { settings, protect, tags } = args;
+  const gcs = settings.gcs;
+  if (!gcs) throw new Error("artifactStore.gcs settings are missing (stacks/config.ts validates them)");
+  const project = gcs.project;
+
+  // Every GCP setting comes from the stack config, through this one provider.
+  const provider = new GcpProvider(
+    `${name}-gcp`,
+    { project, ...(isRegion(gcs.location) ? { region: gcs.location.toLowerCase() } : {}) },
+    { parent },
+  );
+  const opts = { parent, provider };
+
+  const suffix = new random.RandomId(`${name}-gcp-names`, { byteLength: 4 }, { parent });
+  const base = gcpBaseName(name);
+  const retentionDays = Math.min(Math.max(settings.noncurrentVersionExpirationDays, 7), 90);
+
+  const bucket = new storage.Bucket(
+    `${name}-artifacts`,
+    {
+      name: suffix.hex.apply((hex) => `${base}-artifacts-${hex}`),
+      project,
+      location: gcs.location,
+      storageClass: "STANDARD",
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: "enforced",
+      versioning: { enabled: true },
+      // Deleted and overwritten objects stay restorable for a while (7-90 days), on top of versioning.
+      softDeletePolicy: { retentionDurationSeconds: retentionDays * 86400 },
+      lifecycleRules: [
+        {
+          action: { type: "Delete" },
+          condition: {
+            daysSinceNoncurrentTime: settings.noncurrentVersionExpirationDays,
+            withState: "ARCHIVED",
+          },
+        },
+        {
+          action: { type: "AbortIncompleteMultipartUpload" },
+          condition: { age: settings.abortIncompleteUploadDays },
+        },
+      ],
+      // A protected bucket survives `pulumi destroy`; an unprotected one may be emptied and removed.
+      forceDestroy: !protect,
+      labels: gcpLabels(tags),
+    },
+    { ...opts, protect, retainOnDelete: protect },
+  );
+
+  const account = new serviceaccount.Account(
+    `${name}-artifacts`,
+    {
+      accountId: suffix.hex.apply((hex) => `${base.slice(0, 21)}-${hex}`),
+      project,
+      displayName: "MLflow tracking server (artifacts)",
+      description: "Reads and writes the MLflow artifact bucket; no other permission.",
+    },
+    opts,
+  );
+  // On this bucket only: never a project-wide role.
+  new storage.BucketIAMMember(
+    `${name}-artifacts-server`,
+    {
+      bucket: bucket.name,
+      role: GCS_SERVER_ROLE,
+      member: pulumi.interpolate`serviceAccount:${account.email}`,
+    },
+    opts,
+  );
+
+  const credentials: pulumi.Output<string> =
+    args.compute === "ec2"
+      ? workloadIdentityCredentials(name, args, account, project, suffix.hex, opts)
+      : serviceAccountKeyCredentials(name, account, opts);
+
+  const secret = storeSecret(
+    `${name}-gcs`,
+    {
+      description:
+        args.compute === "ec2"
+          ? "MLflow artifact store: GCP workload identity federation credential configuration (no key)"
+          : "MLflow artifact store: key of the bucket-scoped GCP service account",
+      value: credentials,
+      protect,
+      tags,
+    },
+    { parent },
+  );
+
+  return {
+    artifactRoot: pulumi.interpolate`gs://${bucket.name}/${settings.prefix}`,
+    // No AWS permissions beyond the secret, which the compute grants for every server secret.
+    serverPolicyStatements: pulumi.output([]),
+    serverEnvironment: pulumi.output<Record<string, string>>({ GOOGLE_CLOUD_PROJECT: project }),
+    serverSecrets: [{ variable: "GOOGLE_CREDENTIALS_JSON", secret }],
+  };
+}
+
+/**
+ * EC2: a workload identity pool with an AWS provider that accepts only the server's role, allowed to act as
+ * the bucket-scoped service account. Returns the credential configuration (no secret in it).
+ */
+function workloadIdentityCredentials(
+  name: string,
+  args: ArtifactBackendContext["args"],
+  account: serviceaccount.Account,
+  project: string,
+  hex: pulumi.Output<string>,
+  opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
+  const { awsAccountId, roleName } = args.server;
+  // STS reports an instance role's calls as this assumed-role ARN; the provider maps it to attribute.aws_role.
+  const assumedRole = pulumi.interpolate`arn:aws:sts::${awsAccountId}:assumed-role/${roleName}`;
+  // Deleted pools linger 30 days and block their id: a random suffix lets a stack be recreated.
+  const pool = new gcpIam.WorkloadIdentityPool(
+    `${name}-aws`,
+    {
+      workloadIdentityPoolId: hex.apply((h) => `${gcpBaseName(name).slice(0, 23)}-${h}`),
+      project,
+      displayName: "MLflow server on AWS",
+      description: "The MLflow tracking server's AWS IAM role",
+    },
+    opts,
+  );
+  const awsProvider = new gcpIam.WorkloadIdentityPoolProvider(
+    `${name}-aws`,
+    {
+      workloadIdentityPoolId: pool.workloadIdentityPoolId,
+      workloadIdentityPoolProviderId: "aws-server",
+      project,
+      displayName: "AWS account of the MLflow server",
+      aws: { accountId: pulumi.output(awsAccountId) },
+      attributeMapping: {
+        "google.subject": "assertion.arn",
+        "attribute.aws_role":
+          "assertion.arn.contains('assumed-role') ? assertion.arn.extract('{account_arn}assumed-role/') + 'assumed-role/' + assertion.arn.extract('assumed-role/{role_name}/') : assertion.arn",
+      },
+      // Only the server's role may exchange tokens, not any principal of the AWS account.
+      attributeCondition: pulumi.interpolate`attribute.aws_role == '${assumedRole}'`,
+    },
+    opts,
+  );
+  // `pool.name` is projects/<project number>/locations/global/workloadIdentityPools/<id>.
+  new serviceaccount.IAMMember(
+    `${name}-aws-workload-identity`,
+    {
+      serviceAccountId: account.name,
+      role: "roles/iam.workloadIdentityUser",
+      member: pulumi.interpolate`principalSet://iam.googleapis.com/${pool.name}/attribute.aws_role/${assumedRole}`,
+    },
+    opts,
+  );
+  return pulumi
+    .all([awsProvider.name, account.email])
+    .apply(([providerName, email]) => JSON.stringify(workloadIdentityConfig(providerName, email)));
+}
+
+/** The external_account credential configuration google-auth reads (AWS source over IMDSv2). */
+export function workloadIdentityConfig(
+  providerName: string,
+  serviceAccountEmail: string,
+): Record<string, unknown> {
+  return {
+    universe_domain: "googleapis.com",
+    type: "external_account",
+    audience: `//iam.googleapis.com/${providerName}`,
+    subject_token_type: "urn:ietf:params:aws:token-type:aws4_request",
+    token_url: "https://sts.googleapis.com/v1/token",
+    service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${serviceAccountEmail}:generateAccessToken`,
+    credential_source: {
+      environment_id: "aws1",
+      region_url: `${IMDS}/latest/meta-data/placement/availability-zone`,
+      url: `${IMDS}/latest/meta-data/iam/security-credentials`,
+      regional_cred_verification_url:
+        "https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15",
+      // The instance requires IMDSv2 (session tokens).
+      imdsv2_session_token_url: `${IMDS}/latest/api/token`,
+    },
+  };
+}
+
+/** Container: a key of the bucket-scoped account, as the JSON key file (a Pulumi secret). */
+function serviceAccountKeyCredentials(
+  name: string,
+  account: serviceaccount.Account,
+  opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
+  const key = new serviceaccount.Key(`${name}-artifacts`, { serviceAccountId: account.name }, opts);
+  return pulumi.secret(key.privateKey.apply((b64) => Buffer.from(b64, "base64").toString("utf8")));
+}
+
+/** A multi-region (US, EU, ASIA) or dual-region name has no dash; a region such as europe-west1 has. */
+function isRegion(location: string): boolean {
+  return location.includes("-");
+}
+
+/** Lower-case letters, digits and dashes, starting with a letter; used for the bucket, account and pool ids. */
+export function gcpBaseName(componentName: string): string {
+  const cleaned = componentName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^[^a-z]+/, "")
+    .replace(/-+$/, "");
+  return (cleaned || "mlflow").slice(0, 40);
+}
+
+/** AWS-style tags as GCP labels: lower-case keys and values of letters, digits, `_` and `-`, at most 63. */
+export function gcpLabels(tags: Record<string, string>): Record<string, string> {
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, "_")
+      .slice(0, 63);
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) {
+    const key = clean(k).replace(/^[^a-z]+/, "");
+    if (key) labels[key] = clean(v);
+  }
+  return labels;
+}
