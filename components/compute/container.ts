@@ -1,0 +1,468 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as acm from "@pulumi/aws/acm";
+import * as appautoscaling from "@pulumi/aws/appautoscaling";
+import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as ecs from "@pulumi/aws/ecs";
+import * as iam from "@pulumi/aws/iam";
+import * as lb from "@pulumi/aws/lb";
+import * as route53 from "@pulumi/aws/route53";
+import { renderServerEnvironment } from "../../server/render";
+import { IamStatement, assumeRolePolicy, policyDocument } from "../iam";
+import type { ComputeContext, ServerDeployment } from "../trackingServer";
+import { buildServerImage } from "./image";
+
+/** MLflow listens here in the task; only the load balancer reaches it. */
+export const CONTAINER_PORT = 5000;
+export const CONTAINER_NAME = "mlflow";
+export const HEALTH_CHECK_PATH = "/health";
+/** TLS 1.3 and 1.2 only, forward-secret ciphers (AWS's recommended ALB policy). */
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/** Seconds a connection may sit idle: MLflow answers a large proxied upload only after storing it. */
+export const IDLE_TIMEOUT_SECONDS = 900;
+/** Seconds a stopping task keeps finishing in-flight requests (large artifact uploads and downloads). */
+export const DEREGISTRATION_DELAY_SECONDS = 600;
+/**
+ * Within one MLflow version the schema never changes: deploys roll (new tasks start and get healthy before the
+ * old ones stop; no downtime). Across versions see `serviceName`.
+ */
+export const DEPLOYMENT_MINIMUM_HEALTHY_PERCENT = 100;
+export const DEPLOYMENT_MAXIMUM_PERCENT = 200;
+
+/**
+ * The ECS service's name carries the MLflow version, and the service is replaced delete-before-create. So a
+ * version change (the only thing that changes the database schema) stops every old task before a new one
+ * migrates (under start.sh's advisory lock) and serves: old and new code never share a schema. MLflow refuses
+ * to start on a schema other than its own, and most of its migrations alter or drop columns.
+ */
+export function serviceName(name: string, mlflowVersion: string): string {
+  return `${name}-mlflow-${mlflowVersion.replace(/[^0-9A-Za-z]+/g, "-")}`;
+}
+/** Seconds ECS ignores failing load balancer health checks of a new task: waiting for the lock and migrating. */
+export const HEALTH_CHECK_GRACE_SECONDS = 600;
+/** Task scratch space: MLflow spools proxied uploads to /tmp before writing them to the artifact store. */
+export const EPHEMERAL_STORAGE_GIB = 50;
+
+/**
+ * MLflow on ECS Fargate behind an Application Load Balancer: tasks in private subnets (egress through the
+ * network's NAT gateway), the only public endpoint is the load balancer (HTTPS with an ACM certificate when
+ * `server.domain` is set), secrets injected by ECS from Secrets Manager, CPU target-tracking autoscaling.
+ */
+export function createContainerServer({ name, parent, args, secrets }: ComputeContext): ServerDeployment {
+  const { settings, tags, protect } = args;
+  const container = settings.container;
+  const tls = settings.domain !== undefined;
+  if (tls && !settings.hostedZoneId) throw new Error("server.domain needs server.hostedZoneId");
+  if (!args.network.vpcCidrBlock) throw new Error("container compute needs network.vpcCidrBlock");
+  const opts = { parent };
+
+  // ---- network exposure: the load balancer is the only public thing; the tasks admit only it ----
+  const listenerPorts = tls ? [80, 443] : [80];
+  const albSecurityGroup = new ec2.SecurityGroup(
+    `${name}-alb`,
+    {
+      vpcId: args.network.vpcId,
+      description: `MLflow load balancer: ${listenerPorts.join(", ")} from the allowed CIDRs`,
+      ingress: listenerPorts.flatMap((port) =>
+        settings.allowedCidrs.map((cidr) => ({
+          description: port === 443 ? "HTTPS" : tls ? "HTTP (redirects to HTTPS)" : "HTTP",
+          protocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          cidrBlocks: [cidr],
+        })),
+      ),
+      egress: [
+        {
+          description: "MLflow tasks",
+          protocol: "tcp",
+          fromPort: CONTAINER_PORT,
+          toPort: CONTAINER_PORT,
+          cidrBlocks: [args.network.vpcCidrBlock],
+        },
+      ],
+      tags: { ...tags, Name: `${name}-alb` },
+    },
+    opts,
+  );
+  const taskSecurityGroup = new ec2.SecurityGroup(
+    `${name}-server`,
+    {
+      vpcId: args.network.vpcId,
+      description: "MLflow tasks: MLflow's port from the load balancer only",
+      ingress: [
+        {
+          description: "MLflow from the load balancer",
+          protocol: "tcp",
+          fromPort: CONTAINER_PORT,
+          toPort: CONTAINER_PORT,
+          securityGroups: [albSecurityGroup.id],
+        },
+      ],
+      // ECR, Secrets Manager, CloudWatch Logs, the database and (foreign-cloud) artifact stores.
+      egress: [
+        { description: "all outbound", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] },
+      ],
+      tags: { ...tags, Name: `${name}-server` },
+    },
+    opts,
+  );
+
+  const loadBalancer = new lb.LoadBalancer(
+    `${name}-server`,
+    {
+      // Load balancer and target group names are limited to 32 characters: a short prefix, unique suffix.
+      namePrefix: "mlflow",
+      loadBalancerType: "application",
+      internal: false,
+      subnets: args.network.publicSubnetIds,
+      securityGroups: [albSecurityGroup.id],
+      dropInvalidHeaderFields: true,
+      enableDeletionProtection: protect,
+      idleTimeout: IDLE_TIMEOUT_SECONDS,
+      enableHttp2: true,
+      tags,
+    },
+    { ...opts, protect },
+  );
+  const targetGroup = new lb.TargetGroup(
+    `${name}-server`,
+    {
+      namePrefix: "mlflow",
+      targetType: "ip",
+      vpcId: args.network.vpcId,
+      protocol: "HTTP",
+      port: CONTAINER_PORT,
+      deregistrationDelay: DEREGISTRATION_DELAY_SECONDS,
+      healthCheck: {
+        enabled: true,
+        // Unauthenticated and exempt from MLflow's host check, so it works with basic auth on.
+        path: HEALTH_CHECK_PATH,
+        protocol: "HTTP",
+        port: "traffic-port",
+        matcher: "200",
+        interval: 15,
+        timeout: 5,
+        healthyThreshold: 2,
+        unhealthyThreshold: 3,
+      },
+      tags,
+    },
+    opts,
+  );
+  const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
+
+  let trackingUri: pulumi.Output<string>;
+  let allowedHosts: pulumi.Output<string[]>;
+  const listeners: lb.Listener[] = [];
+  if (tls) {
+    const domain = settings.domain as string;
+    const zoneId = settings.hostedZoneId as string;
+    const certificate = new acm.Certificate(
+      `${name}-server`,
+      { domainName: domain, validationMethod: "DNS", tags },
+      opts,
+    );
+    const validation = certificate.domainValidationOptions.apply((options) => {
+      const option = options.find((o) => o.domainName === domain);
+      if (!option) throw new Error(`ACM returned no DNS validation record for ${domain}`);
+      return option;
+    });
+    const validationRecord = new route53.Record(
+      `${name}-server-cert-validation`,
+      {
+        zoneId,
+        name: validation.resourceRecordName,
+        type: validation.resourceRecordType,
+        records: [validation.resourceRecordValue],
+        ttl: 300,
+        allowOverwrite: true,
+      },
+      opts,
+    );
+    const validated = new acm.CertificateValidation(
+      `${name}-server`,
+      { certificateArn: certificate.arn, validationRecordFqdns: [validationRecord.fqdn] },
+      opts,
+    );
+    listeners.push(
+      new lb.Listener(
+        `${name}-https`,
+        {
+          loadBalancerArn: loadBalancer.arn,
+          port: 443,
+          protocol: "HTTPS",
+          sslPolicy: TLS_POLICY,
+          // The validated certificate: the listener waits until ACM has issued it.
+          certificateArn: validated.certificateArn,
+          defaultActions: forward,
+          routingHttpResponseStrictTransportSecurityHeaderValue: "max-age=31536000; includeSubDomains",
+          tags,
+        },
+        opts,
+      ),
+      new lb.Listener(
+        `${name}-http`,
+        {
+          loadBalancerArn: loadBalancer.arn,
+          port: 80,
+          protocol: "HTTP",
+          defaultActions: [
+            { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+          ],
+          tags,
+        },
+        opts,
+      ),
+    );
+    new route53.Record(
+      `${name}-server`,
+      {
+        zoneId,
+        name: domain,
+        type: "A",
+        aliases: [{ name: loadBalancer.dnsName, zoneId: loadBalancer.zoneId, evaluateTargetHealth: true }],
+      },
+      opts,
+    );
+    trackingUri = pulumi.output(`https://${domain}`);
+    allowedHosts = loadBalancer.dnsName.apply((dns) => [domain, dns]);
+  } else {
+    listeners.push(
+      new lb.Listener(
+        `${name}-http`,
+        { loadBalancerArn: loadBalancer.arn, port: 80, protocol: "HTTP", defaultActions: forward, tags },
+        opts,
+      ),
+    );
+    trackingUri = pulumi.interpolate`http://${loadBalancer.dnsName}`;
+    allowedHosts = loadBalancer.dnsName.apply((dns) => [dns]);
+  }
+
+  // ---- image, logs and the two roles ----
+  const image = buildServerImage(
+    name,
+    { mlflowVersion: settings.mlflowVersion, retentionCount: container.imageRetentionCount, protect, tags },
+    opts,
+  );
+  const logGroup = new cloudwatch.LogGroup(
+    `${name}-server`,
+    { retentionInDays: settings.logRetentionDays, tags },
+    opts,
+  );
+  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
+
+  // The execution role is ECS's, not the server's: pull this image, write this log group, read these secrets.
+  const executionRole = new iam.Role(
+    `${name}-execution`,
+    {
+      description: "ECS agent for the MLflow tasks: image pull, logs, secret injection",
+      assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com"),
+      tags,
+    },
+    opts,
+  );
+  new iam.RolePolicy(
+    `${name}-execution`,
+    {
+      role: executionRole.name,
+      policy: pulumi
+        .all([image.repository.arn, logGroup.arn, secretArns])
+        .apply(([repositoryArn, logGroupArn, arns]) =>
+          policyDocument(executionRoleStatements(repositoryArn, logGroupArn, arns)),
+        ),
+    },
+    opts,
+  );
+  // The task role (the server itself): the artifact store and nothing else. ECS injects the secrets.
+  new iam.RolePolicy(
+    `${name}-server`,
+    {
+      role: args.role.name,
+      policy: (pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>).apply(
+        (statements) =>
+          policyDocument(
+            statements.length > 0
+              ? statements
+              : // IAM rejects an empty policy; this backend needs no AWS permission at all.
+                [{ Sid: "NoAwsAccessNeeded", Effect: "Deny", Action: "*", Resource: "*" }],
+          ),
+      ),
+    },
+    opts,
+  );
+
+  // ---- task definition and service ----
+  const environment = pulumi
+    .all([
+      pulumi.output(args.artifactRoot),
+      pulumi.output(args.artifactEnvironment) as pulumi.Output<Record<string, string>>,
+      allowedHosts,
+    ])
+    .apply(([artifactRoot, artifactEnvironment, hosts]) =>
+      renderServerEnvironment({
+        artifactsDestination: artifactRoot,
+        allowedHosts: hosts,
+        adminUsername: settings.adminUsername,
+        host: "0.0.0.0",
+        port: CONTAINER_PORT,
+        workers: settings.workers,
+        awsRegion: args.awsRegion,
+        extraEnvironment: artifactEnvironment,
+        // No secretArns: ECS injects every secret under its plain name (task definition `secrets`).
+      }),
+    );
+  const containerDefinitions = pulumi
+    .all([image.imageUri, environment, secretArns, logGroup.name])
+    .apply(([imageUri, env, arns, logGroupName]) =>
+      JSON.stringify([
+        {
+          name: CONTAINER_NAME,
+          image: imageUri,
+          essential: true,
+          user: "10001:10001",
+          readonlyRootFilesystem: true,
+          portMappings: [{ containerPort: CONTAINER_PORT, protocol: "tcp", name: "http" }],
+          environment: Object.keys(env)
+            .sort()
+            .map((key) => ({ name: key, value: env[key] })),
+          secrets: secrets.map((s, i) => ({ name: s.variable, valueFrom: arns[i] })),
+          // Fargate has no tmpfs: a task volume (on the task's ephemeral storage) is the writable /tmp.
+          mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+          linuxParameters: { initProcessEnabled: true },
+          ulimits: [{ name: "nofile", softLimit: 65536, hardLimit: 65536 }],
+          // Fargate's maximum: uvicorn finishes in-flight requests after the load balancer has drained.
+          stopTimeout: 120,
+          logConfiguration: {
+            logDriver: "awslogs",
+            options: {
+              "awslogs-group": logGroupName,
+              "awslogs-region": args.awsRegion,
+              "awslogs-stream-prefix": "mlflow",
+              mode: "non-blocking",
+              "max-buffer-size": "4m",
+            },
+          },
+        },
+      ]),
+    );
+  const taskDefinition = new ecs.TaskDefinition(
+    `${name}-server`,
+    {
+      family: `${name}-server`,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: String(container.cpu),
+      memory: String(container.memoryMb),
+      runtimePlatform: { cpuArchitecture: "X86_64", operatingSystemFamily: "LINUX" },
+      ephemeralStorage: { sizeInGib: EPHEMERAL_STORAGE_GIB },
+      volumes: [{ name: "tmp" }],
+      executionRoleArn: executionRole.arn,
+      taskRoleArn: args.role.arn,
+      containerDefinitions,
+      tags,
+    },
+    opts,
+  );
+
+  const cluster = new ecs.Cluster(
+    `${name}-server`,
+    { settings: [{ name: "containerInsights", value: "enabled" }], tags },
+    opts,
+  );
+  const service = new ecs.Service(
+    `${name}-server`,
+    {
+      name: serviceName(name, settings.mlflowVersion),
+      cluster: cluster.arn,
+      taskDefinition: taskDefinition.arn,
+      launchType: "FARGATE",
+      desiredCount: container.desiredCount,
+      networkConfiguration: {
+        subnets: args.network.privateSubnetIds,
+        securityGroups: [taskSecurityGroup.id],
+        assignPublicIp: false,
+      },
+      loadBalancers: [
+        { targetGroupArn: targetGroup.arn, containerName: CONTAINER_NAME, containerPort: CONTAINER_PORT },
+      ],
+      healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
+      deploymentMinimumHealthyPercent: DEPLOYMENT_MINIMUM_HEALTHY_PERCENT,
+      deploymentMaximumPercent: DEPLOYMENT_MAXIMUM_PERCENT,
+      // A deployment whose tasks never get healthy is stopped and the previous task definition restored.
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      availabilityZoneRebalancing: "ENABLED",
+      enableExecuteCommand: false,
+      propagateTags: "SERVICE",
+      enableEcsManagedTags: true,
+      // `pulumi up` fails when the deployment does not settle (e.g. rolled back by the circuit breaker).
+      waitForSteadyState: true,
+      tags,
+    },
+    // Autoscaling owns the running count after creation. A replacement (new MLflow version) stops the old
+    // service first: a short outage instead of two versions on one schema (docs/container.md).
+    { ...opts, dependsOn: listeners, ignoreChanges: ["desiredCount"], deleteBeforeReplace: true },
+  );
+
+  const scalingTarget = new appautoscaling.Target(
+    `${name}-server`,
+    {
+      serviceNamespace: "ecs",
+      scalableDimension: "ecs:service:DesiredCount",
+      resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
+      minCapacity: container.minCount,
+      maxCapacity: container.maxCount,
+      tags,
+    },
+    opts,
+  );
+  new appautoscaling.Policy(
+    `${name}-server-cpu`,
+    {
+      policyType: "TargetTrackingScaling",
+      serviceNamespace: scalingTarget.serviceNamespace,
+      scalableDimension: scalingTarget.scalableDimension,
+      resourceId: scalingTarget.resourceId,
+      targetTrackingScalingPolicyConfiguration: {
+        predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
+        targetValue: container.targetCpuPercent,
+        scaleOutCooldown: 60,
+        // Slow scale-in: a stopping task drains for up to DEREGISTRATION_DELAY_SECONDS.
+        scaleInCooldown: 600,
+      },
+    },
+    opts,
+  );
+
+  return { trackingUri, securityGroupId: taskSecurityGroup.id };
+}
+
+/** What the ECS agent may do for the tasks, and nothing more. */
+export function executionRoleStatements(
+  repositoryArn: string,
+  logGroupArn: string,
+  secretArns: string[],
+): IamStatement[] {
+  return [
+    // GetAuthorizationToken has no resource-level permissions.
+    { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+    {
+      Sid: "PullServerImage",
+      Effect: "Allow",
+      Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+      Resource: repositoryArn,
+    },
+    {
+      Sid: "WriteServerLogs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: `${logGroupArn.replace(/:\*$/, "")}:log-stream:*`,
+    },
+    {
+      Sid: "InjectServerSecrets",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: secretArns,
+    },
+  ];
+}

@@ -1,0 +1,608 @@
+// Container compute mode (ECS Fargate behind an ALB), evaluated offline with the mock runtime for dev and prod
+// with every artifact backend, plus the server image's Dockerfile and content tag.
+import * as fs from "fs";
+import * as path from "path";
+import {
+  CapturedResource,
+  Evaluation,
+  ROOT,
+  SECRET_WRAPPER,
+  evaluateProgram,
+  readStackFile,
+} from "../support/mockRuntime";
+import { BACKENDS, ENVIRONMENTS, StackVariant, matrixVariant } from "../support/variants";
+import {
+  IMAGE_BUILD_FILES,
+  SERVER_RUNTIME_FILES,
+  dockerfileCopySources,
+  imageContentHash,
+  imageTag,
+} from "../../components/compute/image";
+import { loadSettings } from "../../stacks/config";
+import { pinnedMlflowVersion } from "../../server/render";
+import { serviceName } from "../../components/compute/container";
+
+const SERVER = "mlflow-platform:index:TrackingServer";
+const NETWORK = "mlflow-platform:index:Network";
+const DOMAIN = "mlflow.example.com";
+const ZONE = "Z0123456789ABCDEFGHIJ";
+const SECRET_VARIABLES = [
+  "MLFLOW_BACKEND_STORE_URI",
+  "MLFLOW_AUTH_ADMIN_PASSWORD",
+  "MLFLOW_FLASK_SERVER_SECRET_KEY",
+  "AZURE_STORAGE_CONNECTION_STRING",
+  "GOOGLE_CREDENTIALS_JSON",
+];
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource?: string | string[];
+  Principal?: Record<string, string>;
+}
+interface ContainerDefinition {
+  name: string;
+  image: string;
+  user?: string;
+  readonlyRootFilesystem?: boolean;
+  portMappings: { containerPort: number }[];
+  environment: { name: string; value: string }[];
+  secrets: { name: string; valueFrom: string }[];
+  mountPoints: { sourceVolume: string; containerPath: string }[];
+  logConfiguration: { logDriver: string; options: Record<string, string> };
+}
+
+const list = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const statements = (policy: unknown): Statement[] => JSON.parse(String(policy)).Statement;
+const actions = (s: Statement[]): string[] => s.flatMap((st) => list(st.Action));
+
+function withServer(variant: StackVariant, extra: Record<string, unknown>): StackVariant {
+  const server = JSON.parse(variant.config["mlflow-platform:server"]);
+  return {
+    ...variant,
+    config: { ...variant.config, "mlflow-platform:server": JSON.stringify({ ...server, ...extra }) },
+  };
+}
+
+/** Evaluates a variant; undefined (with the reason) when its artifact backend is not available yet. */
+async function evaluateOrSkip(variant: StackVariant): Promise<Evaluation | string> {
+  try {
+    return await evaluateProgram(variant);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/not available/.test(message)) return message;
+    throw error;
+  }
+}
+
+class View {
+  constructor(readonly evaluation: Evaluation) {}
+  all(type: string): CapturedResource[] {
+    return this.evaluation.resources.filter((r) => r.type === type && r.custom);
+  }
+  one(type: string, name?: string): CapturedResource {
+    const found = this.all(type).filter((r) => name === undefined || r.name === name);
+    if (found.length !== 1) throw new Error(`expected one ${type} ${name ?? ""}, found ${found.length}`);
+    return found[0];
+  }
+  underServer(type: string): CapturedResource[] {
+    return this.all(type).filter((r) => r.parent?.type === SERVER);
+  }
+  container(): ContainerDefinition {
+    const definitions = JSON.parse(
+      String(this.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions),
+    );
+    expect(definitions).toHaveLength(1);
+    return definitions[0];
+  }
+  environment(): Record<string, string> {
+    return Object.fromEntries(this.container().environment.map((e) => [e.name, e.value]));
+  }
+  /** The mock's id of a resource (`<name>-id`). */
+  id(type: string, name: string): string {
+    return `${this.one(type, name).name}-id`;
+  }
+}
+
+describe("server image", () => {
+  const serverDir = path.join(ROOT, "server");
+  const dockerfile = fs.readFileSync(path.join(serverDir, "Dockerfile"), "utf8");
+
+  test("the Dockerfile COPYs exactly the runtime files the EC2 mode installs", () => {
+    const copied = dockerfileCopySources(dockerfile);
+    expect([...new Set(copied)].sort()).toEqual([...SERVER_RUNTIME_FILES].sort());
+    // The EC2 mode's cloud-init reads the same files from server/.
+    const render = fs.readFileSync(path.join(serverDir, "render.ts"), "utf8");
+    for (const file of SERVER_RUNTIME_FILES) {
+      expect(render).toContain(`readServerFile("${file}")`);
+      expect(fs.existsSync(path.join(serverDir, file))).toBe(true);
+    }
+  });
+
+  test("multi-stage, pinned slim base, hash-checked install, non-root, health check, start script", () => {
+    const from = [...dockerfile.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)];
+    expect(from).toHaveLength(2);
+    expect(from[0][2]).toBe("builder");
+    expect(dockerfile).toMatch(/^ARG PYTHON_IMAGE=python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?$/m);
+    expect(dockerfile).toMatch(
+      /pip install --require-hashes --no-deps --only-binary=:all: -r \/tmp\/requirements\.txt/,
+    );
+    expect(dockerfile).toMatch(/^COPY --from=builder \/opt\/mlflow\/venv \/opt\/mlflow\/venv$/m);
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    expect(finalStage).not.toMatch(/apt-get|gcc|build-essential|pip install/);
+    expect(finalStage).toMatch(/^USER 10001:10001$/m);
+    expect(finalStage).toMatch(/^HEALTHCHECK .*\n?.*urllib\.request.*\/health/m);
+    expect(finalStage).toMatch(/^ENTRYPOINT \["\/opt\/mlflow\/server\/start\.sh"\]$/m);
+    expect(finalStage).toMatch(/MLFLOW_HOST=0\.0\.0\.0/);
+  });
+
+  test(".dockerignore admits only the hashed files", () => {
+    const rules = fs
+      .readFileSync(path.join(serverDir, ".dockerignore"), "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#"));
+    expect(rules[0]).toBe("*");
+    expect(rules.slice(1).sort()).toEqual(
+      [...IMAGE_BUILD_FILES, ...SERVER_RUNTIME_FILES].map((f) => `!${f}`).sort(),
+    );
+  });
+
+  test("dockerfileCopySources skips stage copies and reads flags, continuations and JSON form", () => {
+    const text = [
+      "FROM x AS b",
+      "COPY a.txt /a",
+      "COPY --from=b /opt /opt",
+      'COPY --chown=1:1 --chmod=0755 ["b.sh", "c.py", "/srv/"]',
+      "ADD d \\",
+      "  e /dst/",
+    ].join("\n");
+    expect(dockerfileCopySources(text)).toEqual(["a.txt", "b.sh", "c.py", "d", "e"]);
+  });
+
+  test("the image tag is a content hash: a changed server file changes it, nothing else does", () => {
+    const files = { "start.sh": "#!/bin/sh\n", "requirements.txt": "mlflow==1\n", Dockerfile: "FROM x\n" };
+    const hash = imageContentHash(files);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(
+      imageContentHash({
+        Dockerfile: "FROM x\n",
+        "requirements.txt": "mlflow==1\n",
+        "start.sh": "#!/bin/sh\n",
+      }),
+    ).toBe(hash);
+    expect(imageContentHash({ ...files, "start.sh": "#!/bin/sh\necho\n" })).not.toBe(hash);
+    expect(imageContentHash({ ...files, "requirements.txt": "mlflow==2\n" })).not.toBe(hash);
+    // Moving content between files is a change too.
+    expect(imageContentHash({ a: "xy", b: "" })).not.toBe(imageContentHash({ a: "x", b: "y" }));
+    expect(imageContentHash()).toBe(imageContentHash());
+    const tag = imageTag("3.17.2", hash);
+    expect(tag).toBe(`3.17.2-${hash.slice(0, 16)}`);
+    expect(tag).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/); // a valid OCI tag
+  });
+});
+
+describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, backend] as const)))(
+  "container mode, %s stack, %s artifacts",
+  (env, backend) => {
+    const tls = env === "prod";
+    let view: View | undefined;
+    let skipped: string | undefined;
+    const base = matrixVariant(env, backend, "container");
+    const variant = tls ? withServer(base, { domain: DOMAIN, hostedZoneId: ZONE }) : base;
+    const settings = JSON.parse(variant.config["mlflow-platform:server"]);
+
+    beforeAll(async () => {
+      const result = await evaluateOrSkip(variant);
+      if (typeof result === "string") skipped = result;
+      else view = new View(result);
+    });
+    /** The evaluated view, or undefined with a message when the backend is not available yet. */
+    const get = (): View | undefined => {
+      if (skipped)
+        console.warn(`SKIPPED ${env}/${backend}/container: artifact backend not available yet (${skipped})`);
+      return view;
+    };
+
+    test("only the load balancer is public; tasks run in private subnets without public addresses", () => {
+      const v = get();
+      if (!v) return;
+      expect(v.all("aws:ec2/instance:Instance")).toHaveLength(0);
+      expect(v.underServer("aws:ec2/eip:Eip")).toHaveLength(0);
+      const alb = v.one("aws:lb/loadBalancer:LoadBalancer");
+      expect(alb.inputs.internal).toBe(false);
+      expect(alb.inputs.loadBalancerType).toBe("application");
+      expect(alb.inputs.dropInvalidHeaderFields).toBe(true);
+      expect(alb.inputs.enableDeletionProtection).toBe(env === "prod");
+      expect(alb.protect).toBe(env === "prod");
+      expect(alb.inputs.idleTimeout).toBeGreaterThanOrEqual(600);
+      expect((alb.inputs.subnets as string[]).every((s) => /-public-\d+-id$/.test(s))).toBe(true);
+
+      const service = v.one("aws:ecs/service:Service");
+      const net = service.inputs.networkConfiguration as {
+        subnets: string[];
+        assignPublicIp: boolean;
+        securityGroups: string[];
+      };
+      expect(net.assignPublicIp).toBe(false);
+      expect(net.subnets.length).toBeGreaterThanOrEqual(2);
+      expect(net.subnets.every((s) => /-private-\d+-id$/.test(s))).toBe(true);
+      expect(service.inputs.launchType).toBe("FARGATE");
+    });
+
+    test("the ALB admits the allowed CIDRs on 80 (and 443 with TLS); the tasks admit only the ALB on 5000", () => {
+      const v = get();
+      if (!v) return;
+      const groups = v.underServer("aws:ec2/securityGroup:SecurityGroup");
+      expect(groups).toHaveLength(2);
+      const albGroupName = `${v.one("aws:lb/loadBalancer:LoadBalancer").name.replace(/-server$/, "")}-alb`;
+      const albGroup = v.one("aws:ec2/securityGroup:SecurityGroup", albGroupName);
+      const taskGroup = groups.find((g) => g !== albGroup) as CapturedResource;
+      type Rule = {
+        fromPort: number;
+        toPort: number;
+        protocol: string;
+        cidrBlocks?: string[];
+        securityGroups?: string[];
+      };
+      const albIngress = albGroup.inputs.ingress as Rule[];
+      expect([...new Set(albIngress.map((r) => r.fromPort))].sort()).toEqual(tls ? [443, 80] : [80]);
+      for (const rule of albIngress) {
+        expect(rule.toPort).toBe(rule.fromPort);
+        expect(rule.protocol).toBe("tcp");
+        expect(settings.allowedCidrs).toEqual(expect.arrayContaining(rule.cidrBlocks as string[]));
+      }
+      expect((albGroup.inputs.egress as Rule[]).map((r) => [r.fromPort, r.toPort])).toEqual([[5000, 5000]]);
+      const taskIngress = taskGroup.inputs.ingress as Rule[];
+      expect(taskIngress).toHaveLength(1);
+      expect(taskIngress[0]).toMatchObject({ fromPort: 5000, toPort: 5000, protocol: "tcp" });
+      expect(taskIngress[0].securityGroups).toEqual([`${albGroup.name}-id`]);
+      expect(taskIngress[0].cidrBlocks ?? []).toHaveLength(0);
+      expect(
+        (v.one("aws:ecs/service:Service").inputs.networkConfiguration as { securityGroups: string[] })
+          .securityGroups,
+      ).toEqual([`${taskGroup.name}-id`]);
+      // The database admits the tasks' group.
+      const dbRule = v.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+      expect(dbRule.inputs.referencedSecurityGroupId).toBe(`${taskGroup.name}-id`);
+    });
+
+    test("secrets reach the task from Secrets Manager by valueFrom, never in its environment", () => {
+      const v = get();
+      if (!v) return;
+      const container = v.container();
+      const secretArns = v.all("aws:secretsmanager/secret:Secret").map((s) => String(s.state.arn));
+      expect(container.secrets.map((s) => s.valueFrom).sort()).toEqual([...secretArns].sort());
+      for (const s of container.secrets) expect(SECRET_VARIABLES).toContain(s.name);
+      expect(container.secrets.map((s) => s.name)).toEqual(
+        expect.arrayContaining([
+          "MLFLOW_BACKEND_STORE_URI",
+          "MLFLOW_AUTH_ADMIN_PASSWORD",
+          "MLFLOW_FLASK_SERVER_SECRET_KEY",
+        ]),
+      );
+      if (backend === "azureBlob")
+        expect(container.secrets.map((s) => s.name)).toContain("AZURE_STORAGE_CONNECTION_STRING");
+      const names = container.environment.map((e) => e.name);
+      for (const name of SECRET_VARIABLES) {
+        expect(names).not.toContain(name);
+        expect(names).not.toContain(`${name}_SECRET_ARN`);
+      }
+      // No value any mocked generator produced (passwords, keys) appears anywhere in the task definition.
+      const taskDefinition = v.one("aws:ecs/taskDefinition:TaskDefinition");
+      expect(JSON.stringify(taskDefinition.wrappedInputs)).not.toMatch(/SECRETMARKER/);
+      expect(JSON.stringify(taskDefinition.inputs)).not.toMatch(/SECRETMARKER|postgres(ql)?:\/\//);
+    });
+
+    test("the execution role pulls the image, writes the log group and reads exactly the server's secrets", () => {
+      const v = get();
+      if (!v) return;
+      const executionRole = v.underServer("aws:iam/role:Role");
+      expect(executionRole).toHaveLength(1);
+      expect(statements(executionRole[0].inputs.assumeRolePolicy)[0].Principal).toEqual({
+        Service: "ecs-tasks.amazonaws.com",
+      });
+      const taskDefinition = v.one("aws:ecs/taskDefinition:TaskDefinition");
+      expect(taskDefinition.inputs.executionRoleArn).toBe(executionRole[0].state.arn);
+      const policy = v
+        .all("aws:iam/rolePolicy:RolePolicy")
+        .find((p) => p.inputs.role === executionRole[0].state.name) as CapturedResource;
+      const st = statements(policy.inputs.policy);
+      expect(st.every((s) => s.Effect === "Allow")).toBe(true);
+      const secretStatements = st.filter((s) => actions([s]).some((a) => a.startsWith("secretsmanager:")));
+      expect(secretStatements).toHaveLength(1);
+      expect(actions(secretStatements)).toEqual(["secretsmanager:GetSecretValue"]);
+      expect(list(secretStatements[0].Resource).sort()).toEqual(
+        v
+          .container()
+          .secrets.map((s) => s.valueFrom)
+          .sort(),
+      );
+      const repository = v.one("aws:ecr/repository:Repository");
+      const pull = st.find((s) => actions([s]).includes("ecr:BatchGetImage")) as Statement;
+      expect(pull.Resource).toBe(repository.state.arn);
+      const logs = st.find((s) => actions([s]).includes("logs:PutLogEvents")) as Statement;
+      expect(String(logs.Resource)).toBe(
+        `${v.one("aws:cloudwatch/logGroup:LogGroup").state.arn}:log-stream:*`,
+      );
+      // Only GetAuthorizationToken (no resource-level permissions) is on "*".
+      expect(st.filter((s) => list(s.Resource).includes("*")).flatMap((s) => list(s.Action))).toEqual([
+        "ecr:GetAuthorizationToken",
+      ]);
+    });
+
+    test("the task role is the server role, trusted by ECS tasks, with the artifact statements only", () => {
+      const v = get();
+      if (!v) return;
+      const role = v.all("aws:iam/role:Role").find((r) => r.parent?.type !== SERVER) as CapturedResource;
+      expect(statements(role.inputs.assumeRolePolicy)[0].Principal).toEqual({
+        Service: "ecs-tasks.amazonaws.com",
+      });
+      expect(v.one("aws:ecs/taskDefinition:TaskDefinition").inputs.taskRoleArn).toBe(role.state.arn);
+      const policies = v
+        .all("aws:iam/rolePolicy:RolePolicy")
+        .filter((p) => p.inputs.role === role.state.name);
+      expect(policies).toHaveLength(1);
+      const st = statements(policies[0].inputs.policy);
+      const allowed = actions(st.filter((s) => s.Effect === "Allow"));
+      expect(allowed.some((a) => a.startsWith("secretsmanager:") || a.includes("*:") || a === "*")).toBe(
+        false,
+      );
+      if (backend !== "s3") expect(allowed).toEqual([]);
+      if (backend === "s3") {
+        const bucket = v.one("aws:s3/bucket:Bucket");
+        expect(actions(st).every((a) => a.startsWith("s3:"))).toBe(true);
+        for (const s of st)
+          for (const r of list(s.Resource)) expect(r.startsWith(String(bucket.state.arn))).toBe(true);
+      }
+      expect(
+        v
+          .all("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+          .filter((a) => a.inputs.role === role.state.name),
+      ).toHaveLength(0);
+    });
+
+    test("the container: image by content tag, read-only root with a /tmp volume, port 5000 on 0.0.0.0, logs", () => {
+      const v = get();
+      if (!v) return;
+      const container = v.container();
+      const repository = v.one("aws:ecr/repository:Repository");
+      const tag = imageTag(settings.mlflowVersion ?? pinnedMlflowVersion(), imageContentHash());
+      expect(container.image).toMatch(
+        new RegExp(`^${repository.state.repositoryUrl}:${tag.replace(/\./g, "\\.")}@sha256:[0-9a-f]{64}$`),
+      );
+      expect(container.readonlyRootFilesystem).toBe(true);
+      expect(container.user).toBe("10001:10001");
+      expect(container.mountPoints).toEqual([
+        expect.objectContaining({ sourceVolume: "tmp", containerPath: "/tmp" }),
+      ]);
+      expect(container.portMappings.map((p) => p.containerPort)).toEqual([5000]);
+      const environment = v.environment();
+      expect(environment.MLFLOW_HOST).toBe("0.0.0.0");
+      expect(environment.MLFLOW_PORT).toBe("5000");
+      const logGroup = v.one("aws:cloudwatch/logGroup:LogGroup");
+      expect(logGroup.inputs.retentionInDays).toBe(settings.logRetentionDays ?? 30);
+      expect(container.logConfiguration.logDriver).toBe("awslogs");
+      expect(container.logConfiguration.options["awslogs-group"]).toBe(logGroup.state.name);
+
+      const taskDefinition = v.one("aws:ecs/taskDefinition:TaskDefinition").inputs;
+      expect(taskDefinition.requiresCompatibilities).toEqual(["FARGATE"]);
+      expect(taskDefinition.networkMode).toBe("awsvpc");
+      expect(taskDefinition.cpu).toBe(String(settings.container?.cpu ?? 1024));
+      expect(taskDefinition.memory).toBe(String(settings.container?.memoryMb ?? 2048));
+      expect(taskDefinition.volumes).toEqual([expect.objectContaining({ name: "tmp" })]);
+    });
+
+    test("ECR repository: private, immutable tags, scan on push, encrypted, lifecycle; image pushed with auth", () => {
+      const v = get();
+      if (!v) return;
+      const repository = v.one("aws:ecr/repository:Repository");
+      expect(repository.inputs.imageTagMutability).toBe("IMMUTABLE");
+      expect(repository.inputs.imageScanningConfiguration).toEqual({ scanOnPush: true });
+      expect(repository.inputs.encryptionConfigurations).toEqual([
+        expect.objectContaining({ encryptionType: "KMS" }),
+      ]);
+      const lifecycle = JSON.parse(String(v.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs.policy));
+      expect(lifecycle.rules[0].selection).toMatchObject({
+        countType: "imageCountMoreThan",
+        countNumber: settings.container?.imageRetentionCount ?? 10,
+      });
+      const image = v.one("docker-build:index:Image");
+      expect(image.inputs.push).toBe(true);
+      expect(image.inputs.tags).toEqual([
+        `${repository.state.repositoryUrl}:${imageTag(settings.mlflowVersion ?? pinnedMlflowVersion(), imageContentHash())}`,
+      ]);
+      const registry = (
+        image.inputs.registries as { address: string; username: string; password: string }[]
+      )[0];
+      expect(registry.address).toBe(String(repository.state.repositoryUrl).split("/")[0]);
+      expect(registry.password).toBe("mock-ecr-password");
+      // The registry password travels as a Pulumi secret (alone or with the whole registries list).
+      const wrapped = image.wrappedInputs.registries as Record<string, unknown> | { password: unknown }[];
+      const isWrapped = (value: unknown) =>
+        typeof value === "object" && value !== null && Object.keys(value).join() === SECRET_WRAPPER;
+      expect(Array.isArray(wrapped) ? isWrapped(wrapped[0].password) : isWrapped(wrapped)).toBe(true);
+      expect(v.evaluation.calls.map((c) => c.token)).toContain(
+        "aws:ecr/getAuthorizationToken:getAuthorizationToken",
+      );
+    });
+
+    test("target group health check is MLflow's unauthenticated /health; drains slowly for large uploads", () => {
+      const v = get();
+      if (!v) return;
+      const targetGroup = v.one("aws:lb/targetGroup:TargetGroup");
+      expect(targetGroup.inputs.targetType).toBe("ip");
+      expect(targetGroup.inputs.port).toBe(5000);
+      expect(targetGroup.inputs.healthCheck).toMatchObject({
+        path: "/health",
+        matcher: "200",
+        protocol: "HTTP",
+      });
+      expect(targetGroup.inputs.deregistrationDelay).toBeGreaterThanOrEqual(300);
+      const service = v.one("aws:ecs/service:Service");
+      expect(service.inputs.loadBalancers).toEqual([
+        { targetGroupArn: targetGroup.state.arn, containerName: "mlflow", containerPort: 5000 },
+      ]);
+    });
+
+    test(
+      tls
+        ? "TLS: DNS-validated certificate, HTTPS listener, HTTP redirect, alias record"
+        : "no domain: plain HTTP on the ALB",
+      () => {
+        const v = get();
+        if (!v) return;
+        const alb = v.one("aws:lb/loadBalancer:LoadBalancer");
+        const listeners = v.all("aws:lb/listener:Listener");
+        const hosts = v.environment().MLFLOW_SERVER_ALLOWED_HOSTS.split(",");
+        expect(hosts).toContain(String(alb.state.dnsName));
+        if (!tls) {
+          expect(v.all("aws:acm/certificate:Certificate")).toHaveLength(0);
+          expect(listeners).toHaveLength(1);
+          expect(listeners[0].inputs).toMatchObject({ port: 80, protocol: "HTTP" });
+          expect((listeners[0].inputs.defaultActions as { type: string }[])[0].type).toBe("forward");
+          expect(v.evaluation.outputs.trackingUri.value).toBe(`http://${alb.state.dnsName}`);
+          return;
+        }
+        const certificate = v.one("aws:acm/certificate:Certificate");
+        expect(certificate.inputs).toMatchObject({ domainName: DOMAIN, validationMethod: "DNS" });
+        const records = v.all("aws:route53/record:Record");
+        const validationRecord = records.find((r) => r.inputs.type === "CNAME") as CapturedResource;
+        expect(validationRecord.inputs.zoneId).toBe(ZONE);
+        const validation = v.one("aws:acm/certificateValidation:CertificateValidation");
+        expect(validation.inputs.validationRecordFqdns).toEqual([validationRecord.state.fqdn]);
+        const https = listeners.find((l) => l.inputs.port === 443) as CapturedResource;
+        expect(https.inputs).toMatchObject({ protocol: "HTTPS", certificateArn: certificate.state.arn });
+        expect(String(https.inputs.sslPolicy)).toMatch(/^ELBSecurityPolicy-TLS13-1-2-/);
+        const http = listeners.find((l) => l.inputs.port === 80) as CapturedResource;
+        expect(http.inputs.defaultActions).toEqual([
+          expect.objectContaining({
+            type: "redirect",
+            redirect: expect.objectContaining({ protocol: "HTTPS", port: "443", statusCode: "HTTP_301" }),
+          }),
+        ]);
+        const alias = records.find((r) => r.inputs.type === "A") as CapturedResource;
+        expect(alias.inputs).toMatchObject({ zoneId: ZONE, name: DOMAIN });
+        expect(alias.inputs.aliases).toEqual([
+          { name: alb.state.dnsName, zoneId: alb.state.zoneId, evaluateTargetHealth: true },
+        ]);
+        expect(hosts).toContain(DOMAIN);
+        expect(v.evaluation.outputs.trackingUri.value).toBe(`https://${DOMAIN}`);
+      },
+    );
+
+    test("service: desired count, circuit breaker with rollback, never two MLflow versions on one schema; CPU autoscaling", () => {
+      const v = get();
+      if (!v) return;
+      const c = {
+        desiredCount: 2,
+        minCount: 2,
+        maxCount: 4,
+        targetCpuPercent: 60,
+        ...(settings.container ?? {}),
+      };
+      const service = v.one("aws:ecs/service:Service");
+      expect(service.inputs.desiredCount).toBe(c.desiredCount);
+      expect(service.inputs.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
+      // Same MLflow version: rolling. Another version: a new service name, replaced delete-before-create.
+      expect(service.inputs.name).toBe(
+        serviceName(service.name.replace(/-server$/, ""), settings.mlflowVersion ?? pinnedMlflowVersion()),
+      );
+      expect(serviceName("x", "3.17.2")).not.toBe(serviceName("x", "3.18.0"));
+      expect(service.inputs.deploymentMinimumHealthyPercent).toBe(100);
+      expect(service.inputs.deploymentMaximumPercent).toBe(200);
+      expect(Number(service.inputs.healthCheckGracePeriodSeconds)).toBeGreaterThanOrEqual(300);
+      const cluster = v.one("aws:ecs/cluster:Cluster");
+      expect(cluster.inputs.settings).toEqual([{ name: "containerInsights", value: "enabled" }]);
+      const target = v.one("aws:appautoscaling/target:Target");
+      expect(target.inputs).toMatchObject({
+        serviceNamespace: "ecs",
+        scalableDimension: "ecs:service:DesiredCount",
+        minCapacity: c.minCount,
+        maxCapacity: c.maxCount,
+        resourceId: `service/${cluster.state.name}/${service.state.name}`,
+      });
+      const policy = v.one("aws:appautoscaling/policy:Policy");
+      expect(policy.inputs.policyType).toBe("TargetTrackingScaling");
+      expect(policy.inputs.targetTrackingScalingPolicyConfiguration).toMatchObject({
+        predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
+        targetValue: c.targetCpuPercent,
+      });
+    });
+
+    test("the private subnets egress through one NAT gateway and a free S3 gateway endpoint", () => {
+      const v = get();
+      if (!v) return;
+      expect(v.all("aws:ec2/natGateway:NatGateway")).toHaveLength(1);
+      const endpoint = v.one("aws:ec2/vpcEndpoint:VpcEndpoint");
+      expect(endpoint.inputs).toMatchObject({
+        vpcEndpointType: "Gateway",
+        serviceName: "com.amazonaws.us-east-1.s3",
+      });
+      const privateRoutes = v
+        .all("aws:ec2/routeTable:RouteTable")
+        .find((r) => /private/.test(r.name)) as CapturedResource;
+      expect(endpoint.inputs.routeTableIds).toEqual([`${privateRoutes.name}-id`]);
+    });
+  },
+);
+
+describe.each(ENVIRONMENTS)("switching server.compute on the %s stack", (env) => {
+  test("changes only the TrackingServer's children, the NAT egress and the server role's trust", async () => {
+    // One program at a time: the mock runtime is global.
+    const ec2 = await evaluateProgram(matrixVariant(env, "s3", "ec2"));
+    const container = await evaluateProgram(matrixVariant(env, "s3", "container"));
+    const key = (r: CapturedResource) => `${r.type}::${r.name}`;
+    const outside = (e: Evaluation) =>
+      new Map(e.resources.filter((r) => r.parent?.type !== SERVER).map((r) => [key(r), r]));
+    const a = outside(ec2);
+    const b = outside(container);
+    const added = [...b.keys()].filter((k) => !a.has(k));
+    const removed = [...a.keys()].filter((k) => !b.has(k));
+    expect(removed).toEqual([]);
+    // Private-subnet egress, created in the Network only for container mode.
+    for (const k of added) expect(b.get(k)?.parent?.type).toBe(NETWORK);
+    expect(added.map((k) => k.split("::")[0]).sort()).toEqual([
+      "aws:ec2/eip:Eip",
+      "aws:ec2/natGateway:NatGateway",
+      "aws:ec2/vpcEndpoint:VpcEndpoint",
+    ]);
+    const changed = [...a.keys()].filter(
+      (k) => b.has(k) && JSON.stringify(a.get(k)?.inputs) !== JSON.stringify(b.get(k)?.inputs),
+    );
+    for (const k of changed) {
+      const [before, after] = [a.get(k) as CapturedResource, b.get(k) as CapturedResource];
+      const fields = Object.keys({ ...before.inputs, ...after.inputs }).filter(
+        (f) => JSON.stringify(before.inputs[f]) !== JSON.stringify(after.inputs[f]),
+      );
+      if (before.type === "aws:iam/role:Role")
+        expect(fields.sort()).toEqual(["assumeRolePolicy", "description"]);
+      else if (before.type === "aws:ec2/routeTable:RouteTable") expect(fields).toEqual(["routes"]);
+      else throw new Error(`${k} changed (${fields.join(", ")}) when only the compute mode did`);
+    }
+    // Unique names within the server component in both modes.
+    for (const e of [ec2, container]) {
+      const keys = e.resources.map(key);
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+  });
+});
+
+describe("examples/Pulumi.container-prod.yaml", () => {
+  test("validates and deploys a protected container stack with TLS on its domain", async () => {
+    const { config, secretKeys } = readStackFile(path.join(ROOT, "examples", "Pulumi.container-prod.yaml"));
+    const settings = loadSettings(config, "mlflow-platform", "container-prod");
+    expect(settings.protect).toBe(true);
+    expect(settings.server).toMatchObject({
+      compute: "container",
+      domain: expect.any(String),
+      hostedZoneId: expect.any(String),
+    });
+    const v = new View(await evaluateProgram({ stack: "container-prod", config, secretKeys }));
+    expect(v.evaluation.outputs.trackingUri.value).toBe(`https://${settings.server.domain}`);
+    expect(v.one("aws:lb/loadBalancer:LoadBalancer").inputs.enableDeletionProtection).toBe(true);
+    expect(v.one("aws:ecs/service:Service").inputs.desiredCount).toBe(settings.server.container.desiredCount);
+  });
+});
