@@ -1,17 +1,22 @@
-// Reads the stack config, builds the platform and exports the contract's outputs (DESIGN.md).
+// Reads the stack config, builds the platform and returns the contract's outputs (DESIGN.md). Pulumi calls
+// the exported function and publishes what it returns as stack outputs; the tests and `npm run plan` call
+// the same function under mocks, once per stack variant, without reloading modules.
 import * as pulumi from "@pulumi/pulumi";
 import { MlflowPlatform } from "./components/platform";
 import { NAMESPACE, loadStackSettings } from "./stacks/config";
 
-const settings = loadStackSettings();
-const platform = new MlflowPlatform(`mlflow-${settings.stack.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, {
-  settings,
-  adminPassword: new pulumi.Config(NAMESPACE).getSecret("adminPassword"),
-});
-
-export const trackingUri = platform.trackingUri;
-export const artifactRoot = platform.artifactRoot;
-export const databaseEndpoint = platform.databaseEndpoint;
-export const serverCompute = platform.serverCompute;
-export const clientEnv = platform.clientEnv;
-export const alarmTopicArn = platform.alarmTopicArn;
+export = function mlflowPlatform() {
+  const settings = loadStackSettings();
+  const platform = new MlflowPlatform(`mlflow-${settings.stack.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, {
+    settings,
+    adminPassword: new pulumi.Config(NAMESPACE).getSecret("adminPassword"),
+  });
+  return {
+    trackingUri: platform.trackingUri,
+    artifactRoot: platform.artifactRoot,
+    databaseEndpoint: platform.databaseEndpoint,
+    serverCompute: platform.serverCompute,
+    clientEnv: platform.clientEnv,
+    alarmTopicArn: platform.alarmTopicArn,
+  };
+};

@@ -243,11 +243,10 @@ function unwrapSecrets(value: unknown, wrap: boolean): unknown {
 }
 
 /**
- * Runs the program once for one stack's config and returns what it registered. Under jest, modules are reset
- * first so each evaluation is a fresh program.
+ * Runs the program once for one stack's config and returns what it registered. Modules stay loaded: each
+ * call sets new mocks and config and calls the program function again.
  */
 export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluation> {
-  if (typeof jest !== "undefined") jest.resetModules();
   const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
   const resources = new Map<string, CapturedResource>();
   const calls: Evaluation["calls"] = [];
@@ -317,7 +316,10 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     });
     // Keep the module's exports: runInPulumiStack hands back resolved values without their secret flags.
     try {
-      exports = await import(options.program ?? path.join(ROOT, "index.ts"));
+      // index.ts exports the program as a function (Pulumi calls it): modules load once per process.
+      const loaded = await import(options.program ?? path.join(ROOT, "index.ts"));
+      const program = (typeof loaded === "function" ? loaded : loaded.default) as () => Record<string, unknown>;
+      exports = await program();
     } catch (error) {
       // Rethrown below: a rejection inside the stack would also surface as an unhandled one.
       programError = error as Error;
