@@ -434,6 +434,41 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     opts,
   );
 
+  // Someone is told when tasks fail their health checks or the load balancer answers with errors.
+  const alarm = (suffix: string, alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace">) =>
+    new cloudwatch.MetricAlarm(
+      `${name}-server-${suffix}`,
+      {
+        namespace: "AWS/ApplicationELB",
+        alarmActions: [args.alarmTopicArn],
+        okActions: [args.alarmTopicArn],
+        treatMissingData: "notBreaching",
+        tags,
+        ...alarmArgs,
+      },
+      opts,
+    );
+  alarm("unhealthy", {
+    alarmDescription: "MLflow: a task has failed its load balancer health checks for 5 minutes",
+    metricName: "UnHealthyHostCount",
+    dimensions: { LoadBalancer: loadBalancer.arnSuffix, TargetGroup: targetGroup.arnSuffix },
+    statistic: "Maximum",
+    period: 60,
+    evaluationPeriods: 5,
+    threshold: 0,
+    comparisonOperator: "GreaterThanThreshold",
+  });
+  alarm("5xx", {
+    alarmDescription: "MLflow: more than 10 server errors in 5 minutes",
+    metricName: "HTTPCode_Target_5XX_Count",
+    dimensions: { LoadBalancer: loadBalancer.arnSuffix },
+    statistic: "Sum",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 10,
+    comparisonOperator: "GreaterThanThreshold",
+  });
+
   return { trackingUri, securityGroupId: taskSecurityGroup.id };
 }
 

@@ -9,11 +9,7 @@ const variants: StackVariant[] = [...fileVariants(), ...matrixVariants()];
 
 describe.each(variants.map((v) => [v.id, v] as const))("policy pack on %s", (_id, variant) => {
   it("reports no violation", async () => {
-    const evaluation = await evaluateProgram({
-      stack: variant.stack,
-      config: variant.config,
-      secretKeys: variant.secretKeys,
-    });
+    const evaluation = await evaluateProgram(variant);
     const resources = fromHarness(evaluation.resources.filter((r) => r.custom));
     expect(resources.length).toBeGreaterThan(0);
     const violations = mandatory(await runPolicies(allPolicies, resources, { stack: variant.stack }));
@@ -23,11 +19,7 @@ describe.each(variants.map((v) => [v.id, v] as const))("policy pack on %s", (_id
 
 it("is not vacuous: the same captured stack with broken resources is refused", async () => {
   const variant = matrixVariant("dev", "s3", "ec2");
-  const evaluation = await evaluateProgram({
-    stack: variant.stack,
-    config: variant.config,
-    secretKeys: variant.secretKeys,
-  });
+  const evaluation = await evaluateProgram(variant);
   const resources = fromHarness(evaluation.resources.filter((r) => r.custom))
     .filter((r) => r.type !== "aws:s3/bucketVersioning:BucketVersioning")
     .map((r) =>

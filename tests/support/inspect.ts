@@ -8,10 +8,19 @@ export function ofType(evaluation: Evaluation, type: string): CapturedResource[]
   return evaluation.resources.filter((r) => r.type === type);
 }
 
-export function single(evaluation: Evaluation, type: string): CapturedResource {
-  const found = ofType(evaluation, type);
-  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+/** The one resource of a type (and name, when given); throws, naming what it found, unless exactly one. */
+export function single(evaluation: Evaluation, type: string, name?: string): CapturedResource {
+  const found = ofType(evaluation, type).filter((r) => name === undefined || r.name === name);
+  if (found.length !== 1) {
+    const names = found.map((r) => r.name).join(", ");
+    throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length} [${names}]`);
+  }
   return found[0];
+}
+
+/** The resources of a type whose parent is a component of `parentType`. */
+export function childrenOf(evaluation: Evaluation, type: string, parentType: string): CapturedResource[] {
+  return ofType(evaluation, type).filter((r) => r.parent?.type === parentType);
 }
 
 /** The statements of a policy document given as a JSON string input. */
@@ -22,6 +31,38 @@ export function statements(policy: unknown): IamStatement[] {
 
 export function asList<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** Every action the statements name. */
+export function actionsOf(st: IamStatement[]): string[] {
+  return st.flatMap((s) => asList(s.Action));
+}
+
+/** The resources of every inline role-policy statement (any effect) that names `action`. */
+export function policyResourcesFor(evaluation: Evaluation, action: string): string[] {
+  return ofType(evaluation, "aws:iam/rolePolicy:RolePolicy")
+    .flatMap((r) => statements(r.inputs.policy))
+    .filter((s) => asList(s.Action).includes(action))
+    .flatMap((s) => asList(s.Resource));
+}
+
+/**
+ * The one Secrets Manager secret whose name ends with `suffix`, and the value its version stores: the
+ * string inside the Pulumi secret wrapper, undefined when the version stores it in plain.
+ */
+export function storedSecret(
+  evaluation: Evaluation,
+  suffix: string,
+): { secret: CapturedResource; value: string | undefined } {
+  const secrets = ofType(evaluation, "aws:secretsmanager/secret:Secret").filter((r) =>
+    r.name.endsWith(suffix),
+  );
+  if (secrets.length !== 1) throw new Error(`expected one secret named *${suffix}, found ${secrets.length}`);
+  const secret = secrets[0];
+  const version = single(evaluation, "aws:secretsmanager/secretVersion:SecretVersion", secret.name);
+  const wrapped = version.wrappedInputs.secretString as Record<string, unknown> | undefined;
+  const value = typeof wrapped === "object" && wrapped !== null ? wrapped[SECRET_WRAPPER] : undefined;
+  return { secret, value: typeof value === "string" ? value : undefined };
 }
 
 /** The files a #cloud-config writes, decoded (gzip+base64 or plain). */

@@ -68,8 +68,18 @@ function withoutComputeSpecific(server: Record<string, unknown>, compute: string
   return compute === "container" ? { ...rest, container, domain, hostedZoneId } : rest;
 }
 
-export function matrixVariants(): StackVariant[] {
-  return ENVIRONMENTS.flatMap((env) =>
-    BACKENDS.flatMap((backend) => COMPUTE_MODES.map((compute) => matrixVariant(env, backend, compute))),
+/** The matrix, or the part of it with the given environment, backend and/or compute mode. */
+export function matrixVariants(
+  only: {
+    env?: (typeof ENVIRONMENTS)[number];
+    backend?: (typeof BACKENDS)[number];
+    compute?: (typeof COMPUTE_MODES)[number];
+  } = {},
+): StackVariant[] {
+  const pick = <T>(all: readonly T[], one: T | undefined): readonly T[] => (one === undefined ? all : [one]);
+  return pick(ENVIRONMENTS, only.env).flatMap((env) =>
+    pick(BACKENDS, only.backend).flatMap((backend) =>
+      pick(COMPUTE_MODES, only.compute).map((compute) => matrixVariant(env, backend, compute)),
+    ),
   );
 }

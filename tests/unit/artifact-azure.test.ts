@@ -1,18 +1,15 @@
 // Azure Blob artifact store under mocks: the matrix (dev/prod x ec2/container) and examples/Pulumi.azure-dev.yaml.
 /* eslint-disable @typescript-eslint/no-explicit-any -- the tests read untyped mocked inputs (nested provider args, IAM JSON). */
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { Evaluation, evaluateProgram, markerFor } from "../support/mockRuntime";
 import {
-  CapturedResource,
-  Evaluation,
-  ROOT,
-  SECRET_WRAPPER,
-  evaluateProgram,
-  markerFor,
-} from "../support/mockRuntime";
-import { cloudInitFiles, plainStrings } from "../support/inspect";
-import { StackVariant, fileVariants, matrixVariant } from "../support/variants";
+  cloudInitFiles,
+  ofType,
+  plainStrings,
+  policyResourcesFor,
+  single,
+  storedSecret,
+} from "../support/inspect";
+import { StackVariant, fileVariants, matrixVariants } from "../support/variants";
 
 const SAS_MARKER = markerFor("azure-sas");
 const ACCOUNT = "azure-native:storage:StorageAccount";
@@ -21,66 +18,9 @@ const SERVICE = "azure-native:storage:BlobServiceProperties";
 const POLICY = "azure-native:storage:ManagementPolicy";
 const GROUP = "azure-native:resources:ResourceGroup";
 const SECRET = "aws:secretsmanager/secret:Secret";
-const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
-
-/** The artifact store alone, for a compute mode the program cannot build yet. */
-function standaloneProgram(): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "artifact-store-")), "program.ts");
-  const at = (p: string) => JSON.stringify(path.join(ROOT, p));
-  fs.writeFileSync(
-    file,
-    `import { ArtifactStore } from ${at("components/artifactStore")};
-import { createServerRole } from ${at("components/trackingServer")};
-import { loadStackSettings } from ${at("stacks/config")};
-const settings = loadStackSettings();
-const name = "mlflow-" + settings.stack;
-const role = createServerRole(name, settings.server.compute, {}, {});
-const store = new ArtifactStore(name, {
-  settings: settings.artifactStore, protect: settings.protect, awsRegion: settings.awsRegion, tags: {},
-  compute: settings.server.compute,
-  server: { roleName: role.name, roleArn: role.arn, awsAccountId: role.arn.apply((a) => a.split(":")[4]) },
-});
-export const artifactRoot = store.artifactRoot;
-export const serverEnvironment = store.serverEnvironment;
-export const secretVariables = store.serverSecrets.map((s) => s.variable);
-`,
-  );
-  return file;
-}
-
-interface Run {
-  variant: StackVariant;
-  evaluation: Evaluation;
-  /** False when only the artifact store could be evaluated (container compute not available yet). */
-  fullProgram: boolean;
-}
-
-/**
- * Container variants evaluate the whole program (components/compute/container.ts). Set this to false to
- * evaluate the artifact store alone, with the container-mode server role, if the container compute breaks.
- */
-const CONTAINER_FULL_PROGRAM = true;
-
-async function evaluate(variant: StackVariant): Promise<Run> {
-  const container = JSON.parse(variant.config["mlflow-platform:server"] ?? "{}").compute === "container";
-  if (container && !CONTAINER_FULL_PROGRAM) {
-    const evaluation = await evaluateProgram({ ...variant, program: standaloneProgram() });
-    return { variant, evaluation, fullProgram: false };
-  }
-  return { variant, evaluation: await evaluateProgram(variant), fullProgram: true };
-}
-
-const all = (e: Evaluation, type: string) => e.resources.filter((r) => r.type === type);
-function one(e: Evaluation, type: string): CapturedResource {
-  const found = all(e, type);
-  expect(found.map((r) => r.name)).toHaveLength(1);
-  return found[0];
-}
 
 const variants: StackVariant[] = [
-  ...(["dev", "prod"] as const).flatMap((env) =>
-    (["ec2", "container"] as const).map((compute) => matrixVariant(env, "azureBlob", compute)),
-  ),
+  ...matrixVariants({ backend: "azureBlob" }),
   ...fileVariants().filter((v) => v.id === "examples/Pulumi.azure-dev.yaml"),
 ];
 
@@ -89,27 +29,26 @@ test("examples/Pulumi.azure-dev.yaml exists and is evaluated", () => {
 });
 
 describe.each(variants.map((v) => [v.id, v] as const))("azure blob %s", (_id, variant) => {
-  let run: Run;
   let e: Evaluation;
   const protect = JSON.parse(variant.config["mlflow-platform:protect"] ?? "false") === true;
   const store = JSON.parse(variant.config["mlflow-platform:artifactStore"]);
+  const compute = JSON.parse(variant.config["mlflow-platform:server"] ?? "{}").compute ?? "ec2";
   const days = store.noncurrentVersionExpirationDays ?? 30;
 
   beforeAll(async () => {
-    run = await evaluate(variant);
-    e = run.evaluation;
+    e = await evaluateProgram(variant);
   });
 
   test("one explicit azure-native provider from the stack settings", () => {
-    const provider = one(e, "pulumi:providers:azure-native");
+    const provider = single(e, "pulumi:providers:azure-native");
     expect(provider.inputs.location).toBe(store.azureBlob.location);
     for (const type of [ACCOUNT, CONTAINER, SERVICE, POLICY]) {
-      expect(one(e, type).parent?.type).toBe("mlflow-platform:index:ArtifactStore");
+      expect(single(e, type).parent?.type).toBe("mlflow-platform:index:ArtifactStore");
     }
   });
 
   test("storage account: StorageV2, HTTPS only, TLS 1.2, no public blobs, infrastructure encryption", () => {
-    const account = one(e, ACCOUNT).inputs;
+    const account = single(e, ACCOUNT).inputs;
     expect(account.accountName).toMatch(/^[a-z0-9]{3,24}$/);
     expect(account.kind).toBe("StorageV2");
     expect(account.enableHttpsTrafficOnly).toBe(true);
@@ -122,7 +61,7 @@ describe.each(variants.map((v) => [v.id, v] as const))("azure blob %s", (_id, va
   });
 
   test("versioning, blob and container soft delete", () => {
-    const service = one(e, SERVICE).inputs as Record<string, any>;
+    const service = single(e, SERVICE).inputs as Record<string, any>;
     expect(service.blobServicesName).toBe("default");
     expect(service.isVersioningEnabled).toBe(true);
     expect(service.deleteRetentionPolicy).toEqual({ enabled: true, days: Math.min(days, 365) });
@@ -130,22 +69,22 @@ describe.each(variants.map((v) => [v.id, v] as const))("azure blob %s", (_id, va
   });
 
   test("private container; lifecycle deletes old versions", () => {
-    expect(one(e, CONTAINER).inputs.publicAccess).toBe("None");
-    const rules = (one(e, POLICY).inputs.policy as Record<string, any>).rules;
+    expect(single(e, CONTAINER).inputs.publicAccess).toBe("None");
+    const rules = (single(e, POLICY).inputs.policy as Record<string, any>).rules;
     expect(rules).toHaveLength(1);
     expect(rules[0].enabled).toBe(true);
     expect(rules[0].definition.actions.version.delete.daysAfterCreationGreaterThan).toBe(days);
   });
 
   test(`protection ${protect ? "on" : "off"} for account, container and resource group`, () => {
-    const guarded = [one(e, ACCOUNT), one(e, CONTAINER), ...all(e, GROUP)];
+    const guarded = [single(e, ACCOUNT), single(e, CONTAINER), ...ofType(e, GROUP)];
     for (const r of guarded) {
       expect([r.name, r.protect, r.retainOnDelete]).toEqual([r.name, protect, protect]);
     }
   });
 
   test("artifact root is wasbs://<container>@<account>.blob.core.windows.net/<prefix>", () => {
-    const account = one(e, ACCOUNT).inputs.accountName;
+    const account = single(e, ACCOUNT).inputs.accountName;
     const root = e.outputs.artifactRoot;
     expect(root.secret).toBe(false);
     expect(root.value).toBe(
@@ -159,7 +98,7 @@ describe.each(variants.map((v) => [v.id, v] as const))("azure blob %s", (_id, va
     const calls = e.calls.filter((c) => c.token === "azure-native:storage:listStorageAccountServiceSAS");
     expect(calls).toHaveLength(1);
     const sas = calls[0].inputs;
-    const account = one(e, ACCOUNT).inputs.accountName;
+    const account = single(e, ACCOUNT).inputs.accountName;
     expect(sas.canonicalizedResource).toBe(`/blob/${account}/mlflow-artifacts`);
     expect(sas.resource).toBe("c");
     expect(sas.permissions).toBe("racwdl");
@@ -170,17 +109,14 @@ describe.each(variants.map((v) => [v.id, v] as const))("azure blob %s", (_id, va
   });
 
   test("the connection string is stored only as a secret in Secrets Manager", () => {
-    const secret = all(e, SECRET).find((r) => r.name.endsWith("-azure-blob"));
-    expect(secret).toBeDefined();
-    const version = all(e, SECRET_VERSION).find((r) => r.name === secret!.name)!;
-    const wrapped = version.wrappedInputs.secretString as Record<string, string>;
-    const account = one(e, ACCOUNT).inputs.accountName;
-    expect(wrapped[SECRET_WRAPPER]).toMatch(
+    const { value } = storedSecret(e, "-azure-blob");
+    const account = single(e, ACCOUNT).inputs.accountName;
+    expect(value).toMatch(
       new RegExp(
         `^BlobEndpoint=https://${account}\\.blob\\.core\\.windows\\.net/;SharedAccessSignature=sv=[^;]*&sr=c&`,
       ),
     );
-    expect(wrapped[SECRET_WRAPPER]).toContain(`sig=${SAS_MARKER}`);
+    expect(value).toContain(`sig=${SAS_MARKER}`);
   });
 
   test("no SAS value in any plain input or output", () => {
@@ -195,24 +131,19 @@ describe.each(variants.map((v) => [v.id, v] as const))("azure blob %s", (_id, va
   });
 
   test("server wiring: GetSecretValue on exactly the server's secrets; user data names the SAS secret", () => {
-    if (!run.fullProgram) {
-      expect(e.outputs.secretVariables.value).toEqual(["AZURE_STORAGE_CONNECTION_STRING"]);
-      return;
-    }
-    const arnOf = (r: CapturedResource) => String(r.state.arn);
-    const secretArns = all(e, SECRET).map(arnOf).sort();
-    const azureArn = arnOf(all(e, SECRET).find((r) => r.name.endsWith("-azure-blob"))!);
-    const granted = all(e, "aws:iam/rolePolicy:RolePolicy")
-      .flatMap((r) => JSON.parse(String(r.inputs.policy)).Statement)
-      .filter((s: any) => [s.Action].flat().includes("secretsmanager:GetSecretValue"))
-      .flatMap((s: any) => [s.Resource].flat());
+    const secretArns = ofType(e, SECRET)
+      .map((r) => String(r.state.arn))
+      .sort();
+    const azureArn = String(storedSecret(e, "-azure-blob").secret.state.arn);
+    const granted = policyResourcesFor(e, "secretsmanager:GetSecretValue");
     expect(granted).toContain(azureArn);
     for (const arn of granted) expect(secretArns).toContain(arn);
-    if (!all(e, "aws:ec2/instance:Instance").length) return;
+    // Container mode: compute-container.test.ts checks the execution role's grant.
+    if (compute !== "ec2") return;
     // EC2: the one server policy grants exactly the server's secrets.
     expect([...granted].sort()).toEqual(secretArns);
     const userData = Object.values(
-      cloudInitFiles(String(one(e, "aws:ec2/instance:Instance").inputs.userData)),
+      cloudInitFiles(String(single(e, "aws:ec2/instance:Instance").inputs.userData)),
     ).join("\n");
     expect(userData).toContain(`AZURE_STORAGE_CONNECTION_STRING_SECRET_ARN="${azureArn}"`);
     expect(userData).not.toContain(SAS_MARKER);

@@ -10,6 +10,7 @@ import {
   evaluateProgram,
   readStackFile,
 } from "../support/mockRuntime";
+import { actionsOf, asList, childrenOf, ofType, single, statements } from "../support/inspect";
 import { BACKENDS, ENVIRONMENTS, StackVariant, matrixVariant } from "../support/variants";
 import {
   IMAGE_BUILD_FILES,
@@ -21,6 +22,7 @@ import {
 import { loadSettings } from "../../stacks/config";
 import { pinnedMlflowVersion } from "../../server/render";
 import { serviceName } from "../../components/compute/container";
+import type { IamStatement } from "../../components/iam";
 
 const SERVER = "mlflow-platform:index:TrackingServer";
 const NETWORK = "mlflow-platform:index:Network";
@@ -34,13 +36,6 @@ const SECRET_VARIABLES = [
   "GOOGLE_CREDENTIALS_JSON",
 ];
 
-interface Statement {
-  Sid?: string;
-  Effect: string;
-  Action: string | string[];
-  Resource?: string | string[];
-  Principal?: Record<string, string>;
-}
 interface ContainerDefinition {
   name: string;
   image: string;
@@ -53,11 +48,6 @@ interface ContainerDefinition {
   logConfiguration: { logDriver: string; options: Record<string, string> };
 }
 
-const list = (value: string | string[] | undefined): string[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
-const statements = (policy: unknown): Statement[] => JSON.parse(String(policy)).Statement;
-const actions = (s: Statement[]): string[] => s.flatMap((st) => list(st.Action));
-
 function withServer(variant: StackVariant, extra: Record<string, unknown>): StackVariant {
   const server = JSON.parse(variant.config["mlflow-platform:server"]);
   return {
@@ -66,44 +56,17 @@ function withServer(variant: StackVariant, extra: Record<string, unknown>): Stac
   };
 }
 
-/** Evaluates a variant; undefined (with the reason) when its artifact backend is not available yet. */
-async function evaluateOrSkip(variant: StackVariant): Promise<Evaluation | string> {
-  try {
-    return await evaluateProgram(variant);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (/not available/.test(message)) return message;
-    throw error;
-  }
+/** The one container of the task definition. */
+function taskContainer(e: Evaluation): ContainerDefinition {
+  const definitions = JSON.parse(
+    String(single(e, "aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions),
+  );
+  expect(definitions).toHaveLength(1);
+  return definitions[0];
 }
 
-class View {
-  constructor(readonly evaluation: Evaluation) {}
-  all(type: string): CapturedResource[] {
-    return this.evaluation.resources.filter((r) => r.type === type && r.custom);
-  }
-  one(type: string, name?: string): CapturedResource {
-    const found = this.all(type).filter((r) => name === undefined || r.name === name);
-    if (found.length !== 1) throw new Error(`expected one ${type} ${name ?? ""}, found ${found.length}`);
-    return found[0];
-  }
-  underServer(type: string): CapturedResource[] {
-    return this.all(type).filter((r) => r.parent?.type === SERVER);
-  }
-  container(): ContainerDefinition {
-    const definitions = JSON.parse(
-      String(this.one("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions),
-    );
-    expect(definitions).toHaveLength(1);
-    return definitions[0];
-  }
-  environment(): Record<string, string> {
-    return Object.fromEntries(this.container().environment.map((e) => [e.name, e.value]));
-  }
-  /** The mock's id of a resource (`<name>-id`). */
-  id(type: string, name: string): string {
-    return `${this.one(type, name).name}-id`;
-  }
+function taskEnvironment(e: Evaluation): Record<string, string> {
+  return Object.fromEntries(taskContainer(e).environment.map((v) => [v.name, v.value]));
 }
 
 describe("server image", () => {
@@ -188,30 +151,19 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
   "container mode, %s stack, %s artifacts",
   (env, backend) => {
     const tls = env === "prod";
-    let view: View | undefined;
-    let skipped: string | undefined;
+    let e: Evaluation;
     const base = matrixVariant(env, backend, "container");
     const variant = tls ? withServer(base, { domain: DOMAIN, hostedZoneId: ZONE }) : base;
     const settings = JSON.parse(variant.config["mlflow-platform:server"]);
 
     beforeAll(async () => {
-      const result = await evaluateOrSkip(variant);
-      if (typeof result === "string") skipped = result;
-      else view = new View(result);
+      e = await evaluateProgram(variant);
     });
-    /** The evaluated view, or undefined with a message when the backend is not available yet. */
-    const get = (): View | undefined => {
-      if (skipped)
-        console.warn(`SKIPPED ${env}/${backend}/container: artifact backend not available yet (${skipped})`);
-      return view;
-    };
 
     test("only the load balancer is public; tasks run in private subnets without public addresses", () => {
-      const v = get();
-      if (!v) return;
-      expect(v.all("aws:ec2/instance:Instance")).toHaveLength(0);
-      expect(v.underServer("aws:ec2/eip:Eip")).toHaveLength(0);
-      const alb = v.one("aws:lb/loadBalancer:LoadBalancer");
+      expect(ofType(e, "aws:ec2/instance:Instance")).toHaveLength(0);
+      expect(childrenOf(e, "aws:ec2/eip:Eip", SERVER)).toHaveLength(0);
+      const alb = single(e, "aws:lb/loadBalancer:LoadBalancer");
       expect(alb.inputs.internal).toBe(false);
       expect(alb.inputs.loadBalancerType).toBe("application");
       expect(alb.inputs.dropInvalidHeaderFields).toBe(true);
@@ -220,7 +172,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(alb.inputs.idleTimeout).toBeGreaterThanOrEqual(600);
       expect((alb.inputs.subnets as string[]).every((s) => /-public-\d+-id$/.test(s))).toBe(true);
 
-      const service = v.one("aws:ecs/service:Service");
+      const service = single(e, "aws:ecs/service:Service");
       const net = service.inputs.networkConfiguration as {
         subnets: string[];
         assignPublicIp: boolean;
@@ -233,12 +185,10 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     });
 
     test("the ALB admits the allowed CIDRs on 80 (and 443 with TLS); the tasks admit only the ALB on 5000", () => {
-      const v = get();
-      if (!v) return;
-      const groups = v.underServer("aws:ec2/securityGroup:SecurityGroup");
+      const groups = childrenOf(e, "aws:ec2/securityGroup:SecurityGroup", SERVER);
       expect(groups).toHaveLength(2);
-      const albGroupName = `${v.one("aws:lb/loadBalancer:LoadBalancer").name.replace(/-server$/, "")}-alb`;
-      const albGroup = v.one("aws:ec2/securityGroup:SecurityGroup", albGroupName);
+      const albGroupName = `${single(e, "aws:lb/loadBalancer:LoadBalancer").name.replace(/-server$/, "")}-alb`;
+      const albGroup = single(e, "aws:ec2/securityGroup:SecurityGroup", albGroupName);
       const taskGroup = groups.find((g) => g !== albGroup) as CapturedResource;
       type Rule = {
         fromPort: number;
@@ -261,19 +211,17 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(taskIngress[0].securityGroups).toEqual([`${albGroup.name}-id`]);
       expect(taskIngress[0].cidrBlocks ?? []).toHaveLength(0);
       expect(
-        (v.one("aws:ecs/service:Service").inputs.networkConfiguration as { securityGroups: string[] })
+        (single(e, "aws:ecs/service:Service").inputs.networkConfiguration as { securityGroups: string[] })
           .securityGroups,
       ).toEqual([`${taskGroup.name}-id`]);
       // The database admits the tasks' group.
-      const dbRule = v.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+      const dbRule = single(e, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
       expect(dbRule.inputs.referencedSecurityGroupId).toBe(`${taskGroup.name}-id`);
     });
 
     test("secrets reach the task from Secrets Manager by valueFrom, never in its environment", () => {
-      const v = get();
-      if (!v) return;
-      const container = v.container();
-      const secretArns = v.all("aws:secretsmanager/secret:Secret").map((s) => String(s.state.arn));
+      const container = taskContainer(e);
+      const secretArns = ofType(e, "aws:secretsmanager/secret:Secret").map((s) => String(s.state.arn));
       expect(container.secrets.map((s) => s.valueFrom).sort()).toEqual([...secretArns].sort());
       for (const s of container.secrets) expect(SECRET_VARIABLES).toContain(s.name);
       expect(container.secrets.map((s) => s.name)).toEqual(
@@ -291,84 +239,77 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         expect(names).not.toContain(`${name}_SECRET_ARN`);
       }
       // No value any mocked generator produced (passwords, keys) appears anywhere in the task definition.
-      const taskDefinition = v.one("aws:ecs/taskDefinition:TaskDefinition");
+      const taskDefinition = single(e, "aws:ecs/taskDefinition:TaskDefinition");
       expect(JSON.stringify(taskDefinition.wrappedInputs)).not.toMatch(/SECRETMARKER/);
       expect(JSON.stringify(taskDefinition.inputs)).not.toMatch(/SECRETMARKER|postgres(ql)?:\/\//);
     });
 
     test("the execution role pulls the image, writes the log group and reads exactly the server's secrets", () => {
-      const v = get();
-      if (!v) return;
-      const executionRole = v.underServer("aws:iam/role:Role");
+      const executionRole = childrenOf(e, "aws:iam/role:Role", SERVER);
       expect(executionRole).toHaveLength(1);
       expect(statements(executionRole[0].inputs.assumeRolePolicy)[0].Principal).toEqual({
         Service: "ecs-tasks.amazonaws.com",
       });
-      const taskDefinition = v.one("aws:ecs/taskDefinition:TaskDefinition");
+      const taskDefinition = single(e, "aws:ecs/taskDefinition:TaskDefinition");
       expect(taskDefinition.inputs.executionRoleArn).toBe(executionRole[0].state.arn);
-      const policy = v
-        .all("aws:iam/rolePolicy:RolePolicy")
-        .find((p) => p.inputs.role === executionRole[0].state.name) as CapturedResource;
+      const policy = ofType(e, "aws:iam/rolePolicy:RolePolicy").find(
+        (p) => p.inputs.role === executionRole[0].state.name,
+      ) as CapturedResource;
       const st = statements(policy.inputs.policy);
       expect(st.every((s) => s.Effect === "Allow")).toBe(true);
-      const secretStatements = st.filter((s) => actions([s]).some((a) => a.startsWith("secretsmanager:")));
+      const secretStatements = st.filter((s) => actionsOf([s]).some((a) => a.startsWith("secretsmanager:")));
       expect(secretStatements).toHaveLength(1);
-      expect(actions(secretStatements)).toEqual(["secretsmanager:GetSecretValue"]);
-      expect(list(secretStatements[0].Resource).sort()).toEqual(
-        v
-          .container()
+      expect(actionsOf(secretStatements)).toEqual(["secretsmanager:GetSecretValue"]);
+      expect(asList(secretStatements[0].Resource).sort()).toEqual(
+        taskContainer(e)
           .secrets.map((s) => s.valueFrom)
           .sort(),
       );
-      const repository = v.one("aws:ecr/repository:Repository");
-      const pull = st.find((s) => actions([s]).includes("ecr:BatchGetImage")) as Statement;
+      const repository = single(e, "aws:ecr/repository:Repository");
+      const pull = st.find((s) => actionsOf([s]).includes("ecr:BatchGetImage")) as IamStatement;
       expect(pull.Resource).toBe(repository.state.arn);
-      const logs = st.find((s) => actions([s]).includes("logs:PutLogEvents")) as Statement;
+      const logs = st.find((s) => actionsOf([s]).includes("logs:PutLogEvents")) as IamStatement;
       expect(String(logs.Resource)).toBe(
-        `${v.one("aws:cloudwatch/logGroup:LogGroup").state.arn}:log-stream:*`,
+        `${single(e, "aws:cloudwatch/logGroup:LogGroup").state.arn}:log-stream:*`,
       );
       // Only GetAuthorizationToken (no resource-level permissions) is on "*".
-      expect(st.filter((s) => list(s.Resource).includes("*")).flatMap((s) => list(s.Action))).toEqual([
+      expect(st.filter((s) => asList(s.Resource).includes("*")).flatMap((s) => asList(s.Action))).toEqual([
         "ecr:GetAuthorizationToken",
       ]);
     });
 
     test("the task role is the server role, trusted by ECS tasks, with the artifact statements only", () => {
-      const v = get();
-      if (!v) return;
-      const role = v.all("aws:iam/role:Role").find((r) => r.parent?.type !== SERVER) as CapturedResource;
+      const role = ofType(e, "aws:iam/role:Role").find((r) => r.parent?.type !== SERVER) as CapturedResource;
       expect(statements(role.inputs.assumeRolePolicy)[0].Principal).toEqual({
         Service: "ecs-tasks.amazonaws.com",
       });
-      expect(v.one("aws:ecs/taskDefinition:TaskDefinition").inputs.taskRoleArn).toBe(role.state.arn);
-      const policies = v
-        .all("aws:iam/rolePolicy:RolePolicy")
-        .filter((p) => p.inputs.role === role.state.name);
+      expect(single(e, "aws:ecs/taskDefinition:TaskDefinition").inputs.taskRoleArn).toBe(role.state.arn);
+      const policies = ofType(e, "aws:iam/rolePolicy:RolePolicy").filter(
+        (p) => p.inputs.role === role.state.name,
+      );
       expect(policies).toHaveLength(1);
       const st = statements(policies[0].inputs.policy);
-      const allowed = actions(st.filter((s) => s.Effect === "Allow"));
+      const allowed = actionsOf(st.filter((s) => s.Effect === "Allow"));
       expect(allowed.some((a) => a.startsWith("secretsmanager:") || a.includes("*:") || a === "*")).toBe(
         false,
       );
       if (backend !== "s3") expect(allowed).toEqual([]);
       if (backend === "s3") {
-        const bucket = v.one("aws:s3/bucket:Bucket");
-        expect(actions(st).every((a) => a.startsWith("s3:"))).toBe(true);
+        const bucket = single(e, "aws:s3/bucket:Bucket");
+        expect(actionsOf(st).every((a) => a.startsWith("s3:"))).toBe(true);
         for (const s of st)
-          for (const r of list(s.Resource)) expect(r.startsWith(String(bucket.state.arn))).toBe(true);
+          for (const r of asList(s.Resource)) expect(r.startsWith(String(bucket.state.arn))).toBe(true);
       }
       expect(
-        v
-          .all("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-          .filter((a) => a.inputs.role === role.state.name),
+        ofType(e, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter(
+          (a) => a.inputs.role === role.state.name,
+        ),
       ).toHaveLength(0);
     });
 
     test("the container: image by content tag, read-only root with a /tmp volume, port 5000 on 0.0.0.0, logs", () => {
-      const v = get();
-      if (!v) return;
-      const container = v.container();
-      const repository = v.one("aws:ecr/repository:Repository");
+      const container = taskContainer(e);
+      const repository = single(e, "aws:ecr/repository:Repository");
       const tag = imageTag(settings.mlflowVersion ?? pinnedMlflowVersion(), imageContentHash());
       expect(container.image).toMatch(
         new RegExp(`^${repository.state.repositoryUrl}:${tag.replace(/\./g, "\\.")}@sha256:[0-9a-f]{64}$`),
@@ -379,15 +320,15 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         expect.objectContaining({ sourceVolume: "tmp", containerPath: "/tmp" }),
       ]);
       expect(container.portMappings.map((p) => p.containerPort)).toEqual([5000]);
-      const environment = v.environment();
+      const environment = taskEnvironment(e);
       expect(environment.MLFLOW_HOST).toBe("0.0.0.0");
       expect(environment.MLFLOW_PORT).toBe("5000");
-      const logGroup = v.one("aws:cloudwatch/logGroup:LogGroup");
+      const logGroup = single(e, "aws:cloudwatch/logGroup:LogGroup");
       expect(logGroup.inputs.retentionInDays).toBe(settings.logRetentionDays ?? 30);
       expect(container.logConfiguration.logDriver).toBe("awslogs");
       expect(container.logConfiguration.options["awslogs-group"]).toBe(logGroup.state.name);
 
-      const taskDefinition = v.one("aws:ecs/taskDefinition:TaskDefinition").inputs;
+      const taskDefinition = single(e, "aws:ecs/taskDefinition:TaskDefinition").inputs;
       expect(taskDefinition.requiresCompatibilities).toEqual(["FARGATE"]);
       expect(taskDefinition.networkMode).toBe("awsvpc");
       expect(taskDefinition.cpu).toBe(String(settings.container?.cpu ?? 1024));
@@ -396,20 +337,20 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     });
 
     test("ECR repository: private, immutable tags, scan on push, encrypted, lifecycle; image pushed with auth", () => {
-      const v = get();
-      if (!v) return;
-      const repository = v.one("aws:ecr/repository:Repository");
+      const repository = single(e, "aws:ecr/repository:Repository");
       expect(repository.inputs.imageTagMutability).toBe("IMMUTABLE");
       expect(repository.inputs.imageScanningConfiguration).toEqual({ scanOnPush: true });
       expect(repository.inputs.encryptionConfigurations).toEqual([
         expect.objectContaining({ encryptionType: "KMS" }),
       ]);
-      const lifecycle = JSON.parse(String(v.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs.policy));
+      const lifecycle = JSON.parse(
+        String(single(e, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs.policy),
+      );
       expect(lifecycle.rules[0].selection).toMatchObject({
         countType: "imageCountMoreThan",
         countNumber: settings.container?.imageRetentionCount ?? 10,
       });
-      const image = v.one("docker-build:index:Image");
+      const image = single(e, "docker-build:index:Image");
       expect(image.inputs.push).toBe(true);
       expect(image.inputs.tags).toEqual([
         `${repository.state.repositoryUrl}:${imageTag(settings.mlflowVersion ?? pinnedMlflowVersion(), imageContentHash())}`,
@@ -424,15 +365,11 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       const isWrapped = (value: unknown) =>
         typeof value === "object" && value !== null && Object.keys(value).join() === SECRET_WRAPPER;
       expect(Array.isArray(wrapped) ? isWrapped(wrapped[0].password) : isWrapped(wrapped)).toBe(true);
-      expect(v.evaluation.calls.map((c) => c.token)).toContain(
-        "aws:ecr/getAuthorizationToken:getAuthorizationToken",
-      );
+      expect(e.calls.map((c) => c.token)).toContain("aws:ecr/getAuthorizationToken:getAuthorizationToken");
     });
 
     test("target group health check is MLflow's unauthenticated /health; drains slowly for large uploads", () => {
-      const v = get();
-      if (!v) return;
-      const targetGroup = v.one("aws:lb/targetGroup:TargetGroup");
+      const targetGroup = single(e, "aws:lb/targetGroup:TargetGroup");
       expect(targetGroup.inputs.targetType).toBe("ip");
       expect(targetGroup.inputs.port).toBe(5000);
       expect(targetGroup.inputs.healthCheck).toMatchObject({
@@ -441,10 +378,48 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         protocol: "HTTP",
       });
       expect(targetGroup.inputs.deregistrationDelay).toBeGreaterThanOrEqual(300);
-      const service = v.one("aws:ecs/service:Service");
+      const service = single(e, "aws:ecs/service:Service");
       expect(service.inputs.loadBalancers).toEqual([
         { targetGroupArn: targetGroup.state.arn, containerName: "mlflow", containerPort: 5000 },
       ]);
+    });
+
+    test("alarms on unhealthy tasks and on server errors notify the platform's SNS topic", () => {
+      const topic = single(e, "aws:sns/topic:Topic").state.arn;
+      const alb = single(e, "aws:lb/loadBalancer:LoadBalancer");
+      const targetGroup = single(e, "aws:lb/targetGroup:TargetGroup");
+      const name = alb.name.replace(/-server$/, "");
+      const alarms = childrenOf(e, "aws:cloudwatch/metricAlarm:MetricAlarm", SERVER);
+      expect(alarms.map((a) => a.name).sort()).toEqual([`${name}-server-5xx`, `${name}-server-unhealthy`]);
+
+      const unhealthy = single(e, "aws:cloudwatch/metricAlarm:MetricAlarm", `${name}-server-unhealthy`);
+      expect(unhealthy.inputs).toMatchObject({
+        namespace: "AWS/ApplicationELB",
+        metricName: "UnHealthyHostCount",
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+      });
+      expect(unhealthy.inputs.dimensions).toEqual({
+        LoadBalancer: alb.state.arnSuffix,
+        TargetGroup: targetGroup.state.arnSuffix,
+      });
+
+      const errors = single(e, "aws:cloudwatch/metricAlarm:MetricAlarm", `${name}-server-5xx`);
+      expect(errors.inputs).toMatchObject({
+        namespace: "AWS/ApplicationELB",
+        metricName: "HTTPCode_Target_5XX_Count",
+        statistic: "Sum",
+        comparisonOperator: "GreaterThanThreshold",
+      });
+      expect(errors.inputs.dimensions).toEqual({ LoadBalancer: alb.state.arnSuffix });
+
+      expect(String(alb.state.arnSuffix)).toMatch(/^app\//);
+      expect(String(targetGroup.state.arnSuffix)).toMatch(/^targetgroup\//);
+      expect(topic).toMatch(/^arn:aws:sns:/);
+      for (const alarm of [unhealthy, errors]) {
+        expect(alarm.inputs.alarmActions).toEqual([topic]);
+        expect(alarm.inputs.okActions).toEqual([topic]);
+      }
     });
 
     test(
@@ -452,26 +427,24 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         ? "TLS: DNS-validated certificate, HTTPS listener, HTTP redirect, alias record"
         : "no domain: plain HTTP on the ALB",
       () => {
-        const v = get();
-        if (!v) return;
-        const alb = v.one("aws:lb/loadBalancer:LoadBalancer");
-        const listeners = v.all("aws:lb/listener:Listener");
-        const hosts = v.environment().MLFLOW_SERVER_ALLOWED_HOSTS.split(",");
+        const alb = single(e, "aws:lb/loadBalancer:LoadBalancer");
+        const listeners = ofType(e, "aws:lb/listener:Listener");
+        const hosts = taskEnvironment(e).MLFLOW_SERVER_ALLOWED_HOSTS.split(",");
         expect(hosts).toContain(String(alb.state.dnsName));
         if (!tls) {
-          expect(v.all("aws:acm/certificate:Certificate")).toHaveLength(0);
+          expect(ofType(e, "aws:acm/certificate:Certificate")).toHaveLength(0);
           expect(listeners).toHaveLength(1);
           expect(listeners[0].inputs).toMatchObject({ port: 80, protocol: "HTTP" });
           expect((listeners[0].inputs.defaultActions as { type: string }[])[0].type).toBe("forward");
-          expect(v.evaluation.outputs.trackingUri.value).toBe(`http://${alb.state.dnsName}`);
+          expect(e.outputs.trackingUri.value).toBe(`http://${alb.state.dnsName}`);
           return;
         }
-        const certificate = v.one("aws:acm/certificate:Certificate");
+        const certificate = single(e, "aws:acm/certificate:Certificate");
         expect(certificate.inputs).toMatchObject({ domainName: DOMAIN, validationMethod: "DNS" });
-        const records = v.all("aws:route53/record:Record");
+        const records = ofType(e, "aws:route53/record:Record");
         const validationRecord = records.find((r) => r.inputs.type === "CNAME") as CapturedResource;
         expect(validationRecord.inputs.zoneId).toBe(ZONE);
-        const validation = v.one("aws:acm/certificateValidation:CertificateValidation");
+        const validation = single(e, "aws:acm/certificateValidation:CertificateValidation");
         expect(validation.inputs.validationRecordFqdns).toEqual([validationRecord.state.fqdn]);
         const https = listeners.find((l) => l.inputs.port === 443) as CapturedResource;
         expect(https.inputs).toMatchObject({ protocol: "HTTPS", certificateArn: certificate.state.arn });
@@ -489,13 +462,11 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
           { name: alb.state.dnsName, zoneId: alb.state.zoneId, evaluateTargetHealth: true },
         ]);
         expect(hosts).toContain(DOMAIN);
-        expect(v.evaluation.outputs.trackingUri.value).toBe(`https://${DOMAIN}`);
+        expect(e.outputs.trackingUri.value).toBe(`https://${DOMAIN}`);
       },
     );
 
     test("service: desired count, circuit breaker with rollback, never two MLflow versions on one schema; CPU autoscaling", () => {
-      const v = get();
-      if (!v) return;
       const c = {
         desiredCount: 2,
         minCount: 2,
@@ -503,7 +474,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         targetCpuPercent: 60,
         ...(settings.container ?? {}),
       };
-      const service = v.one("aws:ecs/service:Service");
+      const service = single(e, "aws:ecs/service:Service");
       expect(service.inputs.desiredCount).toBe(c.desiredCount);
       expect(service.inputs.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
       // Same MLflow version: rolling. Another version: a new service name, replaced delete-before-create.
@@ -514,9 +485,9 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(service.inputs.deploymentMinimumHealthyPercent).toBe(100);
       expect(service.inputs.deploymentMaximumPercent).toBe(200);
       expect(Number(service.inputs.healthCheckGracePeriodSeconds)).toBeGreaterThanOrEqual(300);
-      const cluster = v.one("aws:ecs/cluster:Cluster");
+      const cluster = single(e, "aws:ecs/cluster:Cluster");
       expect(cluster.inputs.settings).toEqual([{ name: "containerInsights", value: "enabled" }]);
-      const target = v.one("aws:appautoscaling/target:Target");
+      const target = single(e, "aws:appautoscaling/target:Target");
       expect(target.inputs).toMatchObject({
         serviceNamespace: "ecs",
         scalableDimension: "ecs:service:DesiredCount",
@@ -524,7 +495,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         maxCapacity: c.maxCount,
         resourceId: `service/${cluster.state.name}/${service.state.name}`,
       });
-      const policy = v.one("aws:appautoscaling/policy:Policy");
+      const policy = single(e, "aws:appautoscaling/policy:Policy");
       expect(policy.inputs.policyType).toBe("TargetTrackingScaling");
       expect(policy.inputs.targetTrackingScalingPolicyConfiguration).toMatchObject({
         predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
@@ -533,17 +504,15 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     });
 
     test("the private subnets egress through one NAT gateway and a free S3 gateway endpoint", () => {
-      const v = get();
-      if (!v) return;
-      expect(v.all("aws:ec2/natGateway:NatGateway")).toHaveLength(1);
-      const endpoint = v.one("aws:ec2/vpcEndpoint:VpcEndpoint");
+      expect(ofType(e, "aws:ec2/natGateway:NatGateway")).toHaveLength(1);
+      const endpoint = single(e, "aws:ec2/vpcEndpoint:VpcEndpoint");
       expect(endpoint.inputs).toMatchObject({
         vpcEndpointType: "Gateway",
         serviceName: "com.amazonaws.us-east-1.s3",
       });
-      const privateRoutes = v
-        .all("aws:ec2/routeTable:RouteTable")
-        .find((r) => /private/.test(r.name)) as CapturedResource;
+      const privateRoutes = ofType(e, "aws:ec2/routeTable:RouteTable").find((r) =>
+        /private/.test(r.name),
+      ) as CapturedResource;
       expect(endpoint.inputs.routeTableIds).toEqual([`${privateRoutes.name}-id`]);
     });
   },
@@ -600,9 +569,11 @@ describe("examples/Pulumi.container-prod.yaml", () => {
       domain: expect.any(String),
       hostedZoneId: expect.any(String),
     });
-    const v = new View(await evaluateProgram({ stack: "container-prod", config, secretKeys }));
-    expect(v.evaluation.outputs.trackingUri.value).toBe(`https://${settings.server.domain}`);
-    expect(v.one("aws:lb/loadBalancer:LoadBalancer").inputs.enableDeletionProtection).toBe(true);
-    expect(v.one("aws:ecs/service:Service").inputs.desiredCount).toBe(settings.server.container.desiredCount);
+    const e = await evaluateProgram({ stack: "container-prod", config, secretKeys });
+    expect(e.outputs.trackingUri.value).toBe(`https://${settings.server.domain}`);
+    expect(single(e, "aws:lb/loadBalancer:LoadBalancer").inputs.enableDeletionProtection).toBe(true);
+    expect(single(e, "aws:ecs/service:Service").inputs.desiredCount).toBe(
+      settings.server.container.desiredCount,
+    );
   });
 });

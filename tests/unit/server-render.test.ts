@@ -1,0 +1,171 @@
+// Fast, pure tests of server/render.ts (no processes). Runtime behaviour is in tests/runtime.
+import {
+  DEFAULT_WORKERS,
+  pinnedMlflowVersion,
+  readServerFile,
+  renderCloudInit,
+  renderEnvFile,
+  renderNginxConfig,
+  renderServerEnvironment,
+  renderSystemdUnit,
+  SECRET_VARIABLES,
+  ServerRuntimeConfig,
+} from "../../server/render";
+import * as zlib from "zlib";
+
+const arn = (n: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${n}-AbCdEf`;
+const base: ServerRuntimeConfig = {
+  artifactsDestination: "s3://my-bucket/mlflow",
+  allowedHosts: ["203.0.113.10", "mlflow.example.com"],
+  adminUsername: "admin",
+  awsRegion: "eu-west-1",
+  secretArns: {
+    MLFLOW_BACKEND_STORE_URI: arn("db"),
+    MLFLOW_AUTH_ADMIN_PASSWORD: arn("pw"),
+    MLFLOW_FLASK_SERVER_SECRET_KEY: arn("fk"),
+  },
+};
+
+describe("renderServerEnvironment", () => {
+  test("non-secret values and *_SECRET_ARN entries only", () => {
+    const env = renderServerEnvironment(base);
+    expect(env).toMatchObject({
+      MLFLOW_ARTIFACTS_DESTINATION: "s3://my-bucket/mlflow",
+      MLFLOW_AUTH_ADMIN_USERNAME: "admin",
+      MLFLOW_HOST: "127.0.0.1",
+      MLFLOW_PORT: "5000",
+      MLFLOW_WORKERS: String(DEFAULT_WORKERS),
+      AWS_REGION: "eu-west-1",
+      MLFLOW_BACKEND_STORE_URI_SECRET_ARN: arn("db"),
+    });
+    for (const name of SECRET_VARIABLES) expect(env).not.toHaveProperty(name);
+    expect(env.MLFLOW_SERVER_ALLOWED_HOSTS.split(",")).toEqual(
+      expect.arrayContaining(["203.0.113.10", "203.0.113.10:*", "mlflow.example.com", "localhost"]),
+    );
+    expect(Number(env.MLFLOW_SQLALCHEMYSTORE_POOL_SIZE)).toBeGreaterThan(0);
+  });
+
+  test.each<[string, Partial<ServerRuntimeConfig>, RegExp]>([
+    ["empty allowedHosts", { allowedHosts: [] }, /allowedHosts must list at least one/],
+    ["bad host", { allowedHosts: ["http://x.com/"] }, /allowedHosts entry/],
+    ["bad scheme", { artifactsDestination: "file:///tmp" }, /artifactsDestination must be/],
+    ["azure without account", { artifactsDestination: "wasbs://c/prefix" }, /artifactsDestination must be/],
+    ["port", { port: 70000 }, /port must be/],
+    ["workers", { workers: 0 }, /workers must be/],
+    [
+      "secret in extraEnvironment",
+      { extraEnvironment: { MLFLOW_AUTH_ADMIN_PASSWORD: "x" } },
+      /must not set secret/,
+    ],
+    ["secret-looking name", { extraEnvironment: { AWS_SECRET_ACCESS_KEY: "x" } }, /looks like a secret/],
+    ["ARN name in extraEnvironment", { extraEnvironment: { FOO_SECRET_ARN: "x" } }, /must not set secret/],
+    [
+      "not an ARN",
+      { secretArns: { MLFLOW_BACKEND_STORE_URI: "postgresql://u:p@h/db" } },
+      /must be a Secrets Manager ARN/,
+    ],
+    ["unknown secret", { secretArns: { FOO: arn("x") } as never }, /secretArns key 'FOO'/],
+    ["multi-line value", { extraEnvironment: { GOOGLE_CLOUD_PROJECT: "a\nb" } }, /single-line/],
+  ])("rejects %s", (_name, patch, message) => {
+    expect(() => renderServerEnvironment({ ...base, ...patch })).toThrow(message);
+  });
+
+  test("accepts the three destinations and non-secret extra settings", () => {
+    for (const d of ["s3://b-1/p", "wasbs://mlflow@acct1.blob.core.windows.net/p", "gs://bucket_1/p"]) {
+      expect(renderServerEnvironment({ ...base, artifactsDestination: d }).MLFLOW_ARTIFACTS_DESTINATION).toBe(
+        d,
+      );
+    }
+    const env = renderServerEnvironment({
+      ...base,
+      extraEnvironment: { GOOGLE_CLOUD_PROJECT: "p", GOOGLE_APPLICATION_CREDENTIALS: "/etc/mlflow/wif.json" },
+    });
+    expect(env.GOOGLE_APPLICATION_CREDENTIALS).toBe("/etc/mlflow/wif.json");
+  });
+});
+
+test("renderEnvFile quotes values for systemd and sh", () => {
+  const text = renderEnvFile({ ...base, extraEnvironment: { ODD: 'a "b" $c `d` \\e' } });
+  expect(text).toContain('ODD="a \\"b\\" \\$c \\`d\\` \\\\e"');
+  expect(text).toMatch(/^MLFLOW_BACKEND_STORE_URI_SECRET_ARN="arn:aws:secretsmanager:/m);
+});
+
+test("systemd unit: unprivileged user, restart, hardening", () => {
+  const unit = renderSystemdUnit();
+  for (const line of [
+    "User=mlflow",
+    "Restart=always",
+    "EnvironmentFile=/etc/mlflow/mlflow.env",
+    "NoNewPrivileges=yes",
+    "ProtectSystem=strict",
+    "PrivateTmp=yes",
+    "ExecStart=/opt/mlflow/server/start.sh",
+  ]) {
+    expect(unit.split("\n")).toContain(line);
+  }
+  expect(unit).not.toMatch(/\{\{/);
+});
+
+test("nginx config: no body limit, unbuffered uploads, long timeouts, forwarded headers", () => {
+  const conf = renderNginxConfig({ listenPort: 80, upstreamPort: 5000, serverNames: ["mlflow.example.com"] });
+  for (const s of [
+    "client_max_body_size 0;",
+    "proxy_request_buffering off;",
+    "proxy_read_timeout 3600s;",
+    "proxy_send_timeout 3600s;",
+    "proxy_set_header Host $host;",
+    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    "proxy_set_header X-Forwarded-Proto $scheme;",
+    "location = /health",
+    "server 127.0.0.1:5000;",
+  ]) {
+    expect(conf).toContain(s);
+  }
+  expect(() => renderNginxConfig({ listenPort: 0, upstreamPort: 5000, serverNames: [] })).toThrow(
+    /listenPort/,
+  );
+});
+
+describe("renderCloudInit", () => {
+  const gunzipFile = (doc: string, file: string) => {
+    const m = new RegExp(`path: ${file.replace(/\./g, "\\.")}\\n(?:.*\\n)*?\\s+content: (\\S+)`).exec(doc);
+    if (!m) throw new Error(`no ${file}`);
+    return zlib.gunzipSync(Buffer.from(m[1], "base64")).toString("utf8");
+  };
+  const doc = renderCloudInit(base);
+
+  test("writes the server files verbatim and the rendered env, unit and nginx config", () => {
+    expect(doc.startsWith("#cloud-config\n")).toBe(true);
+    expect(gunzipFile(doc, "/opt/mlflow/server/requirements.txt")).toBe(readServerFile("requirements.txt"));
+    expect(gunzipFile(doc, "/opt/mlflow/server/start.sh")).toBe(readServerFile("start.sh"));
+    expect(gunzipFile(doc, "/etc/mlflow/mlflow.env")).toBe(renderEnvFile(base));
+    expect(gunzipFile(doc, "/etc/systemd/system/mlflow.service")).toBe(renderSystemdUnit());
+    expect(gunzipFile(doc, "/etc/mlflow/nginx.conf")).toContain(
+      "server_name 203.0.113.10 mlflow.example.com;",
+    );
+    expect(doc).toContain("--require-hashes");
+    expect(doc).toContain("useradd --system");
+  });
+
+  test("holds no secret values", () => {
+    const env = gunzipFile(doc, "/etc/mlflow/mlflow.env");
+    for (const name of SECRET_VARIABLES) expect(env).not.toMatch(new RegExp(`^${name}=`, "m"));
+    expect(env).toContain(arn("db"));
+  });
+});
+
+test("pinnedMlflowVersion reads requirements.txt, which is hash-locked", () => {
+  expect(pinnedMlflowVersion()).toMatch(/^3\.\d+\.\d+$/);
+  const req = readServerFile("requirements.txt");
+  for (const pkg of [
+    "psycopg2-binary",
+    "boto3",
+    "azure-storage-blob",
+    "azure-identity",
+    "google-cloud-storage",
+    "flask-wtf",
+  ]) {
+    expect(req).toMatch(new RegExp(`^${pkg}==\\S+ \\\\\\n\\s+--hash=sha256:`, "m"));
+  }
+  expect(() => readServerFile("../package.json")).toThrow();
+});
