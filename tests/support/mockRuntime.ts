@@ -318,7 +318,10 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     try {
       // index.ts exports the program as a function (Pulumi calls it): modules load once per process.
       const loaded = await import(options.program ?? path.join(ROOT, "index.ts"));
-      const program = (typeof loaded === "function" ? loaded : loaded.default) as () => Record<string, unknown>;
+      const program = (typeof loaded === "function" ? loaded : loaded.default) as () => Record<
+        string,
+        unknown
+      >;
       exports = await program();
     } catch (error) {
       // Rethrown below: a rejection inside the stack would also surface as an unhandled one.
