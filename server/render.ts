@@ -3,6 +3,7 @@
  * container definition) and the tests call these same pure functions, so what runs in the tests is
  * what is deployed. Templates are read from this folder at call time; no child processes.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
@@ -28,6 +29,12 @@ export interface ServerRuntimeConfig {
   pool?: { size?: number; maxOverflow?: number; recycleSeconds?: number };
   /** Basic-auth default permission for users on resources they do not own. Default READ. */
   defaultPermission?: "READ" | "EDIT" | "MANAGE" | "NO_PERMISSIONS";
+  /**
+   * Per-worker cache of verified basic-auth credentials (seconds; 0 = off). Without it every request
+   * pays a PBKDF2 hash; a changed or deleted password stays valid on other workers for at most this
+   * long. Default DEFAULT_AUTH_CACHE_TTL_SECONDS (server/BENCHMARKS.md).
+   */
+  authCacheTtlSeconds?: number;
 }
 
 export type SecretVariable =
@@ -49,6 +56,7 @@ export const SECRET_VARIABLES: readonly SecretVariable[] = Object.freeze([
 export const DEFAULT_WORKERS = 2;
 export const DEFAULT_POOL = Object.freeze({ size: 5, maxOverflow: 5, recycleSeconds: 1800 });
 export const DEFAULT_PORT = 5000;
+export const DEFAULT_AUTH_CACHE_TTL_SECONDS = 60;
 /** AWS limit on EC2 user data (raw, before base64). */
 export const EC2_USER_DATA_LIMIT_BYTES = 16384;
 
@@ -88,9 +96,11 @@ function validate(c: ServerRuntimeConfig): void {
   const dest = c.artifactsDestination;
   if (
     typeof dest !== "string" ||
-    !(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(dest) ||
+    !(
+      /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(dest) ||
       /^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/.test(dest) ||
-      /^wasbs:\/\/[a-z0-9$-]+@[a-z0-9]+\.blob\.core\.windows\.net(\/.*)?$/.test(dest))
+      /^wasbs:\/\/[a-z0-9$-]+@[a-z0-9]+\.blob\.core\.windows\.net(\/.*)?$/.test(dest)
+    )
   ) {
     fail(
       `artifactsDestination must be s3://bucket/prefix, wasbs://container@account.blob.core.windows.net/prefix ` +
@@ -113,6 +123,7 @@ function validate(c: ServerRuntimeConfig): void {
   }
   checkInt("port", c.port, 1, 65535);
   checkInt("workers", c.workers, 1, 64);
+  checkInt("authCacheTtlSeconds", c.authCacheTtlSeconds, 0, 3600);
   checkInt("pool.size", c.pool?.size, 1, 100);
   checkInt("pool.maxOverflow", c.pool?.maxOverflow, 0, 100);
   checkInt("pool.recycleSeconds", c.pool?.recycleSeconds, 1, 86400);
@@ -167,6 +178,7 @@ export function renderServerEnvironment(c: ServerRuntimeConfig): Record<string, 
     MLFLOW_HOST: c.host ?? "127.0.0.1",
     MLFLOW_PORT: String(c.port ?? DEFAULT_PORT),
     MLFLOW_WORKERS: String(c.workers ?? DEFAULT_WORKERS),
+    MLFLOW_AUTH_CACHE_TTL_SECONDS: String(c.authCacheTtlSeconds ?? DEFAULT_AUTH_CACHE_TTL_SECONDS),
     MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: String(pool.size),
     MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: String(pool.maxOverflow),
     MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE: String(pool.recycleSeconds),
@@ -202,7 +214,7 @@ export function renderEnvFile(c: ServerRuntimeConfig): string {
 }
 
 function fill(template: string, values: Record<string, string>, what: string): string {
-  const out = template.replace(/\{\{([A-Z_]+)\}\}/g, (_m, key: string) => {
+  const out = template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_m, key: string) => {
     if (!(key in values)) throw new Error(`${what}: no value for placeholder {{${key}}}`);
     return values[key];
   });
@@ -210,7 +222,8 @@ function fill(template: string, values: Record<string, string>, what: string): s
 }
 
 function absolutePath(name: string, value: string): string {
-  if (!/^\/[A-Za-z0-9._/-]*$/.test(value)) throw new Error(`${name} must be an absolute path (got '${value}')`);
+  if (!/^\/[A-Za-z0-9._/-]*$/.test(value))
+    throw new Error(`${name} must be an absolute path (got '${value}')`);
   return value;
 }
 
@@ -283,7 +296,46 @@ export function renderNginxConfig(opts: NginxOptions): string {
   );
 }
 
+/** Where an EC2 server downloads the full requirements lock from (it is too large for user data). */
+export interface RequirementsSource {
+  /** `s3://bucket/key` of an object whose content is exactly server/requirements.txt. */
+  uri: string;
+  /** sha256 of that content; boot refuses anything else. */
+  sha256: string;
+}
+
+/** The locked packages an EC2 server installs first, to download the rest of the lock: boto3 and its closure. */
+export const BOOTSTRAP_PACKAGES = [
+  "boto3",
+  "botocore",
+  "s3transfer",
+  "jmespath",
+  "python-dateutil",
+  "six",
+  "urllib3",
+];
+
+/** sha256 (hex) of a server/ file's content, as `RequirementsSource.sha256` expects. */
+export function serverFileSha256(name: string): string {
+  return crypto.createHash("sha256").update(readServerFile(name), "utf8").digest("hex");
+}
+
+/** The entries of requirements.txt for `packages`, hashes included: a lock subset pip installs with --require-hashes. */
+export function requirementsSubset(packages: readonly string[]): string {
+  const normalize = (name: string) => name.toLowerCase().replace(/[_.]+/g, "-");
+  const wanted = new Set(packages.map(normalize));
+  const entries = readServerFile("requirements.txt").split(/\n(?=[A-Za-z0-9])/);
+  const found = entries.filter((entry) => {
+    const name = /^([A-Za-z0-9._-]+)/.exec(entry)?.[1];
+    return name !== undefined && wanted.delete(normalize(name));
+  });
+  if (wanted.size > 0) throw new Error(`server/requirements.txt does not lock ${[...wanted].join(", ")}`);
+  return found.map((entry) => entry.replace(/\n\s*#.*$/gm, "").trimEnd()).join("\n") + "\n";
+}
+
 export interface CloudInitOptions {
+  /** The full lock in S3 (EC2 user data is limited to 16 KB; the hash-locked requirements are ~200 KB). */
+  requirementsSource: RequirementsSource;
   nginxServerNames?: string[];
   /** Port nginx listens on (default 80). */
   httpPort?: number;
@@ -309,12 +361,23 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
     if (!/^[A-Za-z0-9.+_-]+$/.test(p)) throw new Error(`cloud-init: invalid package name '${p}'`);
   }
   const envFile = renderEnvFile({ ...c, host: c.host ?? "127.0.0.1" });
-  return fill(
+  const source = c.requirementsSource;
+  if (
+    !/^s3:\/\/[a-z0-9.-]{3,63}\/[A-Za-z0-9._/-]+$/.test(source.uri) ||
+    !/^[0-9a-f]{64}$/.test(source.sha256)
+  ) {
+    throw new Error(
+      `cloud-init: requirementsSource needs an s3://bucket/key uri and a sha256 (got ${source.uri})`,
+    );
+  }
+  const userData = fill(
     readServerFile("cloud-init.yaml.template"),
     {
       PACKAGES: packages.map((p) => `  - ${p}`).join("\n"),
       PYTHON: python,
-      REQUIREMENTS_TXT: gzB64(readServerFile("requirements.txt")),
+      BOOTSTRAP_REQUIREMENTS_TXT: gzB64(requirementsSubset(BOOTSTRAP_PACKAGES)),
+      REQUIREMENTS_URI: source.uri,
+      REQUIREMENTS_SHA256: source.sha256,
       START_SH: gzB64(readServerFile("start.sh")),
       RUNTIME_HELPER_PY: gzB64(readServerFile("runtime_helper.py")),
       ENV_FILE: gzB64(envFile),
@@ -325,10 +388,17 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
           upstreamPort: port,
           serverNames:
             c.nginxServerNames ??
-            c.allowedHosts.filter((h) => !h.includes("*") && !h.startsWith("[")).map((h) => h.replace(/:\d+$/, "")),
+            c.allowedHosts
+              .filter((h) => !h.includes("*") && !h.startsWith("["))
+              .map((h) => h.replace(/:\d+$/, "")),
         }),
       ),
     },
     "cloud-init.yaml.template",
   );
+  const size = Buffer.byteLength(userData, "utf8");
+  if (size > EC2_USER_DATA_LIMIT_BYTES) {
+    throw new Error(`cloud-init: user data is ${size} bytes; EC2 allows ${EC2_USER_DATA_LIMIT_BYTES}`);
+  }
+  return userData;
 }

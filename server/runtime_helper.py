@@ -5,6 +5,10 @@ Subcommands:
                                boto3 honours AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL)
   migrate                      under a PostgreSQL advisory lock: migrate the tracking schema (what
                                `mlflow db upgrade` does), then the basic-auth schema and admin user
+  fetch-object S3_URI SHA256 DEST
+                               download one S3 object (the instance role's credentials), check its
+                               sha256 and write it to DEST; used by EC2 boot for the requirements lock,
+                               which is too large for user data
 """
 
 import os
@@ -98,12 +102,37 @@ def migrate() -> int:
     return 0
 
 
+def fetch_object(uri: str, sha256: str, dest: str) -> int:
+    import hashlib
+
+    import boto3
+
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        log(f"ERROR: fetch-object needs s3://bucket/key, got {uri}")
+        return 2
+    bucket, _, key = uri[5:].partition("/")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)["Body"].read()
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != sha256.lower():
+        log(f"ERROR: {uri} has sha256 {digest}, expected {sha256}: refusing to use it")
+        return 1
+    tmp = f"{dest}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(body)
+    os.replace(tmp, dest)
+    log(f"fetched {uri} ({len(body)} bytes, sha256 ok) to {dest}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 1 and argv[0] == "fetch-secrets":
         return fetch_secrets(argv[1:])
     if argv == ["migrate"]:
         return migrate()
-    log("usage: runtime_helper.py fetch-secrets NAME=ARN... | migrate")
+    if len(argv) == 4 and argv[0] == "fetch-object":
+        return fetch_object(*argv[1:])
+    log("usage: runtime_helper.py fetch-secrets NAME=ARN... | migrate | fetch-object S3_URI SHA256 DEST")
     return 2
 
 

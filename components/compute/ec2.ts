@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as iam from "@pulumi/aws/iam";
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
-import { renderCloudInit } from "../../server/render";
+import * as s3 from "@pulumi/aws/s3";
+import { readServerFile, renderCloudInit, serverFileSha256 } from "../../server/render";
+import { createPrivateBucket } from "../privateBucket";
 import { IamStatement, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
 
@@ -45,6 +47,26 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     opts,
   );
 
+  // The hash-locked requirements (~200 KB) exceed EC2's 16 KB user data: boot fetches them from this bucket
+  // and checks their sha256. The key carries the hash, so a new lock is a new object and a new instance.
+  const runtimeBucket = createPrivateBucket(
+    `${name}-server-runtime`,
+    { protect: false, noncurrentVersionExpirationDays: 7, abortIncompleteUploadDays: 1, tags },
+    parent,
+  );
+  const requirementsSha256 = serverFileSha256("requirements.txt");
+  const requirements = new s3.BucketObjectv2(
+    `${name}-server-requirements`,
+    {
+      bucket: runtimeBucket.id,
+      key: `server/requirements-${requirementsSha256}.txt`,
+      content: readServerFile("requirements.txt"),
+      contentType: "text/plain",
+      tags,
+    },
+    opts,
+  );
+
   const role = args.role;
   const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
   new iam.RolePolicyAttachment(
@@ -58,8 +80,12 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     {
       role: role.name,
       policy: pulumi
-        .all([pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>, secretArns])
-        .apply(([artifactStatements, secretArns]) =>
+        .all([
+          pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>,
+          secretArns,
+          pulumi.interpolate`${runtimeBucket.arn}/${requirements.key}`,
+        ])
+        .apply(([artifactStatements, secretArns, requirementsArn]) =>
           policyDocument([
             ...artifactStatements,
             {
@@ -67,6 +93,12 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
               Effect: "Allow",
               Action: "secretsmanager:GetSecretValue",
               Resource: secretArns,
+            },
+            {
+              Sid: "ReadServerRequirements",
+              Effect: "Allow",
+              Action: "s3:GetObject",
+              Resource: requirementsArn,
             },
           ]),
         ),
@@ -108,9 +140,11 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       pulumi.output(args.artifactRoot),
       pulumi.output(args.artifactEnvironment) as pulumi.Output<Record<string, string>>,
       secretArns,
+      pulumi.interpolate`s3://${runtimeBucket.bucket}/${requirements.key}`,
     ])
-    .apply(([publicIp, artifactRoot, artifactEnvironment, secretArns]) =>
+    .apply(([publicIp, artifactRoot, artifactEnvironment, secretArns, requirementsUri]) =>
       renderCloudInit({
+        requirementsSource: { uri: requirementsUri, sha256: requirementsSha256 },
         artifactsDestination: artifactRoot,
         allowedHosts: [publicIp],
         nginxServerNames: [publicIp],

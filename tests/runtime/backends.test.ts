@@ -4,6 +4,8 @@
 import { createDb, dbUri, dropDb, ensureVenv, freePort, killAll, psql, tmpDir } from "./support/proc";
 import { Backend, baseConfig, directSecrets, runClient, startEmulator, startServer } from "./support/stack";
 
+jest.setTimeout(600_000);
+
 let venv: string;
 beforeAll(() => {
   venv = ensureVenv();
@@ -38,7 +40,9 @@ describe.each<Backend>(["s3", "azure", "gcs"])("artifact backend %s", (backend) 
     expect(keys.some((k) => k.endsWith("MLmodel"))).toBe(true);
 
     expect(psql(db, `SELECT status FROM runs WHERE run_uuid = '${result.run_id}'`)).toBe("FINISHED");
-    expect(psql(db, `SELECT value FROM params WHERE run_uuid = '${result.run_id}' AND key = 'alpha'`)).toBe("0.5");
+    expect(psql(db, `SELECT value FROM params WHERE run_uuid = '${result.run_id}' AND key = 'alpha'`)).toBe(
+      "0.5",
+    );
     expect(Number(psql(db, `SELECT count(*) FROM metrics WHERE run_uuid = '${result.run_id}'`))).toBe(5);
     // basic-auth keeps its users in the same PostgreSQL database, not sqlite
     expect(psql(db, "SELECT username FROM users")).toBe("admin");

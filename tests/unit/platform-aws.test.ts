@@ -1,16 +1,33 @@
 // The default platform (S3 artifacts, EC2 server) for the shipped dev and prod stacks: every security rule
 // of DESIGN.md that applies, the wiring between components, and the output contract.
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import {
   ELASTIC_IP,
   Evaluation,
+  ROOT,
   evaluateProgram,
   markerFor,
   readStackFile,
   stackFile,
 } from "../support/mockRuntime";
-import { asList, cloudInitFiles, ofType, single, statements } from "../support/inspect";
+import { asList, childrenOf, cloudInitFiles, ofType, single, statements } from "../support/inspect";
 
 const evaluations: Record<string, Evaluation> = {};
+
+/** The one resource of `type` that configures `bucket`. */
+function bucketCompanion(ev: Evaluation, type: string, bucket: { state: Record<string, unknown> }) {
+  const found = ofType(ev, type).filter((r) => r.inputs.bucket === bucket.state.bucket);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+/** The artifact store's bucket (EC2 stacks have a second one for the server's requirements lock). */
+function artifactBucket(ev: Evaluation) {
+  const buckets = childrenOf(ev, "aws:s3/bucket:Bucket", "mlflow-platform:index:ArtifactStore");
+  expect(buckets).toHaveLength(1);
+  return buckets[0];
+}
 const settingsOf = (stack: string) => readStackFile(stackFile(stack));
 
 beforeAll(async () => {
@@ -49,45 +66,37 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
   });
 
   describe("S3 artifact store", () => {
-    test("private, encrypted, versioned, TLS-only bucket", () => {
-      const bucket = single(ev(), "aws:s3/bucket:Bucket");
-      expect(bucket.parent?.type).toBe("mlflow-platform:index:ArtifactStore");
-      const pab = single(ev(), "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
-      expect(pab).toMatchObject({
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      });
-      expect(single(ev(), "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).toEqual({
-        objectOwnership: "BucketOwnerEnforced",
-      });
-      const sse = single(
-        ev(),
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-      ).inputs;
-      expect(
-        (sse.rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string } }[])[0]
-          .applyServerSideEncryptionByDefault.sseAlgorithm,
-      ).toMatch(/^aws:kms|AES256$/);
-      expect(single(ev(), "aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual(
-        { status: "Enabled" },
-      );
-      const policy = statements(single(ev(), "aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
-      expect(policy).toContainEqual(
-        expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-      );
-      // Every companion resource targets the one bucket.
-      for (const type of [
-        "Versioning",
-        "PublicAccessBlock",
-        "ServerSideEncryptionConfiguration",
-        "Policy",
-        "OwnershipControls",
-        "LifecycleConfiguration",
-      ]) {
-        const companion = ev().resources.find((r) => r.type.startsWith(`aws:s3/bucket${type}:`));
-        expect(companion?.inputs.bucket).toBe(bucket.state.bucket);
+    test("every bucket is private, encrypted, versioned and TLS-only; the artifact bucket is the store's", () => {
+      expect(artifactBucket(ev()).parent?.type).toBe("mlflow-platform:index:ArtifactStore");
+      const buckets = ofType(ev(), "aws:s3/bucket:Bucket");
+      expect(buckets).toHaveLength(2); // artifacts, and the EC2 server's requirements lock
+      for (const bucket of buckets) {
+        const of = (type: string) => bucketCompanion(ev(), type, bucket).inputs;
+        expect(of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")).toMatchObject({
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        });
+        expect(of("aws:s3/bucketOwnershipControls:BucketOwnershipControls").rule).toEqual({
+          objectOwnership: "BucketOwnerEnforced",
+        });
+        const sse = of(
+          "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        ).rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string } }[];
+        expect(sse[0].applyServerSideEncryptionByDefault.sseAlgorithm).toBe("aws:kms");
+        expect(of("aws:s3/bucketVersioning:BucketVersioning").versioningConfiguration).toEqual({
+          status: "Enabled",
+        });
+        expect(statements(of("aws:s3/bucketPolicy:BucketPolicy").policy)).toContainEqual({
+          Sid: "DenyInsecureTransport",
+          Effect: "Deny",
+          Principal: { AWS: "*" },
+          Action: "s3:*",
+          Resource: [bucket.state.arn, `${bucket.state.arn}/*`],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        });
+        expect(of("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").rules).toHaveLength(2);
       }
     });
 
@@ -95,8 +104,11 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       const days = JSON.parse(
         settingsOf(stack).config["mlflow-platform:artifactStore"],
       ).noncurrentVersionExpirationDays;
-      const rules = single(ev(), "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs
-        .rules as Record<string, unknown>[];
+      const rules = bucketCompanion(
+        ev(),
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        artifactBucket(ev()),
+      ).inputs.rules as Record<string, unknown>[];
       expect(rules).toContainEqual(
         expect.objectContaining({ status: "Enabled", noncurrentVersionExpiration: { noncurrentDays: days } }),
       );
@@ -109,7 +121,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     });
 
     test(prod ? "prod: bucket protected and retained" : "dev: bucket can be destroyed", () => {
-      const bucket = single(ev(), "aws:s3/bucket:Bucket");
+      const bucket = artifactBucket(ev());
       expect(bucket.protect).toBe(prod);
       expect(bucket.retainOnDelete).toBe(prod);
       expect(bucket.inputs.forceDestroy).toBe(!prod);
@@ -278,13 +290,22 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(secretArns).toHaveLength(3);
       const secretStatement = policy.find((s) => asList(s.Action).includes("secretsmanager:GetSecretValue"))!;
       expect(asList(secretStatement.Resource).sort()).toEqual(secretArns);
-      const bucketArn = single(ev(), "aws:s3/bucket:Bucket").state.arn as string;
+      const bucketArn = artifactBucket(ev()).state.arn as string;
+      const requirements = single(ev(), "aws:s3/bucketObjectv2:BucketObjectv2");
+      const runtimeBucket = ofType(ev(), "aws:s3/bucket:Bucket").find((b) => b !== artifactBucket(ev()))!;
+      const requirementsArn = `${runtimeBucket.state.arn}/${requirements.inputs.key}`;
       for (const s of policy.filter((s) => asList(s.Action).some((a) => a.startsWith("s3:")))) {
         for (const resource of asList(s.Resource)) {
-          expect([bucketArn, `${bucketArn}/mlflow/*`]).toContain(resource);
+          expect([bucketArn, `${bucketArn}/mlflow/*`, requirementsArn]).toContain(resource);
         }
         expect(asList(s.Action).every((a) => a.startsWith("s3:") && !a.includes("*"))).toBe(true);
       }
+      expect(policy).toContainEqual({
+        Sid: "ReadServerRequirements",
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: requirementsArn,
+      });
       expect(policy.flatMap((s) => asList(s.Resource))).not.toContain("*");
       expect(single(ev(), "aws:iam/instanceProfile:InstanceProfile").inputs.role).toBe(role.state.name);
     });
@@ -318,6 +339,21 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         expect(userData()).not.toContain(markerFor(r.name));
         expect(JSON.stringify(files)).not.toContain(markerFor(r.name));
       }
+    });
+
+    test("user data fits EC2's 16 KB; the full lock is an S3 object the boot fetches and checks", () => {
+      expect(Buffer.byteLength(userData())).toBeLessThanOrEqual(16384);
+      const requirements = single(ev(), "aws:s3/bucketObjectv2:BucketObjectv2");
+      const lock = fs.readFileSync(path.join(ROOT, "server", "requirements.txt"), "utf8");
+      const sha256 = crypto.createHash("sha256").update(lock).digest("hex");
+      expect(requirements.inputs.content).toBe(lock);
+      expect(requirements.inputs.key).toBe(`server/requirements-${sha256}.txt`);
+      const runtimeBucket = ofType(ev(), "aws:s3/bucket:Bucket").find((b) => b !== artifactBucket(ev()))!;
+      expect(requirements.inputs.bucket).toBe(runtimeBucket.state.bucket);
+      expect(userData()).toContain(
+        `fetch-object, "s3://${runtimeBucket.state.bucket}/${requirements.inputs.key}", "${sha256}"`,
+      );
+      expect(Object.keys(cloudInitFiles(userData()))).not.toContain("/opt/mlflow/server/requirements.txt");
     });
 
     test("a hung guest is rebooted, and both alarms notify the alarm topic", () => {

@@ -10,6 +10,10 @@ import {
   renderSystemdUnit,
   SECRET_VARIABLES,
   ServerRuntimeConfig,
+  BOOTSTRAP_PACKAGES,
+  EC2_USER_DATA_LIMIT_BYTES,
+  requirementsSubset,
+  serverFileSha256,
 } from "../../server/render";
 import * as zlib from "zlib";
 
@@ -132,11 +136,58 @@ describe("renderCloudInit", () => {
     if (!m) throw new Error(`no ${file}`);
     return zlib.gunzipSync(Buffer.from(m[1], "base64")).toString("utf8");
   };
-  const doc = renderCloudInit(base);
+  const requirementsSource = {
+    uri: "s3://mlflow-dev-server-runtime-0123abc/server/requirements-abc.txt",
+    sha256: serverFileSha256("requirements.txt"),
+  };
+  const doc = renderCloudInit({ ...base, requirementsSource });
+
+  test("fits EC2's 16 KB user data limit", () => {
+    expect(Buffer.byteLength(doc)).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES);
+    expect(EC2_USER_DATA_LIMIT_BYTES).toBe(16384);
+  });
+
+  test("installs boto3 from a hash-locked subset of the lock, then fetches and checks the full lock", () => {
+    const bootstrap = gunzipFile(doc, "/opt/mlflow/server/bootstrap-requirements.txt");
+    expect(bootstrap).toBe(requirementsSubset(BOOTSTRAP_PACKAGES));
+    const lock = readServerFile("requirements.txt");
+    for (const entry of bootstrap.split(/\n(?=[a-z])/)) {
+      const [pin, ...hashes] = entry.trim().split(/ \\\n\s+/);
+      expect(lock).toContain(pin);
+      expect(hashes.length).toBeGreaterThan(0);
+      for (const hash of hashes) expect(lock).toContain(hash.replace(/ \\$/, ""));
+    }
+    expect(
+      bootstrap
+        .match(/^[a-z0-9-]+==/gm)
+        ?.map((p) => p.slice(0, -2))
+        .sort(),
+    ).toEqual([...BOOTSTRAP_PACKAGES].sort());
+    const fetch = `runtime_helper.py, fetch-object, "${requirementsSource.uri}", "${requirementsSource.sha256}", /opt/mlflow/server/requirements.txt]`;
+    const lines = doc.split("\n");
+    const at = (needle: string) => lines.findIndex((l) => l.includes(needle));
+    expect(at(fetch)).toBeGreaterThan(at("bootstrap-requirements.txt]"));
+    expect(at("-r, /opt/mlflow/server/requirements.txt]")).toBeGreaterThan(at(fetch));
+  });
+
+  test("refuses a requirements source without an s3 uri or sha256", () => {
+    expect(() =>
+      renderCloudInit({
+        ...base,
+        requirementsSource: { uri: "https://x/y", sha256: requirementsSource.sha256 },
+      }),
+    ).toThrow(/requirementsSource/);
+    expect(() =>
+      renderCloudInit({ ...base, requirementsSource: { ...requirementsSource, sha256: "abc" } }),
+    ).toThrow(/sha256/);
+  });
+
+  test("requirementsSubset names what the lock lacks", () => {
+    expect(() => requirementsSubset(["boto3", "no-such-package"])).toThrow(/does not lock no-such-package/);
+  });
 
   test("writes the server files verbatim and the rendered env, unit and nginx config", () => {
     expect(doc.startsWith("#cloud-config\n")).toBe(true);
-    expect(gunzipFile(doc, "/opt/mlflow/server/requirements.txt")).toBe(readServerFile("requirements.txt"));
     expect(gunzipFile(doc, "/opt/mlflow/server/start.sh")).toBe(readServerFile("start.sh"));
     expect(gunzipFile(doc, "/etc/mlflow/mlflow.env")).toBe(renderEnvFile(base));
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow.service")).toBe(renderSystemdUnit());

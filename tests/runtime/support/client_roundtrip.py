@@ -34,7 +34,7 @@ def main(experiment_name):
             for step in range(5):
                 mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
             mlflow.log_artifact(path, artifact_path="docs")
-            mlflow.pyfunc.log_model(name="model", python_model=AddN(2), pip_requirements=["mlflow"])
+            info = mlflow.pyfunc.log_model(name="model", python_model=AddN(2), pip_requirements=["mlflow"])
         run_id = run.info.run_id
         client = MlflowClient()
         got = client.get_run(run_id)
@@ -44,7 +44,7 @@ def main(experiment_name):
         local = client.download_artifacts(run_id, "docs/notes.txt", d)
         with open(local) as f:
             assert f.read() == "hello artifact store\n"
-        model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+        model = mlflow.pyfunc.load_model(info.model_uri)
         assert list(model.predict([1, 2])) == [3, 4]
         artifacts = [a.path for a in client.list_artifacts(run_id)]
     print(json.dumps({"run_id": run_id, "experiment_id": run.info.experiment_id,

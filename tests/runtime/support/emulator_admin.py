@@ -2,6 +2,7 @@
 
 usage: emulator_admin.py ACTION [ARG...]; prints JSON.
   s3-create BUCKET | s3-list BUCKET           (endpoint: S3_ENDPOINT, dummy AWS keys in env)
+  s3-put BUCKET KEY FILE                       (uploads FILE's bytes)
   sm-put NAME VALUE                            (Secrets Manager on S3_ENDPOINT's moto, prints ARN)
   az-create CONTAINER | az-list CONTAINER      (AZURE_STORAGE_CONNECTION_STRING in env)
   gcs-create BUCKET | gcs-list BUCKET          (STORAGE_EMULATOR_HOST in env)
@@ -19,6 +20,10 @@ def main(action, *args):
         kw = dict(endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1")
         if action == "s3-create":
             boto3.client("s3", **kw).create_bucket(Bucket=args[0])
+            return {"ok": True}
+        if action == "s3-put":
+            with open(args[2], "rb") as f:
+                boto3.client("s3", **kw).put_object(Bucket=args[0], Key=args[1], Body=f.read())
             return {"ok": True}
         if action == "s3-list":
             out = boto3.client("s3", **kw).list_objects_v2(Bucket=args[0])

@@ -3,6 +3,7 @@
 import { ChildProcess, execFileSync, spawn, SpawnOptions } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
@@ -132,7 +133,9 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc && proc.child.exitCode !== null) {
-      throw new Error(`${what}: ${proc.name} exited with ${proc.child.exitCode}:\n${proc.output().slice(-4000)}`);
+      throw new Error(
+        `${what}: ${proc.name} exited with ${proc.child.exitCode}:\n${proc.output().slice(-4000)}`,
+      );
     }
     try {
       const v = await fn();
@@ -166,9 +169,13 @@ export function createDb(prefix: string): string {
 }
 
 export function dropDb(name: string): void {
-  execFileSync("dropdb", ["-h", PG.host, "-p", String(PG.port), "-U", PG.user, "--force", "--if-exists", name], {
-    timeout: 30_000,
-  });
+  execFileSync(
+    "dropdb",
+    ["-h", PG.host, "-p", String(PG.port), "-U", PG.user, "--force", "--if-exists", name],
+    {
+      timeout: 30_000,
+    },
+  );
 }
 
 export function dbUri(name: string): string {
@@ -178,4 +185,16 @@ export function dbUri(name: string): string {
 export function pythonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   // A minimal environment: no cloud keys or endpoints leak from the test runner.
   return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: os.tmpdir(), LANG: "C.UTF-8", ...extra };
+}
+
+/** GET with exact headers (fetch() does not let a caller set Host). */
+export function rawGetStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, timeout: 10_000, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+  });
 }

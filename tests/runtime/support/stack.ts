@@ -19,7 +19,11 @@ export const ADMIN = { username: "admin", password: "Rt-test-Passw0rd-7731!" };
 export const FLASK_KEY = "runtime-test-flask-secret-key-0123456789";
 const AZURITE_KEY =
   "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-const DUMMY_AWS = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_DEFAULT_REGION: "us-east-1" };
+const DUMMY_AWS = {
+  AWS_ACCESS_KEY_ID: "testing",
+  AWS_SECRET_ACCESS_KEY: "testing",
+  AWS_DEFAULT_REGION: "us-east-1",
+};
 
 export type Backend = "s3" | "azure" | "gcs";
 
@@ -32,14 +36,20 @@ export interface Emulator {
   listObjects: () => string[];
   /** moto only: store a Secrets Manager secret, returns its ARN. */
   putSecret?: (name: string, value: string) => string;
+  /** moto only: upload a file to the emulator's bucket, returns its s3:// URI. */
+  putObject?: (key: string, file: string) => string;
 }
 
 export function admin(venv: string, env: Record<string, string>, ...args: string[]): unknown {
-  const out = execFileSync(path.join(venv, "bin", "python"), [path.join(__dirname, "emulator_admin.py"), ...args], {
-    env: pythonEnv(env),
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  const out = execFileSync(
+    path.join(venv, "bin", "python"),
+    [path.join(__dirname, "emulator_admin.py"), ...args],
+    {
+      env: pythonEnv(env),
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
   return JSON.parse(out.trim().split("\n").pop() as string);
 }
 
@@ -47,10 +57,15 @@ export async function startEmulator(venv: string, backend: Backend, dir: string)
   const port = await freePort();
   const bucket = `mlflow-${backend}-${Date.now().toString(36)}`;
   if (backend === "s3") {
-    const proc = startProcess("moto", path.join(venv, "bin", "moto_server"), ["-H", "127.0.0.1", "-p", String(port)], {
-      env: pythonEnv(),
-      logFile: path.join(dir, "moto.log"),
-    });
+    const proc = startProcess(
+      "moto",
+      path.join(venv, "bin", "moto_server"),
+      ["-H", "127.0.0.1", "-p", String(port)],
+      {
+        env: pythonEnv(),
+        logFile: path.join(dir, "moto.log"),
+      },
+    );
     const endpoint = `http://127.0.0.1:${port}`;
     await waitFor("moto", async () => (await httpStatus(`${endpoint}/moto-api/`)) < 500, 30_000, proc);
     const adminEnv = { ...DUMMY_AWS, S3_ENDPOINT: endpoint };
@@ -59,9 +74,17 @@ export async function startEmulator(venv: string, backend: Backend, dir: string)
       backend,
       proc,
       destination: `s3://${bucket}/mlflow`,
-      serverEnv: { ...DUMMY_AWS, MLFLOW_S3_ENDPOINT_URL: endpoint, AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint },
+      serverEnv: {
+        ...DUMMY_AWS,
+        MLFLOW_S3_ENDPOINT_URL: endpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+      },
       listObjects: () => (admin(venv, adminEnv, "s3-list", bucket) as { keys: string[] }).keys,
       putSecret: (name, value) => (admin(venv, adminEnv, "sm-put", name, value) as { arn: string }).arn,
+      putObject: (key, file) => {
+        admin(venv, adminEnv, "s3-put", bucket, key, file);
+        return `s3://${bucket}/${key}`;
+      },
     };
   }
   if (backend === "azure") {
@@ -163,7 +186,11 @@ export function basicAuth(user = ADMIN.username, password = ADMIN.password): str
 }
 
 /** Run the MLflow client round trip; only tracking URI and credentials in its environment. */
-export function runClient(venv: string, trackingUri: string, experiment: string): {
+export function runClient(
+  venv: string,
+  trackingUri: string,
+  experiment: string,
+): {
   run_id: string;
   experiment_id: string;
   artifact_uri: string;

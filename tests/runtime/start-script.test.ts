@@ -1,0 +1,185 @@
+// start.sh: fails fast with a clear message on missing/wrong values; resolves *_SECRET_ARN from
+// Secrets Manager (moto); secrets never reach a command line; private 0600 files.
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import {
+  BOOTSTRAP_PACKAGES,
+  readServerFile,
+  renderServerEnvironment,
+  requirementsSubset,
+  serverFileSha256,
+} from "../../server/render";
+import {
+  createDb,
+  dbUri,
+  dropDb,
+  ensureVenv,
+  freePort,
+  killAll,
+  pythonEnv,
+  SERVER_DIR,
+  tmpDir,
+} from "./support/proc";
+import {
+  ADMIN,
+  baseConfig,
+  basicAuth,
+  directSecrets,
+  Emulator,
+  FLASK_KEY,
+  startEmulator,
+  startServer,
+} from "./support/stack";
+
+jest.setTimeout(600_000);
+
+let venv: string;
+let dir: string;
+let moto: Emulator;
+const dbs: string[] = [];
+beforeAll(async () => {
+  venv = ensureVenv();
+  dir = tmpDir("start-script");
+  moto = await startEmulator(venv, "s3", dir);
+});
+afterAll(async () => {
+  await killAll();
+  dbs.forEach(dropDb);
+});
+
+function runStart(env: Record<string, string>): { code: number; output: string } {
+  try {
+    const out = execFileSync(path.join(SERVER_DIR, "start.sh"), [], {
+      env: pythonEnv({ MLFLOW_VENV: venv, MLFLOW_RUNTIME_DIR: path.join(dir, "failfast"), ...env }),
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 60_000,
+    });
+    return { code: 0, output: out };
+  } catch (e) {
+    const err = e as { status: number; stderr: string; stdout: string };
+    return { code: err.status, output: `${err.stdout}${err.stderr}` };
+  }
+}
+
+const good = () => ({
+  ...renderServerEnvironment(baseConfig("s3://bucket-x/mlflow", 5999)),
+  ...directSecrets("postgresql://postgres@127.0.0.1:5432/none"),
+});
+
+test.each([
+  ["MLFLOW_BACKEND_STORE_URI", undefined, /MLFLOW_BACKEND_STORE_URI is not set/],
+  ["MLFLOW_ARTIFACTS_DESTINATION", undefined, /MLFLOW_ARTIFACTS_DESTINATION is not set/],
+  ["MLFLOW_AUTH_ADMIN_PASSWORD", undefined, /MLFLOW_AUTH_ADMIN_PASSWORD is not set/],
+  ["MLFLOW_FLASK_SERVER_SECRET_KEY", undefined, /MLFLOW_FLASK_SERVER_SECRET_KEY is not set/],
+  ["MLFLOW_SERVER_ALLOWED_HOSTS", undefined, /MLFLOW_SERVER_ALLOWED_HOSTS is not set/],
+  ["MLFLOW_AUTH_ADMIN_USERNAME", undefined, /MLFLOW_AUTH_ADMIN_USERNAME is not set/],
+  [
+    "MLFLOW_BACKEND_STORE_URI",
+    "sqlite:///mlflow.db",
+    /must be a postgresql:\/\/ URI \(got scheme 'sqlite'\)/,
+  ],
+  ["MLFLOW_ARTIFACTS_DESTINATION", "file:///tmp/x", /MLFLOW_ARTIFACTS_DESTINATION must be s3:\/\//],
+  ["MLFLOW_PORT", "50x0", /MLFLOW_PORT must be a number/],
+  ["MLFLOW_WORKERS", "four", /MLFLOW_WORKERS must be a number/],
+  ["MLFLOW_SQLALCHEMYSTORE_POOL_SIZE", "-1", /MLFLOW_SQLALCHEMYSTORE_POOL_SIZE must be a whole number/],
+  ["MLFLOW_BACKEND_STORE_URI_SECRET_ARN", "not-an-arn", /is not an ARN/],
+])("fails fast when %s is %s", (name, value, message) => {
+  const env: Record<string, string> = good();
+  if (value === undefined) delete env[name];
+  else env[name] = value;
+  if (name === "MLFLOW_BACKEND_STORE_URI_SECRET_ARN") delete env.MLFLOW_BACKEND_STORE_URI;
+  const started = Date.now();
+  const r = runStart(env);
+  expect(r.code).not.toBe(0);
+  expect(r.output).toMatch(message);
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
+
+test("an unknown secret ARN fails with a message naming the variable", () => {
+  const env: Record<string, string> = { ...good(), ...moto.serverEnv };
+  delete env.MLFLOW_AUTH_ADMIN_PASSWORD;
+  env.MLFLOW_AUTH_ADMIN_PASSWORD_SECRET_ARN =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf";
+  const r = runStart(env);
+  expect(r.code).not.toBe(0);
+  expect(r.output).toMatch(/cannot read MLFLOW_AUTH_ADMIN_PASSWORD_SECRET_ARN/);
+});
+
+test("the EC2 way: only *_SECRET_ARN set; secrets resolved from Secrets Manager, never on a command line", async () => {
+  const db = createDb("rt_secrets");
+  dbs.push(db);
+  const gcpJson = JSON.stringify({ type: "service_account", project_id: "test", private_key_id: "k1" });
+  const arns = {
+    MLFLOW_BACKEND_STORE_URI: moto.putSecret!(`db-${db}`, dbUri(db)),
+    MLFLOW_AUTH_ADMIN_PASSWORD: moto.putSecret!(`pw-${db}`, ADMIN.password),
+    MLFLOW_FLASK_SERVER_SECRET_KEY: moto.putSecret!(`fk-${db}`, FLASK_KEY),
+    GOOGLE_CREDENTIALS_JSON: moto.putSecret!(`gcp-${db}`, gcpJson),
+  };
+  const port = await freePort();
+  const config = baseConfig(moto.destination, port, { awsRegion: "us-east-1", secretArns: arns });
+  const env = renderServerEnvironment(config);
+  expect(Object.keys(env)).not.toContain("MLFLOW_BACKEND_STORE_URI");
+  const server = await startServer({ venv, dir, config, env: moto.serverEnv, name: "secrets" });
+  const res = await fetch(`${server.url}/api/2.0/mlflow/experiments/search?max_results=1`, {
+    headers: { Authorization: basicAuth() },
+  });
+  expect(res.status).toBe(200);
+
+  const ps = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
+  expect(ps).toContain(`--port ${port}`);
+  for (const secret of [ADMIN.password, FLASK_KEY, `/${db}`]) expect(ps).not.toContain(secret);
+
+  const runtimeDir = server.env.MLFLOW_RUNTIME_DIR;
+  const mode = (f: string) => (fs.statSync(path.join(runtimeDir, f)).mode & 0o777).toString(8);
+  expect(mode(".")).toBe("700");
+  expect(mode("basic_auth.ini")).toBe("600");
+  expect(mode("gcp-credentials.json")).toBe("600");
+  expect(fs.readFileSync(path.join(runtimeDir, "gcp-credentials.json"), "utf8")).toBe(gcpJson);
+  const ini = fs.readFileSync(path.join(runtimeDir, "basic_auth.ini"), "utf8");
+  expect(ini).toMatch(new RegExp(`database_uri = postgresql\\+psycopg2://.*/${db}`));
+  expect(ini).not.toMatch(/sqlite/);
+  expect(fs.readdirSync(runtimeDir).filter((f) => f.startsWith("secrets."))).toEqual([]);
+});
+
+test("EC2 boot: fetch-object downloads the requirements lock from S3 only when its sha256 matches", () => {
+  const uri = moto.putObject!("server/requirements.txt", path.join(SERVER_DIR, "requirements.txt"));
+  const env = pythonEnv({ ...moto.serverEnv, AWS_ENDPOINT_URL_S3: moto.serverEnv.MLFLOW_S3_ENDPOINT_URL });
+  const fetchTo = (sha256: string, dest: string) =>
+    spawnSync(
+      path.join(venv, "bin", "python"),
+      [path.join(SERVER_DIR, "runtime_helper.py"), "fetch-object", uri, sha256, dest],
+      {
+        env,
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+  const good = path.join(dir, "fetched-requirements.txt");
+  const ok = fetchTo(serverFileSha256("requirements.txt"), good);
+  expect(ok.stderr).toMatch(/sha256 ok/);
+  expect(ok.status).toBe(0);
+  expect(fs.readFileSync(good, "utf8")).toBe(readServerFile("requirements.txt"));
+
+  const bad = path.join(dir, "tampered-requirements.txt");
+  const refused = fetchTo("0".repeat(64), bad);
+  expect(refused.status).toBe(1);
+  expect(refused.stderr).toMatch(/expected 0{64}: refusing to use it/);
+  expect(fs.existsSync(bad)).toBe(false);
+});
+
+test("EC2 boot: the bootstrap subset of the lock installs with --require-hashes and brings boto3", () => {
+  const target = tmpDir("bootstrap");
+  const file = path.join(target, "bootstrap-requirements.txt");
+  fs.writeFileSync(file, requirementsSubset(BOOTSTRAP_PACKAGES));
+  // --dry-run resolves the whole closure under --require-hashes: a missing dependency or hash fails here.
+  const result = spawnSync(
+    path.join(venv, "bin", "pip"),
+    ["install", "--dry-run", "--ignore-installed", "--require-hashes", "--no-cache-dir", "-r", file],
+    { encoding: "utf8", timeout: 300_000 },
+  );
+  expect(result.stderr).not.toMatch(/ERROR/);
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/Would install .*boto3-/);
+});
