@@ -1,13 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
 
-/** The server environment variable a secret is delivered as (see server/start.sh). */
-export type SecretVariable =
-  | "MLFLOW_BACKEND_STORE_URI"
-  | "MLFLOW_AUTH_ADMIN_PASSWORD"
-  | "MLFLOW_FLASK_SERVER_SECRET_KEY"
-  | "AZURE_STORAGE_CONNECTION_STRING"
-  | "GOOGLE_CREDENTIALS_JSON";
+import type { SecretVariable } from "../server/render";
+
+/** The server environment variable a secret is delivered as: the names server/start.sh resolves. */
+export type { SecretVariable };
 
 /** A value the tracking server reads from AWS Secrets Manager at start. */
 export interface ServerSecret {
