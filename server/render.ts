@@ -35,6 +35,11 @@ export interface ServerRuntimeConfig {
    * long. Default DEFAULT_AUTH_CACHE_TTL_SECONDS (server/BENCHMARKS.md).
    */
   authCacheTtlSeconds?: number;
+  /**
+   * Garbage collection (`start.sh gc`, weekly) purges runs deleted longer ago than this, in `mlflow gc
+   * --older-than` form (e.g. "30d", "12h", "0s"). Default DEFAULT_GC_OLDER_THAN.
+   */
+  gcOlderThan?: string;
 }
 
 export type SecretVariable =
@@ -57,6 +62,18 @@ export const DEFAULT_WORKERS = 2;
 export const DEFAULT_POOL = Object.freeze({ size: 5, maxOverflow: 5, recycleSeconds: 1800 });
 export const DEFAULT_PORT = 5000;
 export const DEFAULT_AUTH_CACHE_TTL_SECONDS = 60;
+/** Deleted runs are purged this long after their deletion (config `server.gcRetentionDays`). */
+export const DEFAULT_GC_OLDER_THAN = "30d";
+/**
+ * When garbage collection runs: Sundays 03:00 UTC, the same week slot in both compute modes (a systemd timer
+ * with up to an hour of random delay on EC2; an EventBridge Scheduler schedule with a one-hour flexible window
+ * for the container mode).
+ */
+export const GC_SCHEDULE = Object.freeze({
+  systemdOnCalendar: "Sun *-*-* 03:00:00 UTC",
+  schedulerExpression: "cron(0 3 ? * SUN *)",
+  windowMinutes: 60,
+});
 /** AWS limit on EC2 user data (raw, before base64). */
 export const EC2_USER_DATA_LIMIT_BYTES = 16384;
 
@@ -124,6 +141,13 @@ function validate(c: ServerRuntimeConfig): void {
   checkInt("port", c.port, 1, 65535);
   checkInt("workers", c.workers, 1, 64);
   checkInt("authCacheTtlSeconds", c.authCacheTtlSeconds, 0, 3600);
+  if (
+    c.gcOlderThan !== undefined &&
+    (typeof c.gcOlderThan !== "string" ||
+      !/^(?=.)(\d{1,5}d)?(\d{1,6}h)?(\d{1,7}m)?(\d{1,9}s)?$/.test(c.gcOlderThan))
+  ) {
+    fail(`gcOlderThan must be a duration such as 30d, 12h or 0s (got '${c.gcOlderThan}')`);
+  }
   checkInt("pool.size", c.pool?.size, 1, 100);
   checkInt("pool.maxOverflow", c.pool?.maxOverflow, 0, 100);
   checkInt("pool.recycleSeconds", c.pool?.recycleSeconds, 1, 86400);
@@ -182,6 +206,7 @@ export function renderServerEnvironment(c: ServerRuntimeConfig): Record<string, 
     MLFLOW_SQLALCHEMYSTORE_POOL_SIZE: String(pool.size),
     MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: String(pool.maxOverflow),
     MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE: String(pool.recycleSeconds),
+    MLFLOW_GC_OLDER_THAN: c.gcOlderThan ?? DEFAULT_GC_OLDER_THAN,
     // GenAI job runners (huey consumers) are not needed for tracking and cost ~8 processes.
     MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
     MLFLOW_DISABLE_TELEMETRY: "true",
@@ -253,6 +278,47 @@ export function renderSystemdUnit(opts: SystemdUnitOptions = {}): string {
       RESTART_SEC: String(restartSec),
     },
     "mlflow.service.template",
+  );
+}
+
+export interface GcTimerOptions {
+  /** systemd calendar expression; default GC_SCHEDULE.systemdOnCalendar. */
+  onCalendar?: string;
+  /** Spread over this many seconds after onCalendar; default GC_SCHEDULE.windowMinutes * 60. */
+  randomizedDelaySec?: number;
+}
+
+/** The oneshot unit the gc timer starts: `start.sh gc` as the server's user, with the server's hardening. */
+export function renderGcServiceUnit(opts: Omit<SystemdUnitOptions, "restartSec"> = {}): string {
+  const user = opts.user ?? "mlflow";
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new Error(`systemd unit: invalid user '${user}'`);
+  return fill(
+    readServerFile("mlflow-gc.service.template"),
+    {
+      USER: user,
+      ENV_FILE: absolutePath("envFile", opts.envFile ?? "/etc/mlflow/mlflow.env"),
+      VENV: absolutePath("venv", opts.venv ?? "/opt/mlflow/venv"),
+      START_SCRIPT: absolutePath("startScript", opts.startScript ?? "/opt/mlflow/server/start.sh"),
+      STATE_DIR: "/var/lib/mlflow",
+    },
+    "mlflow-gc.service.template",
+  );
+}
+
+/** The weekly timer of mlflow-gc.service. */
+export function renderGcTimerUnit(opts: GcTimerOptions = {}): string {
+  const onCalendar = opts.onCalendar ?? GC_SCHEDULE.systemdOnCalendar;
+  if (!/^[A-Za-z0-9 *:,./~_-]{1,100}$/.test(onCalendar)) {
+    throw new Error(`systemd timer: invalid onCalendar '${onCalendar}'`);
+  }
+  const delay = opts.randomizedDelaySec ?? GC_SCHEDULE.windowMinutes * 60;
+  if (!Number.isInteger(delay) || delay < 0 || delay > 86400) {
+    throw new Error(`systemd timer: randomizedDelaySec must be 0-86400 (got ${delay})`);
+  }
+  return fill(
+    readServerFile("mlflow-gc.timer.template"),
+    { ON_CALENDAR: onCalendar, RANDOMIZED_DELAY_SEC: String(delay) },
+    "mlflow-gc.timer.template",
   );
 }
 
@@ -382,6 +448,8 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
       RUNTIME_HELPER_PY: gzB64(readServerFile("runtime_helper.py")),
       ENV_FILE: gzB64(envFile),
       SYSTEMD_UNIT: gzB64(renderSystemdUnit()),
+      GC_SERVICE_UNIT: gzB64(renderGcServiceUnit()),
+      GC_TIMER_UNIT: gzB64(renderGcTimerUnit()),
       NGINX_CONF: gzB64(
         renderNginxConfig({
           listenPort: httpPort,

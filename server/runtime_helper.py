@@ -9,6 +9,8 @@ Subcommands:
                                download one S3 object (the instance role's credentials), check its
                                sha256 and write it to DEST; used by EC2 boot for the requirements lock,
                                which is too large for user data
+  gc                           `mlflow gc` in-process (the URI stays off argv): purge what was deleted
+                               more than MLFLOW_GC_OLDER_THAN (default 30d) ago, rows and artifacts
 """
 
 import os
@@ -17,10 +19,14 @@ import time
 
 # Fixed key shared by every server of a deployment: "mlflow" as an integer.
 MIGRATION_LOCK_KEY = 0x6D6C666C6F77
+GC_LOCK_KEY = 0x6D6C666763  # one gc at a time per database
+
+
+LOG_PREFIX = "mlflow-start"
 
 
 def log(message: str) -> None:
-    print(f"mlflow-start: {message}", file=sys.stderr, flush=True)
+    print(f"{LOG_PREFIX}: {message}", file=sys.stderr, flush=True)
 
 
 def fetch_secrets(pairs: list[str]) -> int:
@@ -125,6 +131,74 @@ def fetch_object(uri: str, sha256: str, dest: str) -> int:
     return 0
 
 
+def _resolve_proxied_artifacts(destination: str) -> None:
+    # gc deletes artifacts through the repository of each run's URI, mlflow-artifacts:/<exp>/<run>/...
+    # with --serve-artifacts, which MLflow resolves only through an HTTP server (gc's
+    # --artifacts-destination just sets the store's default root). Map it as the server's proxy does.
+    from urllib.parse import urlparse
+
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact import artifact_repository_registry as registry
+
+    def proxied(uri, tracking_uri=None, registry_uri=None):
+        parts = [p for p in urlparse(uri).path.split("/") if p]
+        # A run's or a model's folder only, never the destination itself or outside it.
+        if len(parts) < 2 or "." in parts or ".." in parts:
+            raise MlflowException(f"refusing to delete artifacts at {uri}")
+        return registry.get_artifact_repository(destination.rstrip("/") + "/" + "/".join(parts))
+
+    registry._artifact_repository_registry.register("mlflow-artifacts", proxied)
+
+
+def gc() -> int:
+    import psycopg2
+
+    uri = os.environ["MLFLOW_BACKEND_STORE_URI"]
+    destination = os.environ["MLFLOW_ARTIFACTS_DESTINATION"]
+    older_than = os.environ.get("MLFLOW_GC_OLDER_THAN") or "30d"
+    try:
+        conn = psycopg2.connect(_libpq_dsn(uri), connect_timeout=10)
+    except psycopg2.OperationalError as e:
+        log(f"ERROR: cannot connect to the backend store database: {str(e).strip()}")
+        return 1
+    conn.autocommit = True
+    cur = conn.cursor()
+    deleted = "SELECT count(*) FROM runs WHERE lifecycle_stage = 'deleted'"
+    try:
+        # MLflow's store would create a missing schema outside the migration lock.
+        cur.execute("SELECT to_regclass('alembic_version') IS NULL OR to_regclass('runs') IS NULL")
+        if cur.fetchone()[0]:
+            log("nothing to collect: the server has not created the tracking schema yet")
+            return 0
+        cur.execute("SELECT pg_try_advisory_lock(%s)", (GC_LOCK_KEY,))
+        if not cur.fetchone()[0]:
+            log("another gc is running on this database; skipping")
+            return 0
+        cur.execute(deleted)
+        before = cur.fetchone()[0]
+        import mlflow
+        from mlflow.cli import gc as gc_command
+
+        _resolve_proxied_artifacts(destination)
+        mlflow.set_tracking_uri(uri)  # gc wants one; in-process, as the server does
+        log(f"purging what was deleted more than {older_than} ago (artifacts under {destination})")
+        # The store's default root is the server's with --serve-artifacts.
+        args = ["--backend-store-uri", uri, "--artifacts-destination", "mlflow-artifacts:/", "--older-than", older_than]
+        try:
+            gc_command.main(args, prog_name="mlflow gc", standalone_mode=False)
+        except Exception as e:  # noqa: BLE001
+            log(f"ERROR: gc failed: {type(e).__name__}: {str(e).replace(uri, '<backend store URI>')}")
+            return 1
+        finally:
+            sys.stdout.flush()
+        cur.execute(deleted)
+        after = cur.fetchone()[0]
+        log(f"gc done: {before - after} deleted run(s) purged, {after} within the retention kept")
+        return 0
+    finally:
+        conn.close()  # and with it the lock
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 1 and argv[0] == "fetch-secrets":
         return fetch_secrets(argv[1:])
@@ -132,7 +206,11 @@ def main(argv: list[str]) -> int:
         return migrate()
     if len(argv) == 4 and argv[0] == "fetch-object":
         return fetch_object(*argv[1:])
-    log("usage: runtime_helper.py fetch-secrets NAME=ARN... | migrate | fetch-object S3_URI SHA256 DEST")
+    if argv == ["gc"]:
+        global LOG_PREFIX
+        LOG_PREFIX = "mlflow-gc"
+        return gc()
+    log("usage: runtime_helper.py fetch-secrets NAME=ARN... | migrate | fetch-object S3_URI SHA256 DEST | gc")
     return 2
 
 

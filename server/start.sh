@@ -11,6 +11,8 @@
 #   AZURE_STORAGE_CONNECTION_STRING, GOOGLE_CREDENTIALS_JSON                     (secrets, optional)
 # A secret X may instead be given as X_SECRET_ARN: it is then read from AWS Secrets Manager.
 # Secrets never reach a command line: the backend URI goes to mlflow through the environment.
+# `start.sh gc`: instead of serving, purge what was deleted more than MLFLOW_GC_OLDER_THAN (30d, 12h, 0s;
+# default 30d) ago, rows and artifacts (weekly: systemd timer on EC2, scheduled task on ECS).
 set -euo pipefail
 umask 077
 
@@ -18,14 +20,27 @@ SERVER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MLFLOW_VENV=${MLFLOW_VENV:-/opt/mlflow/venv}
 PYTHON=${MLFLOW_PYTHON:-$MLFLOW_VENV/bin/python}
 SECRET_NAMES="MLFLOW_BACKEND_STORE_URI MLFLOW_AUTH_ADMIN_PASSWORD MLFLOW_FLASK_SERVER_SECRET_KEY AZURE_STORAGE_CONNECTION_STRING GOOGLE_CREDENTIALS_JSON"
+MODE=serve
+LOG_PREFIX=mlflow-start
 
-log() { printf 'mlflow-start: %s\n' "$*" >&2; }
+log() { printf '%s: %s\n' "$LOG_PREFIX" "$*" >&2; }
 die() {
   log "ERROR: $*"
   exit 64
 }
 is_uint() { [[ $1 =~ ^[0-9]{1,9}$ ]]; }
 in_range() { is_uint "$1" && [ "$((10#$1))" -ge "$2" ] && [ "$((10#$1))" -le "$3" ]; }
+
+case "$#:${1:-}" in
+  0:) ;;
+  1:gc)
+    MODE=gc
+    LOG_PREFIX=mlflow-gc
+    SECRET_NAMES="MLFLOW_BACKEND_STORE_URI AZURE_STORAGE_CONNECTION_STRING GOOGLE_CREDENTIALS_JSON"
+    unset MLFLOW_AUTH_ADMIN_PASSWORD MLFLOW_FLASK_SERVER_SECRET_KEY
+    ;;
+  *) die "usage: start.sh [gc] (no argument: serve; gc: purge deleted runs once)" ;;
+esac
 
 [ -x "$PYTHON" ] || die "python not found at $PYTHON (set MLFLOW_VENV or MLFLOW_PYTHON)"
 
@@ -77,10 +92,12 @@ require() {
 }
 require MLFLOW_BACKEND_STORE_URI "or MLFLOW_BACKEND_STORE_URI_SECRET_ARN"
 require MLFLOW_ARTIFACTS_DESTINATION
-require MLFLOW_AUTH_ADMIN_USERNAME
-require MLFLOW_AUTH_ADMIN_PASSWORD "or MLFLOW_AUTH_ADMIN_PASSWORD_SECRET_ARN"
-require MLFLOW_FLASK_SERVER_SECRET_KEY "or MLFLOW_FLASK_SERVER_SECRET_KEY_SECRET_ARN"
-require MLFLOW_SERVER_ALLOWED_HOSTS
+if [ "$MODE" = serve ]; then
+  require MLFLOW_AUTH_ADMIN_USERNAME
+  require MLFLOW_AUTH_ADMIN_PASSWORD "or MLFLOW_AUTH_ADMIN_PASSWORD_SECRET_ARN"
+  require MLFLOW_FLASK_SERVER_SECRET_KEY "or MLFLOW_FLASK_SERVER_SECRET_KEY_SECRET_ARN"
+  require MLFLOW_SERVER_ALLOWED_HOSTS
+fi
 
 case "$MLFLOW_BACKEND_STORE_URI" in
   postgresql://?* | postgresql+psycopg2://?*) ;;
@@ -96,6 +113,15 @@ case "$MLFLOW_ARTIFACTS_DESTINATION" in
   wasbs://?*@?*.blob.core.windows.net*) ;;
   *) die "MLFLOW_ARTIFACTS_DESTINATION must be s3://bucket/prefix, wasbs://container@account.blob.core.windows.net/prefix or gs://bucket/prefix (got '$MLFLOW_ARTIFACTS_DESTINATION')" ;;
 esac
+
+if [ "$MODE" = gc ]; then
+  : "${MLFLOW_GC_OLDER_THAN:=30d}"
+  if ! [[ $MLFLOW_GC_OLDER_THAN =~ ^([0-9]{1,5}d)?([0-9]{1,6}h)?([0-9]{1,7}m)?([0-9]{1,9}s)?$ ]]; then
+    die "MLFLOW_GC_OLDER_THAN must be a duration such as 30d, 12h, 90m or 0s (got '$MLFLOW_GC_OLDER_THAN')"
+  fi
+  export MLFLOW_BACKEND_STORE_URI MLFLOW_ARTIFACTS_DESTINATION MLFLOW_GC_OLDER_THAN
+  exec "$PYTHON" "$SERVER_DIR/runtime_helper.py" gc
+fi
 [[ $MLFLOW_SERVER_ALLOWED_HOSTS != *[[:space:]]* ]] || die "MLFLOW_SERVER_ALLOWED_HOSTS must be comma-separated without spaces (got '$MLFLOW_SERVER_ALLOWED_HOSTS')"
 [[ $MLFLOW_AUTH_ADMIN_USERNAME =~ ^[A-Za-z0-9._@-]+$ ]] || die "MLFLOW_AUTH_ADMIN_USERNAME has invalid characters (got '$MLFLOW_AUTH_ADMIN_USERNAME')"
 

@@ -53,6 +53,7 @@ export const DEFAULTS = {
     instanceType: "t3.small",
     rootVolumeGb: 20,
     logRetentionDays: 30,
+    gcRetentionDays: 30,
     container: {
       cpu: 1024,
       memoryMb: 2048,
@@ -379,6 +380,7 @@ function readServer(value: unknown): ServerSettings {
     "domain",
     "hostedZoneId",
     "logRetentionDays",
+    "gcRetentionDays",
     "container",
   ]);
   const d = DEFAULTS.server;
@@ -502,6 +504,7 @@ function readServer(value: unknown): ServerSettings {
       d.logRetentionDays,
       [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653],
     ),
+    gcRetentionDays: int(`${key}.gcRetentionDays`, raw.gcRetentionDays, d.gcRetentionDays, 1, 3650),
     container: {
       cpu,
       memoryMb,

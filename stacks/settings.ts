@@ -85,6 +85,8 @@ export interface ServerSettings {
   /** Route 53 hosted zone that holds `domain`. */
   hostedZoneId?: string;
   logRetentionDays: number;
+  /** Runs deleted longer ago than this many days are purged (rows and artifacts) by the weekly gc. */
+  gcRetentionDays: number;
   container: ContainerSettings;
 }
 

@@ -7,7 +7,8 @@ import * as ecs from "@pulumi/aws/ecs";
 import * as iam from "@pulumi/aws/iam";
 import * as lb from "@pulumi/aws/lb";
 import * as route53 from "@pulumi/aws/route53";
-import { renderServerEnvironment } from "../../server/render";
+import * as scheduler from "@pulumi/aws/scheduler";
+import { GC_SCHEDULE, renderServerEnvironment } from "../../server/render";
 import { IamStatement, assumeRolePolicy, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
 import { buildServerImage } from "./image";
@@ -307,6 +308,8 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
         host: "0.0.0.0",
         port: CONTAINER_PORT,
         workers: settings.workers,
+        // The weekly gc task (below) purges runs deleted longer ago than this.
+        gcOlderThan: `${settings.gcRetentionDays}d`,
         awsRegion: args.awsRegion,
         extraEnvironment: artifactEnvironment,
         // No secretArns: ECS injects every secret under its plain name (task definition `secrets`).
@@ -404,6 +407,67 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     { ...opts, dependsOn: listeners, ignoreChanges: ["desiredCount"], deleteBeforeReplace: true },
   );
 
+  // ---- weekly garbage collection: the same task definition, run once with `start.sh gc` ----
+  // MLflow only soft-deletes runs; without this, deleted runs' rows and artifacts stay forever.
+  const schedulerRole = new iam.Role(
+    `${name}-gc-scheduler`,
+    {
+      description: "EventBridge Scheduler: run the weekly MLflow gc task",
+      assumeRolePolicy: cluster.arn.apply((clusterArn) =>
+        policyDocument([
+          {
+            Effect: "Allow",
+            Action: "sts:AssumeRole",
+            Principal: { Service: "scheduler.amazonaws.com" },
+            // Only schedules of this account (confused deputy).
+            Condition: { StringEquals: { "aws:SourceAccount": clusterArn.split(":")[4] } },
+          },
+        ]),
+      ),
+      tags,
+    },
+    opts,
+  );
+  new iam.RolePolicy(
+    `${name}-gc-scheduler`,
+    {
+      role: schedulerRole.name,
+      policy: pulumi
+        .all([cluster.arn, taskDefinition.family, executionRole.arn, args.role.arn])
+        .apply(([clusterArn, family, executionRoleArn, taskRoleArn]) =>
+          policyDocument(gcSchedulerStatements(clusterArn, family, [executionRoleArn, taskRoleArn])),
+        ),
+    },
+    opts,
+  );
+  new scheduler.Schedule(
+    `${name}-gc`,
+    {
+      description: `MLflow: purge runs deleted more than ${settings.gcRetentionDays} days ago (start.sh gc)`,
+      scheduleExpression: GC_SCHEDULE.schedulerExpression,
+      scheduleExpressionTimezone: "UTC",
+      flexibleTimeWindow: { mode: "FLEXIBLE", maximumWindowInMinutes: GC_SCHEDULE.windowMinutes },
+      target: {
+        arn: cluster.arn,
+        roleArn: schedulerRole.arn,
+        ecsParameters: {
+          taskDefinitionArn: taskDefinition.arn,
+          launchType: "FARGATE",
+          taskCount: 1,
+          networkConfiguration: {
+            subnets: args.network.privateSubnetIds,
+            securityGroups: [taskSecurityGroup.id],
+            assignPublicIp: false,
+          },
+        },
+        // RunTask overrides: the image's ENTRYPOINT is start.sh; `gc` makes it collect once and exit.
+        input: JSON.stringify({ containerOverrides: [{ name: CONTAINER_NAME, command: GC_COMMAND }] }),
+        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+      },
+    },
+    opts,
+  );
+
   const scalingTarget = new appautoscaling.Target(
     `${name}-server`,
     {
@@ -470,6 +534,34 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
   });
 
   return { trackingUri, securityGroupId: taskSecurityGroup.id };
+}
+
+/** The container command of the weekly garbage-collection task (arguments to the ENTRYPOINT start.sh). */
+export const GC_COMMAND = ["gc"];
+
+/** What the gc schedule may do: start this task definition family in this cluster, handing it its two roles. */
+export function gcSchedulerStatements(
+  clusterArn: string,
+  family: string,
+  passRoleArns: string[],
+): IamStatement[] {
+  const [, partition, , region, account] = clusterArn.split(":");
+  return [
+    {
+      Sid: "RunGcTask",
+      Effect: "Allow",
+      Action: "ecs:RunTask",
+      Resource: `arn:${partition}:ecs:${region}:${account}:task-definition/${family}:*`,
+      Condition: { ArnEquals: { "ecs:cluster": clusterArn } },
+    },
+    {
+      Sid: "PassTaskRoles",
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: passRoleArns,
+      Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+    },
+  ];
 }
 
 /** What the ECS agent may do for the tasks, and nothing more. */

@@ -150,6 +150,8 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
         nginxServerNames: [publicIp],
         adminUsername: settings.adminUsername,
         workers: settings.workers,
+        // mlflow-gc.timer purges runs deleted longer ago than this, weekly.
+        gcOlderThan: `${settings.gcRetentionDays}d`,
         awsRegion: args.awsRegion,
         extraEnvironment: artifactEnvironment,
         secretArns: Object.fromEntries(secrets.map((s, i) => [s.variable, secretArns[i]])),

@@ -1,8 +1,16 @@
 // The rendered files pass the real tools: shellcheck, nginx -t, systemd-analyze verify, cloud-init schema.
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { renderCloudInit, renderNginxConfig, renderSystemdUnit, serverFileSha256 } from "../../server/render";
+import {
+  GC_SCHEDULE,
+  renderCloudInit,
+  renderGcServiceUnit,
+  renderGcTimerUnit,
+  renderNginxConfig,
+  renderSystemdUnit,
+  serverFileSha256,
+} from "../../server/render";
 import { SERVER_DIR, tmpDir } from "./support/proc";
 
 jest.setTimeout(120_000);
@@ -72,6 +80,28 @@ test("systemd-analyze verify accepts the rendered unit", () => {
     stdio: ["ignore", "pipe", "pipe"],
   });
   expect(out).not.toMatch(/error/i);
+});
+
+test("systemd-analyze verify accepts the rendered gc service and its timer", () => {
+  const dir = tmpDir("systemd-gc");
+  const stub = path.join(dir, "start.sh");
+  fs.writeFileSync(stub, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  const envFile = path.join(dir, "mlflow.env");
+  fs.writeFileSync(envFile, "A=1\n");
+  const service = path.join(dir, "mlflow-gc.service");
+  const timer = path.join(dir, "mlflow-gc.timer");
+  fs.writeFileSync(service, renderGcServiceUnit({ startScript: stub, envFile }));
+  fs.writeFileSync(timer, renderGcTimerUnit());
+  expect(fs.readFileSync(service, "utf8")).toMatch(/^ExecStart=\S+ gc$/m);
+  const result = spawnSync("systemd-analyze", ["verify", service, timer], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(`${result.stdout}${result.stderr}`).not.toMatch(/error|invalid|unknown|ignoring/i);
+  expect(result.status).toBe(0);
+  // The calendar expression is one systemd understands, and it is weekly.
+  const calendar = run("systemd-analyze", ["calendar", "--iterations=2", GC_SCHEDULE.systemdOnCalendar]);
+  expect(calendar).toMatch(/Next elapse: Sun /);
 });
 
 test("cloud-init schema accepts the rendered user data, which holds no secret values", () => {

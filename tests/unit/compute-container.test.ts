@@ -20,8 +20,8 @@ import {
   imageTag,
 } from "../../components/compute/image";
 import { loadSettings } from "../../stacks/config";
-import { pinnedMlflowVersion } from "../../server/render";
-import { serviceName } from "../../components/compute/container";
+import { GC_SCHEDULE, pinnedMlflowVersion } from "../../server/render";
+import { CONTAINER_NAME, serviceName } from "../../components/compute/container";
 import type { IamStatement } from "../../components/iam";
 
 const SERVER = "mlflow-platform:index:TrackingServer";
@@ -67,6 +67,26 @@ function taskContainer(e: Evaluation): ContainerDefinition {
 
 function taskEnvironment(e: Evaluation): Record<string, string> {
   return Object.fromEntries(taskContainer(e).environment.map((v) => [v.name, v.value]));
+}
+
+/** The server's roles (children of the TrackingServer) trusted by `service`. */
+function rolesTrustedBy(e: Evaluation, service: string): CapturedResource[] {
+  return childrenOf(e, "aws:iam/role:Role", SERVER).filter(
+    (r) => (statements(r.inputs.assumeRolePolicy)[0].Principal as { Service?: string }).Service === service,
+  );
+}
+
+interface GcTarget {
+  arn: string;
+  roleArn: string;
+  input: string;
+  ecsParameters: {
+    taskDefinitionArn: string;
+    launchType: string;
+    taskCount: number;
+    networkConfiguration: { subnets: string[]; securityGroups: string[]; assignPublicIp: boolean };
+  };
+  retryPolicy?: { maximumRetryAttempts?: number };
 }
 
 describe("server image", () => {
@@ -245,7 +265,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     });
 
     test("the execution role pulls the image, writes the log group and reads exactly the server's secrets", () => {
-      const executionRole = childrenOf(e, "aws:iam/role:Role", SERVER);
+      const executionRole = rolesTrustedBy(e, "ecs-tasks.amazonaws.com");
       expect(executionRole).toHaveLength(1);
       expect(statements(executionRole[0].inputs.assumeRolePolicy)[0].Principal).toEqual({
         Service: "ecs-tasks.amazonaws.com",
@@ -276,6 +296,82 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(st.filter((s) => asList(s.Resource).includes("*")).flatMap((s) => asList(s.Action))).toEqual([
         "ecr:GetAuthorizationToken",
       ]);
+    });
+
+    test("weekly gc: a schedule runs the server's task definition once with `gc`, in the tasks' network", () => {
+      const schedule = single(e, "aws:scheduler/schedule:Schedule");
+      expect(schedule.parent?.type).toBe(SERVER);
+      expect(schedule.inputs.scheduleExpression).toBe(GC_SCHEDULE.schedulerExpression);
+      expect(schedule.inputs.flexibleTimeWindow).toEqual({
+        mode: "FLEXIBLE",
+        maximumWindowInMinutes: GC_SCHEDULE.windowMinutes,
+      });
+      expect(schedule.inputs.state ?? "ENABLED").toBe("ENABLED");
+      const target = schedule.inputs.target as GcTarget;
+      expect(target.arn).toBe(single(e, "aws:ecs/cluster:Cluster").state.arn);
+      expect(target.ecsParameters.taskDefinitionArn).toBe(
+        single(e, "aws:ecs/taskDefinition:TaskDefinition").state.arn,
+      );
+      expect(target.ecsParameters).toMatchObject({ launchType: "FARGATE", taskCount: 1 });
+      // Exactly the service's network: private subnets, the tasks' security group, no public address.
+      const service = single(e, "aws:ecs/service:Service");
+      expect(target.ecsParameters.networkConfiguration).toEqual(service.inputs.networkConfiguration);
+      expect(target.ecsParameters.networkConfiguration.assignPublicIp).toBe(false);
+      // The image's ENTRYPOINT is start.sh: the override makes it `start.sh gc`.
+      expect(JSON.parse(target.input)).toEqual({
+        containerOverrides: [{ name: CONTAINER_NAME, command: ["gc"] }],
+      });
+      expect(taskContainer(e).name).toBe(CONTAINER_NAME);
+      // The retention comes from config (server.gcRetentionDays, default 30) through the task's environment.
+      expect(taskEnvironment(e).MLFLOW_GC_OLDER_THAN).toBe(`${settings.gcRetentionDays ?? 30}d`);
+    });
+
+    test("the gc schedule's role: trusted by Scheduler in this account, may only run this family and pass its roles", () => {
+      const [role] = rolesTrustedBy(e, "scheduler.amazonaws.com");
+      expect((single(e, "aws:scheduler/schedule:Schedule").inputs.target as GcTarget).roleArn).toBe(
+        role.state.arn,
+      );
+      expect(statements(role.inputs.assumeRolePolicy)).toEqual([
+        {
+          Effect: "Allow",
+          Action: "sts:AssumeRole",
+          Principal: { Service: "scheduler.amazonaws.com" },
+          Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+        },
+      ]);
+      const policies = ofType(e, "aws:iam/rolePolicy:RolePolicy").filter(
+        (p) => p.inputs.role === role.state.name,
+      );
+      expect(policies).toHaveLength(1);
+      const cluster = single(e, "aws:ecs/cluster:Cluster");
+      const taskDefinition = single(e, "aws:ecs/taskDefinition:TaskDefinition");
+      const [executionRole] = rolesTrustedBy(e, "ecs-tasks.amazonaws.com");
+      const taskRole = ofType(e, "aws:iam/role:Role").find(
+        (r) => r.parent?.type !== SERVER,
+      ) as CapturedResource;
+      expect(statements(policies[0].inputs.policy)).toEqual([
+        {
+          Sid: "RunGcTask",
+          Effect: "Allow",
+          Action: "ecs:RunTask",
+          Resource: `arn:aws:ecs:us-east-1:123456789012:task-definition/${taskDefinition.inputs.family}:*`,
+          Condition: { ArnEquals: { "ecs:cluster": cluster.state.arn } },
+        },
+        {
+          Sid: "PassTaskRoles",
+          Effect: "Allow",
+          Action: "iam:PassRole",
+          Resource: [executionRole.state.arn, taskRole.state.arn],
+          Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+        },
+      ]);
+      expect(taskDefinition.inputs.executionRoleArn).toBe(executionRole.state.arn);
+      expect(taskDefinition.inputs.taskRoleArn).toBe(taskRole.state.arn);
+      expect(
+        ofType(e, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter(
+          (a) => a.inputs.role === role.state.name,
+        ),
+      ).toHaveLength(0);
     });
 
     test("the task role is the server role, trusted by ECS tasks, with the artifact statements only", () => {
@@ -557,6 +653,14 @@ describe.each(ENVIRONMENTS)("switching server.compute on the %s stack", (env) =>
       expect(new Set(keys).size).toBe(keys.length);
     }
   });
+});
+
+test("server.gcRetentionDays reaches the gc task's environment as MLFLOW_GC_OLDER_THAN", async () => {
+  const e = await evaluateProgram(
+    withServer(matrixVariant("dev", "s3", "container"), { gcRetentionDays: 7 }),
+  );
+  expect(taskEnvironment(e).MLFLOW_GC_OLDER_THAN).toBe("7d");
+  expect(String(single(e, "aws:scheduler/schedule:Schedule").inputs.description)).toMatch(/7 days/);
 });
 
 describe("examples/Pulumi.container-prod.yaml", () => {

@@ -127,6 +127,7 @@ describe("valid config", () => {
 
 // Each row: a config that must be rejected, and the key its error must name.
 const INVALID: [string, Raw, string, string?][] = [
+  ["gc retention of zero days", { server: { gcRetentionDays: 0 } }, "server.gcRetentionDays", "1 to 3650"],
   ["unknown backend", { artifactStore: { backend: "minio" } }, "artifactStore.backend"],
   ["backend of the wrong type", { artifactStore: { backend: 42 } }, "artifactStore.backend"],
   ["artifactStore not an object", { artifactStore: "s3" }, `${NS}:artifactStore`],

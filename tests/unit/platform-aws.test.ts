@@ -13,6 +13,8 @@ import {
   stackFile,
 } from "../support/mockRuntime";
 import { asList, childrenOf, cloudInitFiles, ofType, single, statements } from "../support/inspect";
+import { GC_SCHEDULE, renderGcServiceUnit, renderGcTimerUnit } from "../../server/render";
+import { parse as parseYaml } from "yaml";
 
 const evaluations: Record<string, Evaluation> = {};
 
@@ -356,6 +358,37 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(Object.keys(cloudInitFiles(userData()))).not.toContain("/opt/mlflow/server/requirements.txt");
     });
 
+    test("weekly gc: a persistent timer, enabled at boot, starts `start.sh gc` as the server's user", () => {
+      const files = cloudInitFiles(userData());
+      const service = files["/etc/systemd/system/mlflow-gc.service"];
+      const timer = files["/etc/systemd/system/mlflow-gc.timer"];
+      expect(service).toBe(renderGcServiceUnit());
+      expect(timer).toBe(renderGcTimerUnit());
+      for (const line of [
+        "Type=oneshot",
+        "User=mlflow",
+        "EnvironmentFile=/etc/mlflow/mlflow.env",
+        "ExecStart=/opt/mlflow/server/start.sh gc",
+        "RuntimeDirectory=mlflow-gc",
+      ]) {
+        expect(service.split("\n")).toContain(line);
+      }
+      for (const line of [
+        `OnCalendar=${GC_SCHEDULE.systemdOnCalendar}`,
+        "Persistent=true",
+        "Unit=mlflow-gc.service",
+        "WantedBy=timers.target",
+      ]) {
+        expect(timer.split("\n")).toContain(line);
+      }
+      expect(timer).toMatch(/^RandomizedDelaySec=[1-9]\d*$/m);
+      const runcmd = (parseYaml(userData()) as { runcmd: string[][] }).runcmd;
+      const enable = runcmd.findIndex((c) => c.join(" ") === "systemctl enable --now mlflow-gc.timer");
+      expect(enable).toBeGreaterThan(runcmd.findIndex((c) => c.join(" ") === "systemctl daemon-reload"));
+      // The retention comes from config (server.gcRetentionDays, default 30) through the env file.
+      expect(files["/etc/mlflow/mlflow.env"]).toMatch(/^MLFLOW_GC_OLDER_THAN="30d"$/m);
+    });
+
     test("a hung guest is rebooted, and both alarms notify the alarm topic", () => {
       const topic = single(ev(), "aws:sns/topic:Topic").state.arn;
       const alarms = ofType(ev(), "aws:cloudwatch/metricAlarm:MetricAlarm").filter(
@@ -425,6 +458,18 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(r.inputs.tags).toMatchObject({ Project: "mlflow-platform", Stack: stack, ManagedBy: "pulumi" });
     }
   });
+});
+
+test("server.gcRetentionDays reaches the EC2 server's environment as MLFLOW_GC_OLDER_THAN", async () => {
+  const { config, secretKeys } = settingsOf("dev");
+  const server = JSON.parse(config["mlflow-platform:server"] ?? "{}");
+  const ev = await evaluateProgram({
+    stack: "dev",
+    config: { ...config, "mlflow-platform:server": JSON.stringify({ ...server, gcRetentionDays: 90 }) },
+    secretKeys,
+  });
+  const userData = single(ev, "aws:ec2/instance:Instance").inputs.userData as string;
+  expect(cloudInitFiles(userData)["/etc/mlflow/mlflow.env"]).toMatch(/^MLFLOW_GC_OLDER_THAN="90d"$/m);
 });
 
 test("alarm emails subscribe to the alarm topic", async () => {

@@ -8,6 +8,9 @@ import {
   renderNginxConfig,
   renderServerEnvironment,
   renderSystemdUnit,
+  renderGcServiceUnit,
+  renderGcTimerUnit,
+  GC_SCHEDULE,
   SECRET_VARIABLES,
   ServerRuntimeConfig,
   BOOTSTRAP_PACKAGES,
@@ -47,6 +50,8 @@ describe("renderServerEnvironment", () => {
       expect.arrayContaining(["203.0.113.10", "203.0.113.10:*", "mlflow.example.com", "localhost"]),
     );
     expect(Number(env.MLFLOW_SQLALCHEMYSTORE_POOL_SIZE)).toBeGreaterThan(0);
+    expect(env.MLFLOW_GC_OLDER_THAN).toBe("30d");
+    expect(renderServerEnvironment({ ...base, gcOlderThan: "7d" }).MLFLOW_GC_OLDER_THAN).toBe("7d");
   });
 
   test.each<[string, Partial<ServerRuntimeConfig>, RegExp]>([
@@ -70,6 +75,8 @@ describe("renderServerEnvironment", () => {
     ],
     ["unknown secret", { secretArns: { FOO: arn("x") } as never }, /secretArns key 'FOO'/],
     ["multi-line value", { extraEnvironment: { GOOGLE_CLOUD_PROJECT: "a\nb" } }, /single-line/],
+    ["gc retention in words", { gcOlderThan: "30 days" }, /gcOlderThan must be a duration/],
+    ["empty gc retention", { gcOlderThan: "" }, /gcOlderThan must be a duration/],
   ])("rejects %s", (_name, patch, message) => {
     expect(() => renderServerEnvironment({ ...base, ...patch })).toThrow(message);
   });
@@ -108,6 +115,39 @@ test("systemd unit: unprivileged user, restart, hardening", () => {
     expect(unit.split("\n")).toContain(line);
   }
   expect(unit).not.toMatch(/\{\{/);
+});
+
+test("gc units: a oneshot `start.sh gc` with the server's user, env file and hardening; a weekly persistent timer", () => {
+  const server = renderSystemdUnit().split("\n");
+  const gc = renderGcServiceUnit().split("\n");
+  for (const line of [
+    "Type=oneshot",
+    "ExecStart=/opt/mlflow/server/start.sh gc",
+    "RuntimeDirectory=mlflow-gc",
+    "After=network-online.target mlflow.service",
+  ]) {
+    expect(gc).toContain(line);
+  }
+  // Everything of the server's [Service] section but how it runs and restarts (and its own runtime dir).
+  const own =
+    /^(Type|ExecStart|Restart|RestartSec|TimeoutStartSec|TimeoutStopSec|LimitNOFILE|RuntimeDirectory)=/;
+  const serviceSection = server.slice(server.indexOf("[Service]") + 1, server.indexOf("[Install]"));
+  for (const line of serviceSection.filter((l) => l && !own.test(l))) expect(gc).toContain(line);
+  expect(gc).not.toContain("[Install]"); // started by the timer only
+  const timer = renderGcTimerUnit().split("\n");
+  for (const line of [
+    `OnCalendar=${GC_SCHEDULE.systemdOnCalendar}`,
+    `RandomizedDelaySec=${GC_SCHEDULE.windowMinutes * 60}`,
+    "Persistent=true",
+    "Unit=mlflow-gc.service",
+    "WantedBy=timers.target",
+  ]) {
+    expect(timer).toContain(line);
+  }
+  expect(renderGcTimerUnit({ onCalendar: "daily", randomizedDelaySec: 0 })).toMatch(/^OnCalendar=daily$/m);
+  expect(() => renderGcTimerUnit({ onCalendar: "weekly\nExecStart=/bin/sh" })).toThrow(/onCalendar/);
+  expect(() => renderGcTimerUnit({ randomizedDelaySec: -1 })).toThrow(/randomizedDelaySec/);
+  expect(renderGcServiceUnit() + renderGcTimerUnit()).not.toMatch(/\{\{/);
 });
 
 test("nginx config: no body limit, unbuffered uploads, long timeouts, forwarded headers", () => {
@@ -191,6 +231,9 @@ describe("renderCloudInit", () => {
     expect(gunzipFile(doc, "/opt/mlflow/server/start.sh")).toBe(readServerFile("start.sh"));
     expect(gunzipFile(doc, "/etc/mlflow/mlflow.env")).toBe(renderEnvFile(base));
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow.service")).toBe(renderSystemdUnit());
+    expect(gunzipFile(doc, "/etc/systemd/system/mlflow-gc.service")).toBe(renderGcServiceUnit());
+    expect(gunzipFile(doc, "/etc/systemd/system/mlflow-gc.timer")).toBe(renderGcTimerUnit());
+    expect(doc).toContain("  - [systemctl, enable, --now, mlflow-gc.timer]\n");
     expect(gunzipFile(doc, "/etc/mlflow/nginx.conf")).toContain(
       "server_name 203.0.113.10 mlflow.example.com;",
     );
