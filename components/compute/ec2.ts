@@ -3,7 +3,7 @@ import * as ec2 from "@pulumi/aws/ec2";
 import * as iam from "@pulumi/aws/iam";
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as s3 from "@pulumi/aws/s3";
-import { readServerFile, renderCloudInit, serverFileSha256 } from "../../server/render";
+import { compressUserData, readServerFile, renderCloudInit, serverFileSha256 } from "../../server/render";
 import { createPrivateBucket } from "../privateBucket";
 import { IamStatement, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
@@ -143,19 +143,21 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       pulumi.interpolate`s3://${runtimeBucket.bucket}/${requirements.key}`,
     ])
     .apply(([publicIp, artifactRoot, artifactEnvironment, secretArns, requirementsUri]) =>
-      renderCloudInit({
-        requirementsSource: { uri: requirementsUri, sha256: requirementsSha256 },
-        artifactsDestination: artifactRoot,
-        allowedHosts: [publicIp],
-        nginxServerNames: [publicIp],
-        adminUsername: settings.adminUsername,
-        workers: settings.workers,
-        // mlflow-gc.timer purges runs deleted longer ago than this, weekly.
-        gcOlderThan: `${settings.gcRetentionDays}d`,
-        awsRegion: args.awsRegion,
-        extraEnvironment: artifactEnvironment,
-        secretArns: Object.fromEntries(secrets.map((s, i) => [s.variable, secretArns[i]])),
-      }),
+      compressUserData(
+        renderCloudInit({
+          requirementsSource: { uri: requirementsUri, sha256: requirementsSha256 },
+          artifactsDestination: artifactRoot,
+          allowedHosts: [publicIp],
+          nginxServerNames: [publicIp],
+          adminUsername: settings.adminUsername,
+          workers: settings.workers,
+          // mlflow-gc.timer purges runs deleted longer ago than this, weekly.
+          gcOlderThan: `${settings.gcRetentionDays}d`,
+          awsRegion: args.awsRegion,
+          extraEnvironment: artifactEnvironment,
+          secretArns: Object.fromEntries(secrets.map((s, i) => [s.variable, secretArns[i]])),
+        }),
+      ),
     );
 
   const instance = new ec2.Instance(
@@ -175,7 +177,8 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
         volumeSize: settings.rootVolumeGb,
         deleteOnTermination: true,
       },
-      userData,
+      // Gzipped cloud-config: EC2 allows 16 KB of user data and cloud-init unpacks it.
+      userDataBase64: userData,
       // The instance is cattle: all state is in RDS and the artifact store, so a new user data means a new box.
       userDataReplaceOnChange: true,
       monitoring: true,

@@ -65,6 +65,14 @@ export function storedSecret(
   return { secret, value: typeof value === "string" ? value : undefined };
 }
 
+/** An instance's user data as text: `userDataBase64` gunzipped when gzipped, else `userData`. */
+export function userDataOf(instance: CapturedResource): string {
+  const encoded = instance.inputs.userDataBase64;
+  if (typeof encoded !== "string") return String(instance.inputs.userData ?? "");
+  const bytes = Buffer.from(encoded, "base64");
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? zlib.gunzipSync(bytes) : bytes).toString("utf8");
+}
+
 /** The files a #cloud-config writes, decoded (gzip+base64 or plain). */
 export function cloudInitFiles(userData: string): Record<string, string> {
   const doc = parseYaml(userData) as { write_files?: { path: string; content: string; encoding?: string }[] };

@@ -3,6 +3,7 @@
 import { Evaluation, evaluateProgram, markerFor } from "../support/mockRuntime";
 import {
   cloudInitFiles,
+  userDataOf,
   ofType,
   plainStrings,
   policyResourcesFor,
@@ -142,9 +143,9 @@ describe.each(variants.map((v) => [v.id, v] as const))("azure blob %s", (_id, va
     if (compute !== "ec2") return;
     // EC2: the one server policy grants exactly the server's secrets.
     expect([...granted].sort()).toEqual(secretArns);
-    const userData = Object.values(
-      cloudInitFiles(String(single(e, "aws:ec2/instance:Instance").inputs.userData)),
-    ).join("\n");
+    const userData = Object.values(cloudInitFiles(userDataOf(single(e, "aws:ec2/instance:Instance")))).join(
+      "\n",
+    );
     expect(userData).toContain(`AZURE_STORAGE_CONNECTION_STRING_SECRET_ARN="${azureArn}"`);
     expect(userData).not.toContain(SAS_MARKER);
     expect(userData).not.toMatch(/AZURE_STORAGE_CONNECTION_STRING="/);

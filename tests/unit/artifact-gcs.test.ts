@@ -3,6 +3,7 @@
 import { ACCOUNT_ID, Evaluation, evaluateProgram, markerFor } from "../support/mockRuntime";
 import {
   cloudInitFiles,
+  userDataOf,
   ofType,
   plainStrings,
   policyResourcesFor,
@@ -165,9 +166,9 @@ describe.each(variants.map((v) => [v.id, v] as const))("gcs %s", (_id, variant) 
     // Container mode: compute-container.test.ts checks the execution role's grant.
     if (compute !== "ec2") return;
     expect([...granted].sort()).toEqual(secretArns);
-    const userData = Object.values(
-      cloudInitFiles(String(single(e, "aws:ec2/instance:Instance").inputs.userData)),
-    ).join("\n");
+    const userData = Object.values(cloudInitFiles(userDataOf(single(e, "aws:ec2/instance:Instance")))).join(
+      "\n",
+    );
     expect(userData).toContain(`GOOGLE_CREDENTIALS_JSON_SECRET_ARN="${gcsArn}"`);
     expect(userData).toContain(`GOOGLE_CLOUD_PROJECT="${project}"`);
     expect(userData).not.toMatch(/external_account|GOOGLE_CREDENTIALS_JSON="/);

@@ -12,7 +12,15 @@ import {
   readStackFile,
   stackFile,
 } from "../support/mockRuntime";
-import { asList, childrenOf, cloudInitFiles, ofType, single, statements } from "../support/inspect";
+import {
+  asList,
+  childrenOf,
+  cloudInitFiles,
+  ofType,
+  single,
+  statements,
+  userDataOf,
+} from "../support/inspect";
 import { GC_SCHEDULE, renderGcServiceUnit, renderGcTimerUnit } from "../../server/render";
 import { parse as parseYaml } from "yaml";
 
@@ -238,7 +246,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
 
   describe("tracking server on EC2", () => {
     const instance = () => single(ev(), "aws:ec2/instance:Instance");
-    const userData = () => instance().inputs.userData as string;
+    const userData = () => userDataOf(instance());
 
     test("IMDSv2, encrypted root volume, no SSH key, in a public subnet, replaced on user data change", () => {
       expect(instance().inputs.metadataOptions).toMatchObject({
@@ -344,7 +352,10 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     });
 
     test("user data fits EC2's 16 KB; the full lock is an S3 object the boot fetches and checks", () => {
-      expect(Buffer.byteLength(userData())).toBeLessThanOrEqual(16384);
+      const gzipped = Buffer.from(instance().inputs.userDataBase64 as string, "base64");
+      expect(gzipped.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+      expect(gzipped.length).toBeLessThanOrEqual(16384);
+      expect(instance().inputs.userData).toBeUndefined();
       const requirements = single(ev(), "aws:s3/bucketObjectv2:BucketObjectv2");
       const lock = fs.readFileSync(path.join(ROOT, "server", "requirements.txt"), "utf8");
       const sha256 = crypto.createHash("sha256").update(lock).digest("hex");
@@ -468,7 +479,7 @@ test("server.gcRetentionDays reaches the EC2 server's environment as MLFLOW_GC_O
     config: { ...config, "mlflow-platform:server": JSON.stringify({ ...server, gcRetentionDays: 90 }) },
     secretKeys,
   });
-  const userData = single(ev, "aws:ec2/instance:Instance").inputs.userData as string;
+  const userData = userDataOf(single(ev, "aws:ec2/instance:Instance"));
   expect(cloudInitFiles(userData)["/etc/mlflow/mlflow.env"]).toMatch(/^MLFLOW_GC_OLDER_THAN="90d"$/m);
 });
 

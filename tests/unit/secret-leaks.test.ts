@@ -2,7 +2,7 @@
 // no such value may appear in a plain resource input (user data, tags, task definitions, policies, ...) or
 // in a non-secret output. Secret inputs are allowed to carry them: that is where they belong.
 import { Evaluation, evaluateProgram } from "../support/mockRuntime";
-import { cloudInitFiles, plainStrings } from "../support/inspect";
+import { cloudInitFiles, plainStrings, userDataOf } from "../support/inspect";
 import { StackVariant, fileVariants, matrixVariants } from "../support/variants";
 
 const MARKER = /SECRETMARKER/;
@@ -23,8 +23,11 @@ variants.push(withConfiguredPassword(variants[0]));
 /** Plain strings of a resource's inputs, with gzip-encoded cloud-init files opened up. */
 function plainInputs(r: Evaluation["resources"][number]): { path: string; value: string }[] {
   const found = plainStrings(r.wrappedInputs);
-  const userData = r.inputs.userData;
-  if (typeof userData === "string" && userData.startsWith("#cloud-config")) {
+  if (r.type === "aws:ec2/instance:Instance") {
+    // Gzipped user data hides its text from a plain search: open it up.
+    const userData = userDataOf(r);
+    expect(userData.startsWith("#cloud-config")).toBe(true);
+    found.push({ path: "userData", value: userData });
     for (const [file, content] of Object.entries(cloudInitFiles(userData)))
       found.push({ path: `userData:${file}`, value: content });
   }

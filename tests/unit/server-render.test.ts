@@ -1,4 +1,5 @@
 // Fast, pure tests of server/render.ts (no processes). Runtime behaviour is in tests/runtime.
+import * as crypto from "crypto";
 import {
   DEFAULT_WORKERS,
   pinnedMlflowVersion,
@@ -17,7 +18,9 @@ import {
   EC2_USER_DATA_LIMIT_BYTES,
   requirementsSubset,
   serverFileSha256,
+  compressUserData,
 } from "../../server/render";
+import { cloudInitFiles } from "../support/inspect";
 import * as zlib from "zlib";
 
 const arn = (n: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${n}-AbCdEf`;
@@ -171,10 +174,11 @@ test("nginx config: no body limit, unbuffered uploads, long timeouts, forwarded 
 });
 
 describe("renderCloudInit", () => {
+  // The files as cloud-init will write them (YAML parsed, not pattern-matched).
   const gunzipFile = (doc: string, file: string) => {
-    const m = new RegExp(`path: ${file.replace(/\./g, "\\.")}\\n(?:.*\\n)*?\\s+content: (\\S+)`).exec(doc);
-    if (!m) throw new Error(`no ${file}`);
-    return zlib.gunzipSync(Buffer.from(m[1], "base64")).toString("utf8");
+    const content = cloudInitFiles(doc)[file];
+    if (content === undefined) throw new Error(`no ${file}`);
+    return content;
   };
   const requirementsSource = {
     uri: "s3://mlflow-dev-server-runtime-0123abc/server/requirements-abc.txt",
@@ -182,9 +186,20 @@ describe("renderCloudInit", () => {
   };
   const doc = renderCloudInit({ ...base, requirementsSource });
 
-  test("fits EC2's 16 KB user data limit", () => {
-    expect(Buffer.byteLength(doc)).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES);
+  test("gzipped, fits EC2's 16 KB user data limit with room to spare; too large is refused", () => {
+    const gzipped = Buffer.from(compressUserData(doc), "base64");
+    expect(zlib.gunzipSync(gzipped).toString("utf8")).toBe(doc);
+    // At least 4 KB of headroom for the next change to the runtime files.
+    expect(gzipped.length).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES - 4096);
     expect(EC2_USER_DATA_LIMIT_BYTES).toBe(16384);
+    const incompressible = crypto.randomBytes(12_000).toString("base64");
+    expect(() => compressUserData(doc + incompressible)).toThrow(/gzipped; EC2 allows 16384/);
+  });
+
+  test("files keep their exact text, trailing newlines included", () => {
+    const files = cloudInitFiles(doc);
+    for (const content of Object.values(files)) expect(content.length).toBeGreaterThan(0);
+    expect(files["/opt/mlflow/server/runtime_helper.py"]).toBe(readServerFile("runtime_helper.py"));
   });
 
   test("installs boto3 from a hash-locked subset of the lock, then fetches and checks the full lock", () => {
