@@ -194,42 +194,31 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     opts,
   );
 
-  // A failed system status check (host hardware) moves the instance to healthy hardware, same EIP and disk.
-  new cloudwatch.MetricAlarm(
-    `${name}-server-recover`,
-    {
-      alarmDescription: "Recover the MLflow server when its host fails",
-      namespace: "AWS/EC2",
-      metricName: "StatusCheckFailed_System",
-      dimensions: { InstanceId: instance.id },
-      statistic: "Maximum",
-      period: 60,
-      evaluationPeriods: 2,
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      alarmActions: [pulumi.interpolate`arn:aws:automate:${args.awsRegion}:ec2:recover`, args.alarmTopicArn],
-      tags,
-    },
-    opts,
-  );
-  // A hung guest (out of memory, full disk) fails the instance check: reboot it and tell someone.
-  new cloudwatch.MetricAlarm(
-    `${name}-server-reboot`,
-    {
-      alarmDescription: "Reboot the MLflow server when its instance status check fails",
-      namespace: "AWS/EC2",
-      metricName: "StatusCheckFailed_Instance",
-      dimensions: { InstanceId: instance.id },
-      statistic: "Maximum",
-      period: 60,
-      evaluationPeriods: 3,
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      alarmActions: [pulumi.interpolate`arn:aws:automate:${args.awsRegion}:ec2:reboot`, args.alarmTopicArn],
-      tags,
-    },
-    opts,
-  );
+  // Status checks: a failed host moves the instance to healthy hardware (same EIP and disk); a hung guest
+  // (out of memory, full disk) is rebooted. Both tell the alarm topic.
+  const statusAlarm = (suffix: string, metricName: string, action: string, evaluationPeriods: number) =>
+    new cloudwatch.MetricAlarm(
+      `${name}-server-${suffix}`,
+      {
+        alarmDescription: `${action === "recover" ? "Recover" : "Reboot"} the MLflow server when ${metricName} fails`,
+        namespace: "AWS/EC2",
+        metricName,
+        dimensions: { InstanceId: instance.id },
+        statistic: "Maximum",
+        period: 60,
+        evaluationPeriods,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        alarmActions: [
+          pulumi.interpolate`arn:aws:automate:${args.awsRegion}:ec2:${action}`,
+          args.alarmTopicArn,
+        ],
+        tags,
+      },
+      opts,
+    );
+  statusAlarm("recover", "StatusCheckFailed_System", "recover", 2);
+  statusAlarm("reboot", "StatusCheckFailed_Instance", "reboot", 3);
 
   return {
     trackingUri: pulumi.interpolate`http://${address.publicIp}`,
