@@ -76,6 +76,8 @@ async function main(): Promise<void> {
   }
   const { config, secretKeys } = readStackFile(source);
   const evaluation = await evaluateProgram({ stack, config, secretKeys });
+  // The stack resource itself is implicit in `pulumi up`'s plan; its children are what it creates.
+  const resources = evaluation.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
   if (json) {
     process.stdout.write(
       JSON.stringify(
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
   }
   console.log(`Plan for stack "${stack}" (offline: no cloud calls, computed values are mock stand-ins)\n`);
   const children = new Map<string, CapturedResource[]>();
-  for (const r of evaluation.resources) {
+  for (const r of resources) {
     const parentKey = r.parent ? `${r.parent.type}::${r.parent.name}` : "";
     children.set(parentKey, [...(children.get(parentKey) ?? []), r]);
   }
@@ -110,8 +112,8 @@ async function main(): Promise<void> {
     }
   };
   print("", 0);
-  const custom = evaluation.resources.filter((r) => r.custom).length;
-  console.log(`\n${custom} resources in ${evaluation.resources.length - custom} components.\n\nOutputs:`);
+  const custom = resources.filter((r) => r.custom).length;
+  console.log(`\n${custom} resources in ${resources.length - custom} components.\n\nOutputs:`);
   for (const [name, output] of Object.entries(evaluation.outputs)) {
     console.log(`  ${name}: ${mask(output.value, output.secret)}`);
   }
