@@ -533,6 +533,35 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     comparisonOperator: "GreaterThanThreshold",
   });
 
+  // A failing weekly gc leaves deleted runs and their artifacts in place: count its errors and tell someone.
+  const gcFailureMetric = { name: "GcFailures", namespace: `MLflow/${name}` };
+  new cloudwatch.LogMetricFilter(
+    `${name}-gc-failures`,
+    {
+      logGroupName: logGroup.name,
+      pattern: '"mlflow-gc: ERROR"',
+      metricTransformation: { ...gcFailureMetric, value: "1" },
+    },
+    opts,
+  );
+  new cloudwatch.MetricAlarm(
+    `${name}-gc-failed`,
+    {
+      alarmDescription: "MLflow: the weekly gc of deleted runs failed (see the log group, lines mlflow-gc:)",
+      namespace: gcFailureMetric.namespace,
+      metricName: gcFailureMetric.name,
+      statistic: "Sum",
+      period: 3600,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions: [args.alarmTopicArn],
+      tags,
+    },
+    opts,
+  );
+
   return { trackingUri, securityGroupId: taskSecurityGroup.id };
 }
 

@@ -20,7 +20,7 @@ import {
   imageTag,
 } from "../../components/compute/image";
 import { loadSettings } from "../../stacks/config";
-import { GC_SCHEDULE, pinnedMlflowVersion } from "../../server/render";
+import { GC_SCHEDULE, pinnedMlflowVersion, readServerFile } from "../../server/render";
 import { CONTAINER_NAME, serviceName } from "../../components/compute/container";
 import type { IamStatement } from "../../components/iam";
 
@@ -486,7 +486,11 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       const targetGroup = single(e, "aws:lb/targetGroup:TargetGroup");
       const name = alb.name.replace(/-server$/, "");
       const alarms = childrenOf(e, "aws:cloudwatch/metricAlarm:MetricAlarm", SERVER);
-      expect(alarms.map((a) => a.name).sort()).toEqual([`${name}-server-5xx`, `${name}-server-unhealthy`]);
+      expect(alarms.map((a) => a.name).sort()).toEqual([
+        `${name}-gc-failed`,
+        `${name}-server-5xx`,
+        `${name}-server-unhealthy`,
+      ]);
 
       const unhealthy = single(e, "aws:cloudwatch/metricAlarm:MetricAlarm", `${name}-server-unhealthy`);
       expect(unhealthy.inputs).toMatchObject({
@@ -516,6 +520,30 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         expect(alarm.inputs.alarmActions).toEqual([topic]);
         expect(alarm.inputs.okActions).toEqual([topic]);
       }
+    });
+
+    test("a failed weekly gc run raises an alarm from its log lines", () => {
+      const topic = single(e, "aws:sns/topic:Topic").state.arn;
+      const logGroup = single(e, "aws:cloudwatch/logGroup:LogGroup");
+      const filter = single(e, "aws:cloudwatch/logMetricFilter:LogMetricFilter");
+      expect(filter.inputs.logGroupName).toBe(logGroup.state.name);
+      expect(filter.inputs.pattern).toBe('"mlflow-gc: ERROR"');
+      const metric = filter.inputs.metricTransformation as { name: string; namespace: string; value: string };
+      expect(metric.value).toBe("1");
+      const alarm = childrenOf(e, "aws:cloudwatch/metricAlarm:MetricAlarm", SERVER).find((a) =>
+        a.name.endsWith("-gc-failed"),
+      )!;
+      expect(alarm.inputs).toMatchObject({
+        namespace: metric.namespace,
+        metricName: metric.name,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        alarmActions: [topic],
+      });
+      // The pattern matches what the gc writes when it fails.
+      expect(readServerFile("runtime_helper.py")).toMatch(/LOG_PREFIX = "mlflow-gc"/);
+      expect(readServerFile("runtime_helper.py")).toMatch(/log\(f"ERROR: gc failed/);
+      expect(readServerFile("runtime_helper.py")).toMatch(/print\(f"\{LOG_PREFIX\}: \{message\}"/);
     });
 
     test(
