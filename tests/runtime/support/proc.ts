@@ -102,13 +102,13 @@ export function startProcess(
       } catch {
         // already gone
       }
-      const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+      const done = await withinMs(exited, 10_000);
       try {
         process.kill(group, "SIGKILL"); // whatever is left of the group
       } catch {
         // group empty
       }
-      if (!done) await Promise.race([exited, sleep(5_000)]);
+      if (!done) await withinMs(exited, 5_000);
       running.delete(proc);
       log?.end();
     },
@@ -122,6 +122,17 @@ export async function killAll(): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Whether `promise` settles within `ms`; the timer is cleared either way, so it never outlives the test. */
+async function withinMs(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Poll until fn() is truthy, at most timeoutMs; fails with the given process output. */
 export async function waitFor<T>(
