@@ -260,23 +260,27 @@ export interface SystemdUnitOptions {
   restartSec?: number; // default 5
 }
 
-export function renderSystemdUnit(opts: SystemdUnitOptions = {}): string {
+/** The placeholders both units (server and gc) share: who runs what, with which environment. */
+function unitValues(opts: Omit<SystemdUnitOptions, "restartSec">): Record<string, string> {
   const user = opts.user ?? "mlflow";
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new Error(`systemd unit: invalid user '${user}'`);
+  return {
+    USER: user,
+    ENV_FILE: absolutePath("envFile", opts.envFile ?? "/etc/mlflow/mlflow.env"),
+    VENV: absolutePath("venv", opts.venv ?? "/opt/mlflow/venv"),
+    START_SCRIPT: absolutePath("startScript", opts.startScript ?? "/opt/mlflow/server/start.sh"),
+    STATE_DIR: "/var/lib/mlflow",
+  };
+}
+
+export function renderSystemdUnit(opts: SystemdUnitOptions = {}): string {
   const restartSec = opts.restartSec ?? 5;
   if (!Number.isInteger(restartSec) || restartSec < 1 || restartSec > 600) {
     throw new Error(`systemd unit: restartSec must be 1-600 (got ${restartSec})`);
   }
   return fill(
     readServerFile("mlflow.service.template"),
-    {
-      USER: user,
-      ENV_FILE: absolutePath("envFile", opts.envFile ?? "/etc/mlflow/mlflow.env"),
-      VENV: absolutePath("venv", opts.venv ?? "/opt/mlflow/venv"),
-      START_SCRIPT: absolutePath("startScript", opts.startScript ?? "/opt/mlflow/server/start.sh"),
-      STATE_DIR: "/var/lib/mlflow",
-      RESTART_SEC: String(restartSec),
-    },
+    { ...unitValues(opts), RESTART_SEC: String(restartSec) },
     "mlflow.service.template",
   );
 }
@@ -290,19 +294,7 @@ export interface GcTimerOptions {
 
 /** The oneshot unit the gc timer starts: `start.sh gc` as the server's user, with the server's hardening. */
 export function renderGcServiceUnit(opts: Omit<SystemdUnitOptions, "restartSec"> = {}): string {
-  const user = opts.user ?? "mlflow";
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) throw new Error(`systemd unit: invalid user '${user}'`);
-  return fill(
-    readServerFile("mlflow-gc.service.template"),
-    {
-      USER: user,
-      ENV_FILE: absolutePath("envFile", opts.envFile ?? "/etc/mlflow/mlflow.env"),
-      VENV: absolutePath("venv", opts.venv ?? "/opt/mlflow/venv"),
-      START_SCRIPT: absolutePath("startScript", opts.startScript ?? "/opt/mlflow/server/start.sh"),
-      STATE_DIR: "/var/lib/mlflow",
-    },
-    "mlflow-gc.service.template",
-  );
+  return fill(readServerFile("mlflow-gc.service.template"), unitValues(opts), "mlflow-gc.service.template");
 }
 
 /** The weekly timer of mlflow-gc.service. */
