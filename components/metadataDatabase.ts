@@ -68,6 +68,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
     );
     // URL-safe: the password goes into a SQLAlchemy URI.
     const password = new random.RandomPassword(`${name}-db`, { length: 40, special: false }, parent);
+    const snapshotSuffix = new random.RandomId(`${name}-db-final-snapshot`, { byteLength: 4 }, parent);
 
     const instance = new rds.Instance(
       `${name}-db`,
@@ -76,7 +77,9 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         engineVersion: settings.engineVersion,
         instanceClass: settings.instanceClass,
         allocatedStorage: settings.allocatedStorageGb,
-        maxAllocatedStorage: settings.maxAllocatedStorageGb,
+        // RDS reads 0 as "no storage autoscaling"; a ceiling equal to the allocation would still enable it.
+        maxAllocatedStorage:
+          settings.maxAllocatedStorageGb > settings.allocatedStorageGb ? settings.maxAllocatedStorageGb : 0,
         storageType: "gp3",
         storageEncrypted: true,
         dbName: DATABASE_NAME,
@@ -93,12 +96,16 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         maintenanceWindow: "sun:04:30-sun:05:30",
         copyTagsToSnapshot: true,
         autoMinorVersionUpgrade: true,
-        // A major upgrade is a deliberate change of engineVersion, never automatic.
-        allowMajorVersionUpgrade: false,
+        // engineVersion is a validated major version, so a major upgrade happens only when config changes it;
+        // RDS refuses that change unless this is true.
+        allowMajorVersionUpgrade: true,
         applyImmediately: !protect,
         deletionProtection: protect,
         skipFinalSnapshot: !protect,
-        finalSnapshotIdentifier: protect ? `${name}-db-final` : undefined,
+        // Unique per instance: a recreated stack's final snapshot must not collide with the last one's.
+        finalSnapshotIdentifier: protect
+          ? pulumi.interpolate`${name}-db-final-${snapshotSuffix.hex}`
+          : undefined,
         deleteAutomatedBackups: !protect,
         performanceInsightsEnabled: true,
         enabledCloudwatchLogsExports: ["postgresql"],

@@ -23,6 +23,8 @@ export class Network extends pulumi.ComponentResource {
   readonly vpcCidrBlock: pulumi.Output<string>;
   readonly publicSubnetIds: pulumi.Output<string>[];
   readonly privateSubnetIds: pulumi.Output<string>[];
+  /** Public routes to the internet gateway: what a public instance needs before it boots. */
+  readonly publicRoutes: pulumi.Resource[];
   /** The private route tables (for gateway endpoints). */
   readonly privateRouteTableId: pulumi.Output<string>;
 
@@ -66,6 +68,7 @@ export class Network extends pulumi.ComponentResource {
     );
 
     const publicSubnets: ec2.Subnet[] = [];
+    const publicAssociations: ec2.RouteTableAssociation[] = [];
     const privateSubnets: ec2.Subnet[] = [];
     for (let i = 0; i < args.availabilityZoneCount; i++) {
       const publicSubnet = new ec2.Subnet(
@@ -80,10 +83,12 @@ export class Network extends pulumi.ComponentResource {
         },
         parent,
       );
-      new ec2.RouteTableAssociation(
-        `${name}-public-${i}`,
-        { subnetId: publicSubnet.id, routeTableId: publicRoutes.id },
-        parent,
+      publicAssociations.push(
+        new ec2.RouteTableAssociation(
+          `${name}-public-${i}`,
+          { subnetId: publicSubnet.id, routeTableId: publicRoutes.id },
+          parent,
+        ),
       );
       publicSubnets.push(publicSubnet);
       privateSubnets.push(
@@ -142,6 +147,7 @@ export class Network extends pulumi.ComponentResource {
     this.vpcId = vpc.id;
     this.vpcCidrBlock = vpc.cidrBlock;
     this.publicSubnetIds = publicSubnets.map((s) => s.id);
+    this.publicRoutes = [publicRoutes, ...publicAssociations];
     this.privateSubnetIds = privateSubnets.map((s) => s.id);
     this.privateRouteTableId = privateRoutes.id;
     this.registerOutputs({

@@ -13,6 +13,8 @@ export interface TrackingServerNetwork {
   privateSubnetIds: pulumi.Output<string>[];
   /** The VPC's CIDR (container mode: the load balancer's egress to the tasks). */
   vpcCidrBlock?: pulumi.Output<string>;
+  /** Resources that give the public subnets their internet route (EC2 boots only after them). */
+  publicRoutes?: pulumi.Resource[];
 }
 
 export interface TrackingServerArgs {

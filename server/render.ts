@@ -65,13 +65,14 @@ export const DEFAULT_AUTH_CACHE_TTL_SECONDS = 60;
 /** Deleted runs are purged this long after their deletion (config `server.gcRetentionDays`). */
 export const DEFAULT_GC_OLDER_THAN = "30d";
 /**
- * When garbage collection runs: Sundays 03:00 UTC, the same week slot in both compute modes (a systemd timer
- * with up to an hour of random delay on EC2; an EventBridge Scheduler schedule with a one-hour flexible window
- * for the container mode).
+ * When garbage collection runs: Sundays 06:00 UTC, after the database's backup (03:00-04:00) and maintenance
+ * (Sun 04:30-05:30) windows, the same week slot in both compute modes (a systemd timer with up to an hour of
+ * random delay on EC2; an EventBridge Scheduler schedule with a one-hour flexible window for the container
+ * mode).
  */
 export const GC_SCHEDULE = Object.freeze({
-  systemdOnCalendar: "Sun *-*-* 03:00:00 UTC",
-  schedulerExpression: "cron(0 3 ? * SUN *)",
+  systemdOnCalendar: "Sun *-*-* 06:00:00 UTC",
+  schedulerExpression: "cron(0 6 ? * SUN *)",
   windowMinutes: 60,
 });
 /** AWS limit on EC2 user data (raw, before base64). */

@@ -2,10 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { Provider as GcpProvider } from "@pulumi/gcp/provider";
 import * as gcpIam from "@pulumi/gcp/iam";
+import * as projects from "@pulumi/gcp/projects";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import * as storage from "@pulumi/gcp/storage";
 import type { ArtifactBackend, ArtifactBackendContext } from "../artifactStore";
 import { storeSecret } from "../secret";
+
+/** The Google APIs the backend uses; enabled by the program so a fresh project works. */
+export const GCP_APIS = [
+  "storage.googleapis.com",
+  "iam.googleapis.com",
+  "sts.googleapis.com",
+  "iamcredentials.googleapis.com",
+];
 
 /** Read, create, overwrite, delete and list objects (and multipart uploads); no bucket or IAM changes. */
 export const GCS_SERVER_ROLE = "roles/storage.objectUser";
@@ -35,7 +44,18 @@ export function createGcsBackend({ name, args, parent }: ArtifactBackendContext)
     { project, ...(isRegion(gcs.location) ? { region: gcs.location.toLowerCase() } : {}) },
     { parent },
   );
-  const opts = { parent, provider };
+  // A new project has these APIs off: storage for the bucket, IAM for the service account and the identity
+  // pool, STS and IAM Credentials for the server's token exchange. They stay enabled on destroy (other
+  // workloads in the project may use them).
+  const apis = GCP_APIS.map(
+    (api) =>
+      new projects.Service(
+        `${name}-${api.split(".")[0]}-api`,
+        { project, service: api, disableOnDestroy: false },
+        { parent, provider },
+      ),
+  );
+  const opts = { parent, provider, dependsOn: apis };
 
   const suffix = new random.RandomId(`${name}-gcp-names`, { byteLength: 4 }, { parent });
   const base = gcpBaseName(name);

@@ -137,18 +137,20 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
   const userData = pulumi
     .all([
       address.publicIp,
+      address.publicDns,
       pulumi.output(args.artifactRoot),
       pulumi.output(args.artifactEnvironment) as pulumi.Output<Record<string, string>>,
       secretArns,
       pulumi.interpolate`s3://${runtimeBucket.bucket}/${requirements.key}`,
     ])
-    .apply(([publicIp, artifactRoot, artifactEnvironment, secretArns, requirementsUri]) =>
+    .apply(([publicIp, publicDns, artifactRoot, artifactEnvironment, secretArns, requirementsUri]) =>
       compressUserData(
         renderCloudInit({
           requirementsSource: { uri: requirementsUri, sha256: requirementsSha256 },
           artifactsDestination: artifactRoot,
-          allowedHosts: [publicIp],
-          nginxServerNames: [publicIp],
+          // The Elastic IP and its public DNS name: nginx forwards the client's Host, which MLflow checks.
+          allowedHosts: [publicIp, publicDns],
+          nginxServerNames: [publicIp, publicDns],
           adminUsername: settings.adminUsername,
           workers: settings.workers,
           // mlflow-gc.timer purges runs deleted longer ago than this, weekly.
@@ -186,7 +188,13 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       tags: { ...tags, Name: `${name}-server` },
       volumeTags: tags,
     },
-    opts,
+    {
+      ...opts,
+      // cloud-init installs packages at first boot only: the subnet's internet route must exist by then.
+      dependsOn: args.network.publicRoutes ?? [],
+      // A newer Ubuntu image alone does not rebuild the server; roll it deliberately (README, Operations).
+      ignoreChanges: ["ami"],
+    },
   );
   new ec2.EipAssociation(
     `${name}-server`,

@@ -1,6 +1,7 @@
 // The hash-locked requirements must install where the server runs, not only on this machine: Ubuntu 24.04's
 // CPython 3.12 on EC2 (x86_64, and arm64 for Graviton instance types) and the image's CPython 3.11
-// (linux/amd64). pip resolves each target offline from the index, as binary wheels whose hashes match.
+// (linux/amd64). pip resolves each target from the index, dependencies included, as binary wheels whose
+// hashes match: a package missing for a target's Python, or a dependency only it needs, fails here.
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { SERVER_DIR, ensureVenv, tmpDir } from "./support/proc";
@@ -28,7 +29,6 @@ test.each(TARGETS)(
         "install",
         "--dry-run",
         "--ignore-installed",
-        "--no-deps",
         "--require-hashes",
         "--only-binary=:all:",
         "--implementation",

@@ -29,6 +29,11 @@ export interface CapturedResource {
   parent?: { type: string; name: string };
   protect: boolean;
   retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
+  /** Resource options that a mock cannot see otherwise. */
+  ignoreChanges: string[];
+  /** Explicit `dependsOn`, as type and name. */
+  dependsOn: { type: string; name: string }[];
   /** Computed state the mock returned (inputs + ids, arns, ...). */
   state: Record<string, unknown>;
 }
@@ -271,6 +276,9 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
           parent: captured?.parent,
           protect: captured?.protect ?? false,
           retainOnDelete: captured?.retainOnDelete ?? false,
+          deleteBeforeReplace: captured?.deleteBeforeReplace ?? false,
+          ignoreChanges: captured?.ignoreChanges ?? [],
+          dependsOn: captured?.dependsOn ?? [],
           state,
         };
         if (captured && captured.custom !== undefined && captured.state.__registered) {
@@ -297,8 +305,11 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
   const run = pulumi.runtime.runInPulumiStack(async () => {
     // Resource options are not visible to mocks; a stack transformation sees them for every resource.
     pulumi.runtime.registerStackTransformation((t) => {
-      const parent = t.opts.parent as
-        (pulumiType.Resource & { __name?: string; __pulumiType?: string }) | undefined;
+      type Named = pulumiType.Resource & { __name?: string; __pulumiType?: string };
+      const parent = t.opts.parent as Named | undefined;
+      const dependsOn = (
+        Array.isArray(t.opts.dependsOn) ? t.opts.dependsOn : t.opts.dependsOn ? [t.opts.dependsOn] : []
+      ) as Named[];
       resources.set(key(t.type, t.name), {
         type: t.type,
         name: t.name,
@@ -311,6 +322,9 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
             : undefined,
         protect: Boolean(t.opts.protect),
         retainOnDelete: Boolean(t.opts.retainOnDelete),
+        deleteBeforeReplace: Boolean((t.opts as pulumiType.CustomResourceOptions).deleteBeforeReplace),
+        ignoreChanges: t.opts.ignoreChanges ?? [],
+        dependsOn: dependsOn.map((d) => ({ type: d.__pulumiType ?? "", name: d.__name ?? "" })),
         state: {},
       });
       return undefined;

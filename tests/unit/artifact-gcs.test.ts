@@ -84,6 +84,24 @@ describe.each(variants.map((v) => [v.id, v] as const))("gcs %s", (_id, variant) 
     ]);
   });
 
+  test("the APIs it uses are enabled first and stay enabled on destroy", () => {
+    const services = ofType(e, "gcp:projects/service:Service");
+    expect(services.map((s) => s.inputs.service).sort()).toEqual([
+      "iam.googleapis.com",
+      "iamcredentials.googleapis.com",
+      "storage.googleapis.com",
+      "sts.googleapis.com",
+    ]);
+    for (const s of services)
+      expect(s.inputs).toMatchObject({ project: variantProject(variant), disableOnDestroy: false });
+    const apis = services.map((s) => ({ type: s.type, name: s.name }));
+    for (const r of e.resources.filter(
+      (r) => r.custom && r.type.startsWith("gcp:") && r.type !== "gcp:projects/service:Service",
+    )) {
+      expect(r.dependsOn).toEqual(expect.arrayContaining(apis));
+    }
+  });
+
   test("bucket-scoped access for a dedicated service account; no project-wide IAM", () => {
     const sa = single(e, SA);
     expect(sa.inputs.accountId).toMatch(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
@@ -91,11 +109,8 @@ describe.each(variants.map((v) => [v.id, v] as const))("gcs %s", (_id, variant) 
     expect(member.bucket).toBe(single(e, BUCKET).inputs.name);
     expect(member.role).toBe("roles/storage.objectUser");
     expect(member.member).toBe(`serviceAccount:${sa.state.email}`);
-    expect(
-      e.resources.filter(
-        (r) => r.type.startsWith("gcp:projects/") || r.type.startsWith("gcp:organizations/"),
-      ),
-    ).toEqual([]);
+    // No IAM binding above the bucket: none on the project or the organisation.
+    expect(e.resources.filter((r) => /^gcp:(projects|organizations)\/iAM/.test(r.type))).toEqual([]);
     expect(
       e.resources.filter((r) => /allUsers|allAuthenticatedUsers/.test(JSON.stringify(r.inputs))),
     ).toEqual([]);
@@ -179,3 +194,7 @@ describe.each(variants.map((v) => [v.id, v] as const))("gcs %s", (_id, variant) 
     expect(new Set(keys).size).toBe(keys.length);
   });
 });
+
+function variantProject(variant: StackVariant): string {
+  return JSON.parse(variant.config["mlflow-platform:artifactStore"]).gcs.project;
+}

@@ -119,6 +119,12 @@ describe("server image", () => {
     expect(finalStage).toMatch(/^HEALTHCHECK .*\n?.*urllib\.request.*\/health/m);
     expect(finalStage).toMatch(/^ENTRYPOINT \["\/opt\/mlflow\/server\/start\.sh"\]$/m);
     expect(finalStage).toMatch(/MLFLOW_HOST=0\.0\.0\.0/);
+    // Fargate makes the task's /tmp volume from the declared VOLUME: world-writable, so uid 10001 can write.
+    const volumeAt = finalStage.search(/^VOLUME \["\/tmp"\]$/m);
+    const chmodAt = finalStage.search(/^RUN chmod 1777 \/tmp$/m);
+    expect(chmodAt).toBeGreaterThan(0);
+    expect(volumeAt).toBeGreaterThan(chmodAt);
+    expect(finalStage.search(/^USER 10001:10001$/m)).toBeGreaterThan(volumeAt);
   });
 
   test(".dockerignore admits only the hashed files", () => {

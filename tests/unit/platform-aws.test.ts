@@ -159,8 +159,14 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       const db = single(ev(), "aws:rds/instance:Instance");
       expect(db.inputs.deletionProtection).toBe(prod);
       expect(db.inputs.skipFinalSnapshot).toBe(!prod);
-      expect(Boolean(db.inputs.finalSnapshotIdentifier)).toBe(prod);
+      if (prod) expect(db.inputs.finalSnapshotIdentifier).toMatch(/^mlflow-prod-db-final-[0-9a-f]{8}$/);
+      else expect(db.inputs.finalSnapshotIdentifier).toBeUndefined();
       expect(db.protect).toBe(prod);
+      // A major version change in config must be allowed to apply; minor versions follow automatically.
+      expect(db.inputs).toMatchObject({ allowMajorVersionUpgrade: true, autoMinorVersionUpgrade: true });
+      // Storage autoscaling up to the configured ceiling (0 would turn it off).
+      expect(db.inputs.maxAllocatedStorage).toBe(dbSettings().maxAllocatedStorageGb);
+      expect(dbSettings().maxAllocatedStorageGb).toBeGreaterThan(dbSettings().allocatedStorageGb);
     });
 
     test("alarms on free storage (10% of allocated) and CPU notify the alarm topic", () => {
@@ -259,6 +265,28 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(instance().inputs.subnetId).toMatch(/-public-0-id$/);
     });
 
+    test("boots only once its subnet routes to the internet; a newer AMI alone does not replace it", () => {
+      const routes = instance()
+        .dependsOn.map((d) => d.type)
+        .sort();
+      expect(routes).toEqual(
+        [
+          "aws:ec2/routeTable:RouteTable",
+          ...ofType(ev(), "aws:ec2/routeTableAssociation:RouteTableAssociation")
+            .filter((a) => a.name.includes("-public-"))
+            .map((a) => a.type),
+        ].sort(),
+      );
+      const publicRoutes = ofType(ev(), "aws:ec2/routeTable:RouteTable").find((t) =>
+        t.name.endsWith("public-rt"),
+      )!;
+      expect(instance().dependsOn).toContainEqual({ type: publicRoutes.type, name: publicRoutes.name });
+      expect(publicRoutes.inputs.routes).toEqual([
+        { cidrBlock: "0.0.0.0/0", gatewayId: `mlflow-${stack}-igw-id` },
+      ]);
+      expect(instance().ignoreChanges).toEqual(["ami"]);
+    });
+
     test("current Ubuntu LTS AMI from Canonical", () => {
       const lookup = ev().calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
       expect(lookup.inputs.owners).toEqual(["099720109477"]);
@@ -331,9 +359,17 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(envFile).toMatch(/MLFLOW_AUTH_ADMIN_PASSWORD_SECRET_ARN=/);
       expect(envFile).toMatch(/MLFLOW_FLASK_SERVER_SECRET_KEY_SECRET_ARN=/);
       expect(envFile).toContain(`MLFLOW_ARTIFACTS_DESTINATION="${ev().outputs.artifactRoot.value}"`);
-      expect(envFile).toMatch(
-        new RegExp(`MLFLOW_SERVER_ALLOWED_HOSTS="${ELASTIC_IP.replace(/\./g, "\\.")},`),
-      );
+      const eip = single(ev(), "aws:ec2/eip:Eip").state;
+      const allowedHosts = /^MLFLOW_SERVER_ALLOWED_HOSTS="([^"]*)"$/m.exec(envFile)![1].split(",");
+      // The Elastic IP and its public DNS name, which nginx passes on as the Host header.
+      expect(allowedHosts.slice(0, 4)).toEqual([
+        ELASTIC_IP,
+        `${ELASTIC_IP}:*`,
+        eip.publicDns,
+        `${eip.publicDns}:*`,
+      ]);
+      const nginxConf = Object.entries(files).find(([path]) => path.includes("nginx"))![1];
+      expect(nginxConf).toContain(`server_name ${ELASTIC_IP} ${eip.publicDns};`);
       expect(envFile).toMatch(/MLFLOW_AUTH_ADMIN_USERNAME="admin"/);
       const startScript = Object.entries(files).find(([path]) => path.endsWith("start.sh"))![1];
       expect(startScript).toContain("--serve-artifacts");

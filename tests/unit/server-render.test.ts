@@ -1,5 +1,6 @@
 // Fast, pure tests of server/render.ts (no processes). Runtime behaviour is in tests/runtime.
 import * as crypto from "crypto";
+import { parse as parseYaml } from "yaml";
 import {
   DEFAULT_WORKERS,
   pinnedMlflowVersion,
@@ -194,6 +195,18 @@ describe("renderCloudInit", () => {
     expect(EC2_USER_DATA_LIMIT_BYTES).toBe(16384);
     const incompressible = crypto.randomBytes(12_000).toString("base64");
     expect(() => compressUserData(doc + incompressible)).toThrow(/gzipped; EC2 allows 16384/);
+  });
+
+  test("every runcmd entry is a list of plain strings; pip installs binary wheels only", () => {
+    const runcmd = (parseYaml(doc) as { runcmd: unknown[][] }).runcmd;
+    for (const command of runcmd) {
+      // An unquoted "x:y" in a flow list turns into a mapping, which cloud-init rejects at boot.
+      expect(command.every((word) => typeof word === "string")).toBe(true);
+    }
+    const installs = runcmd.filter((c) => c[0] === "/opt/mlflow/venv/bin/pip");
+    expect(installs).toHaveLength(2);
+    for (const install of installs)
+      expect(install).toEqual(expect.arrayContaining(["--require-hashes", "--only-binary=:all:"]));
   });
 
   test("files keep their exact text, trailing newlines included", () => {
