@@ -129,7 +129,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         parent,
       );
     alarm("free-storage", {
-      alarmDescription: "MLflow database: less than 10% of its storage free",
+      alarmDescription: `MLflow database: less than ${settings.allocatedStorageGb / 10} GiB of storage free (10% of the initial allocation)`,
       metricName: "FreeStorageSpace",
       statistic: "Minimum",
       period: 300,

@@ -1,7 +1,7 @@
 // Turns raw stack config into typed, defaulted PlatformSettings. Everything invalid stops the program here,
 // before any resource is registered, with a message naming the key, the value and what is allowed.
 import { getProject, getStack, runtime } from "@pulumi/pulumi";
-import { DEFAULT_WORKERS, pinnedMlflowVersion } from "../server/render";
+import { DEFAULT_POOL, DEFAULT_WORKERS, pinnedMlflowVersion } from "../server/render";
 import {
   ARTIFACT_BACKENDS,
   ArtifactStoreSettings,
@@ -124,6 +124,7 @@ export function loadSettings(raw: RawConfig, project: string, stack: string): Pl
     database: readDatabase(own.database, protect),
     server: readServer(own.server),
   };
+  checkConnectionBudget(settings);
   if (own.adminPassword !== undefined) {
     const password = own.adminPassword;
     // Never echo a secret value in an error.
@@ -527,6 +528,40 @@ function readServer(value: unknown): ServerSettings {
       ),
     },
   };
+}
+
+/** Memory (GiB) of an RDS class for the families whose sizes follow the usual ladder; undefined otherwise. */
+export function rdsClassMemoryGib(instanceClass: string): number | undefined {
+  const match = /^db\.([a-z]+)(\d+)([a-z]*)\.([a-z0-9]+)$/.exec(instanceClass);
+  if (!match) return undefined;
+  const [, family, , , size] = match;
+  const ladder: Record<string, number> = { micro: 1, small: 2, medium: 4, large: 8, xlarge: 16 };
+  const multiple = /^(\d+)xlarge$/.exec(size);
+  const general = ladder[size] ?? (multiple ? 16 * Number(multiple[1]) : undefined);
+  if (general === undefined) return undefined;
+  // m and t: 4 GiB per vCPU; r: 8; x2: 16.
+  const factor: Record<string, number> = { t: 1, m: 1, r: 2, x: 4 };
+  return factor[family] === undefined ? undefined : general * factor[family];
+}
+
+/**
+ * Every server process keeps a SQLAlchemy pool (size + overflow) open to PostgreSQL, whose RDS default
+ * max_connections is memory / 9531392 bytes. Refuse a plan whose servers could take more than 80% of it
+ * (the rest: the auth app's pool, migrations, gc, and an operator's psql).
+ */
+function checkConnectionBudget(settings: PlatformSettings): void {
+  const memoryGib = rdsClassMemoryGib(settings.database.instanceClass);
+  if (memoryGib === undefined) return; // an unusual class: no estimate, no check
+  const maxConnections = Math.floor((memoryGib * 1024 ** 3) / 9531392);
+  const { compute, workers, container } = settings.server;
+  const servers = compute === "container" ? container.maxCount : 1;
+  const perWorker = DEFAULT_POOL.size + DEFAULT_POOL.maxOverflow;
+  const needed = servers * workers * perWorker;
+  if (needed > 0.8 * maxConnections) {
+    throw new ConfigError(
+      `${NAMESPACE}:database.instanceClass: got "${settings.database.instanceClass}", whose PostgreSQL allows about ${maxConnections} connections, but the servers may open ${needed} (${servers} server(s) x ${workers} workers x ${perWorker}); allowed: a class with more memory, or fewer server.workers${compute === "container" ? " or server.container.maxCount" : ""}`,
+    );
+  }
 }
 
 // ---- small typed readers; each names the key in its error ----

@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULTS, loadSettings } from "../../stacks/config";
+import { ConfigError, DEFAULTS, loadSettings, rdsClassMemoryGib } from "../../stacks/config";
 import { pinnedMlflowVersion } from "../../server/render";
 import { evaluateProgram, readStackFile, stackFile } from "../support/mockRuntime";
 
@@ -296,11 +296,46 @@ const INVALID: [string, Raw, string, string?][] = [
   ["alarm emails as a string", { alarmEmails: "oncall@example.com" }, `${NS}:alarmEmails`],
   ["an alarm email that is not an address", { alarmEmails: ["oncall"] }, `${NS}:alarmEmails[0]`],
   [
+    "more server connections than a small database allows",
+    {
+      database: { instanceClass: "db.t4g.micro" },
+      server: { compute: "container", workers: 4, container: { maxCount: 10 } },
+    },
+    "database.instanceClass",
+    "10 server(s) x 4 workers x 10",
+  ],
+  [
     "log retention CloudWatch does not offer",
     { server: { logRetentionDays: 10 } },
     "server.logRetentionDays",
   ],
 ];
+
+describe("database connection budget", () => {
+  test("RDS class memory follows the size ladder per family; unusual classes have no estimate", () => {
+    expect(rdsClassMemoryGib("db.t4g.micro")).toBe(1);
+    expect(rdsClassMemoryGib("db.m7g.large")).toBe(8);
+    expect(rdsClassMemoryGib("db.m6i.4xlarge")).toBe(64);
+    expect(rdsClassMemoryGib("db.r7g.xlarge")).toBe(32);
+    expect(rdsClassMemoryGib("db.x2g.large")).toBe(32);
+    expect(rdsClassMemoryGib("db.z1d.large")).toBeUndefined();
+    expect(rdsClassMemoryGib("db.serverless")).toBeUndefined();
+  });
+
+  test("the largest plan a micro database takes: 8 EC2 workers, or 4 tasks x 2 workers", () => {
+    expect(load({ database: { instanceClass: "db.t4g.micro" }, server: { workers: 8 } }).server.workers).toBe(
+      8,
+    );
+    const container = { compute: "container", workers: 2, container: { minCount: 1, maxCount: 4 } };
+    expect(
+      load({ database: { instanceClass: "db.t4g.micro" }, server: container }).server.container.maxCount,
+    ).toBe(4);
+    const more = { ...container, container: { minCount: 1, maxCount: 5 } };
+    expect(() => load({ database: { instanceClass: "db.t4g.micro" }, server: more })).toThrow(
+      /about 112 connections, but the servers may open 100/,
+    );
+  });
+});
 
 describe("invalid config", () => {
   test("the table has at least 30 cases", () => expect(INVALID.length).toBeGreaterThanOrEqual(30));
