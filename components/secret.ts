@@ -39,7 +39,7 @@ export function storeSecret(
   new secretsmanager.SecretVersion(
     name,
     { secretId: secret.id, secretString: pulumi.secret(args.value) },
-    { ...opts, parent: opts.parent },
+    opts,
   );
   return secret;
 }
