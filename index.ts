@@ -3,13 +3,13 @@
 // the same function under mocks, once per stack variant, without reloading modules.
 import * as pulumi from "@pulumi/pulumi";
 import { MlflowPlatform } from "./components/platform";
-import { NAMESPACE, loadStackSettings } from "./stacks/config";
+import { loadStackSettings } from "./stacks/config";
 
 export = function mlflowPlatform() {
   const settings = loadStackSettings();
   const platform = new MlflowPlatform(`mlflow-${settings.stack.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, {
     settings,
-    adminPassword: new pulumi.Config(NAMESPACE).getSecret("adminPassword"),
+    adminPassword: new pulumi.Config().getSecret("adminPassword"),
   });
   return {
     trackingUri: platform.trackingUri,

@@ -11,20 +11,17 @@ import {
   SERVER_COMPUTE_MODES,
   ServerSettings,
 } from "./settings";
+import { childKeys } from "./reference";
 
+/** The shipped project's name, and so the namespace of the shipped stack files' keys. */
 export const NAMESPACE = "mlflow-platform";
 
-/** Every top-level key of the `mlflow-platform:` namespace. */
-export const TOP_LEVEL_KEYS = [
-  "artifactStore",
-  "database",
-  "server",
-  "network",
-  "protect",
-  "tags",
-  "alarmEmails",
-  "adminPassword",
-] as const;
+/** Every top-level key of the project's namespace (stacks/reference.ts). */
+export const TOP_LEVEL_KEYS = childKeys("");
+
+// The namespace of the stack being loaded: the project's name, as for any Pulumi project (an unqualified
+// `pulumi config set` writes there). Set by loadSettings for the error messages of the readers below.
+let ns = NAMESPACE;
 
 /** Defaults for every key that has a safe one (DESIGN.md's config contract). */
 export const DEFAULTS = {
@@ -88,23 +85,45 @@ export type RawConfig = Record<string, string>;
  * structured values as JSON strings.
  */
 export function loadSettings(raw: RawConfig, project: string, stack: string): PlatformSettings {
+  ns = project;
+  try {
+    return readSettings(raw, project, stack);
+  } finally {
+    ns = NAMESPACE;
+  }
+}
+
+function readSettings(raw: RawConfig, project: string, stack: string): PlatformSettings {
   const own: Raw = {};
+  const dotted: [string[], unknown][] = [];
   for (const [fullKey, value] of Object.entries(raw)) {
-    const [ns, ...rest] = fullKey.split(":");
-    if (ns !== NAMESPACE) continue;
-    const key = rest.join(":");
-    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(key)) {
+    const [namespace, ...rest] = fullKey.split(":");
+    if (namespace === NAMESPACE && project !== NAMESPACE) {
+      // Stack files copied from this repository by `pulumi new` keep the shipped project's namespace.
       throw new ConfigError(
-        `${NAMESPACE}:${key}: unknown config key${suggest(key, TOP_LEVEL_KEYS)}; allowed keys: ${TOP_LEVEL_KEYS.join(", ")}`,
+        `${fullKey}: this project is named "${project}", so its config keys are "${project}:..."; allowed: rename the key to ${project}:${rest.join(":")} (the stack files in this repository are written for a project named ${NAMESPACE}), or name the project ${NAMESPACE}`,
       );
     }
-    own[key] = parseJson(value);
+    if (namespace !== project) continue;
+    const key = rest.join(":");
+    // `pulumi config set a.b v` without --path, and `pulumi new`'s template prompts, store a dotted key
+    // as one flat name; it means the same as the nested key.
+    const path = key.split(".");
+    if (!TOP_LEVEL_KEYS.includes(path[0])) {
+      throw new ConfigError(
+        `${ns}:${key}: unknown config key${suggest(path[0], TOP_LEVEL_KEYS)}; allowed keys: ${TOP_LEVEL_KEYS.join(", ")}`,
+      );
+    }
+    if (path.length === 1) own[key] = parseJson(value);
+    else dotted.push([path, parseJson(value)]);
   }
-
-  const protect = bool(`${NAMESPACE}:protect`, own.protect, false);
+  // A dotted key wins over the same setting inside its object: it is the more specific, later edit
+  // (`pulumi new` adds its prompted values beside a copied stack file's objects).
+  for (const [path, value] of dotted) setPath(own, path, value);
+  const protect = bool(`${ns}:protect`, own.protect, false);
   if (/^prod/i.test(stack) && !protect) {
     throw new ConfigError(
-      `${NAMESPACE}:protect: got false on stack "${stack}"; allowed: true (a production stack must have deletion protection, retained buckets and final snapshots)`,
+      `${ns}:protect: got false on stack "${stack}"; allowed: true (a production stack must have deletion protection, retained buckets and final snapshots)`,
     );
   }
   const awsRegion = raw["aws:region"] ?? DEFAULTS.awsRegion;
@@ -130,7 +149,7 @@ export function loadSettings(raw: RawConfig, project: string, stack: string): Pl
     // Never echo a secret value in an error.
     if (typeof password !== "string" || password.length < 12) {
       throw new ConfigError(
-        `${NAMESPACE}:adminPassword: the value is too short or not a string; allowed: a string of at least 12 characters (set it with \`pulumi config set --secret ${NAMESPACE}:adminPassword\`)`,
+        `${ns}:adminPassword: the value is too short or not a string; allowed: a string of at least 12 characters (set it with \`pulumi config set --secret ${ns}:adminPassword\`)`,
       );
     }
   }
@@ -138,7 +157,7 @@ export function loadSettings(raw: RawConfig, project: string, stack: string): Pl
 }
 
 function readTags(value: unknown): Record<string, string> {
-  const key = `${NAMESPACE}:tags`;
+  const key = `${ns}:tags`;
   const tags = object(key, value ?? {}, undefined);
   for (const [name, tagValue] of Object.entries(tags)) {
     if (
@@ -156,7 +175,7 @@ function readTags(value: unknown): Record<string, string> {
 }
 
 function readAlarmEmails(value: unknown): string[] {
-  const key = `${NAMESPACE}:alarmEmails`;
+  const key = `${ns}:alarmEmails`;
   if (value === undefined) return [];
   if (!Array.isArray(value))
     throw new ConfigError(`${key}: got ${show(value)}; allowed: a list of email addresses`);
@@ -171,8 +190,8 @@ function readAlarmEmails(value: unknown): string[] {
 }
 
 function readNetwork(value: unknown): NetworkSettings {
-  const key = `${NAMESPACE}:network`;
-  const raw = object(key, value ?? {}, ["cidrBlock", "availabilityZoneCount"]);
+  const key = `${ns}:network`;
+  const raw = object(key, value ?? {}, childKeys("network"));
   const d = DEFAULTS.network;
   const cidrBlock = cidr(`${key}.cidrBlock`, raw.cidrBlock ?? d.cidrBlock);
   const prefixLength = Number(cidrBlock.split("/")[1]);
@@ -194,15 +213,8 @@ function readNetwork(value: unknown): NetworkSettings {
 }
 
 function readArtifactStore(value: unknown): ArtifactStoreSettings {
-  const key = `${NAMESPACE}:artifactStore`;
-  const raw = object(key, value ?? {}, [
-    "backend",
-    "prefix",
-    "noncurrentVersionExpirationDays",
-    "abortIncompleteUploadDays",
-    "azureBlob",
-    "gcs",
-  ]);
+  const key = `${ns}:artifactStore`;
+  const raw = object(key, value ?? {}, childKeys("artifactStore"));
   const d = DEFAULTS.artifactStore;
   const backend = oneOf(`${key}.backend`, raw.backend, d.backend, ARTIFACT_BACKENDS);
   const prefix = raw.prefix ?? d.prefix;
@@ -247,12 +259,7 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
         `${azKey}: missing while ${key}.backend is "azureBlob"; allowed: { location: <Azure region such as westeurope>, subscriptionId?, resourceGroupName? }`,
       );
     }
-    const az = object(azKey, raw.azureBlob, [
-      "location",
-      "subscriptionId",
-      "resourceGroupName",
-      "sasExpiresOn",
-    ]);
+    const az = object(azKey, raw.azureBlob, childKeys("artifactStore.azureBlob"));
     settings.azureBlob = {
       location: requiredString(
         `${azKey}.location`,
@@ -282,7 +289,7 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
         `${gcsKey}: missing while ${key}.backend is "gcs"; allowed: { project: <GCP project id>, location?: <US, EU or a region> }`,
       );
     }
-    const gcs = object(gcsKey, raw.gcs, ["project", "location"]);
+    const gcs = object(gcsKey, raw.gcs, childKeys("artifactStore.gcs"));
     settings.gcs = {
       project: requiredString(
         `${gcsKey}.project`,
@@ -316,15 +323,8 @@ function readSasExpiry(key: string, value: unknown): string | undefined {
 }
 
 function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
-  const key = `${NAMESPACE}:database`;
-  const raw = object(key, value ?? {}, [
-    "instanceClass",
-    "engineVersion",
-    "allocatedStorageGb",
-    "maxAllocatedStorageGb",
-    "backupRetentionDays",
-    "multiAz",
-  ]);
+  const key = `${ns}:database`;
+  const raw = object(key, value ?? {}, childKeys("database"));
   const d = DEFAULTS.database;
   const allocatedStorageGb = int(
     `${key}.allocatedStorageGb`,
@@ -369,21 +369,8 @@ function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
 }
 
 function readServer(value: unknown): ServerSettings {
-  const key = `${NAMESPACE}:server`;
-  const raw = object(key, value ?? {}, [
-    "compute",
-    "mlflowVersion",
-    "allowedCidrs",
-    "adminUsername",
-    "workers",
-    "instanceType",
-    "rootVolumeGb",
-    "domain",
-    "hostedZoneId",
-    "logRetentionDays",
-    "gcRetentionDays",
-    "container",
-  ]);
+  const key = `${ns}:server`;
+  const raw = object(key, value ?? {}, childKeys("server"));
   const d = DEFAULTS.server;
   const compute = oneOf(`${key}.compute`, raw.compute, d.compute, SERVER_COMPUTE_MODES);
 
@@ -400,7 +387,9 @@ function readServer(value: unknown): ServerSettings {
     );
   }
 
-  const cidrs = raw.allowedCidrs ?? d.allowedCidrs;
+  // A template prompt or a flat `pulumi config set` gives a string: accept "a/8, b/16".
+  const given = raw.allowedCidrs;
+  const cidrs = typeof given === "string" ? given.split(",").map((c) => c.trim()) : (given ?? d.allowedCidrs);
   if (!Array.isArray(cidrs) || cidrs.length === 0) {
     throw new ConfigError(`${key}.allowedCidrs: got ${show(cidrs)}; allowed: a non-empty list of CIDRs`);
   }
@@ -434,15 +423,7 @@ function readServer(value: unknown): ServerSettings {
     );
   }
 
-  const rawContainer = object(`${key}.container`, raw.container ?? {}, [
-    "cpu",
-    "memoryMb",
-    "desiredCount",
-    "minCount",
-    "maxCount",
-    "targetCpuPercent",
-    "imageRetentionCount",
-  ]);
+  const rawContainer = object(`${key}.container`, raw.container ?? {}, childKeys("server.container"));
   if (raw.container !== undefined && compute !== "container") {
     throw new ConfigError(
       `${key}.container: set while ${key}.compute is "${compute}"; allowed: remove it, or set compute: container`,
@@ -559,12 +540,27 @@ function checkConnectionBudget(settings: PlatformSettings): void {
   const needed = servers * workers * perWorker;
   if (needed > 0.8 * maxConnections) {
     throw new ConfigError(
-      `${NAMESPACE}:database.instanceClass: got "${settings.database.instanceClass}", whose PostgreSQL allows about ${maxConnections} connections, but the servers may open ${needed} (${servers} server(s) x ${workers} workers x ${perWorker}); allowed: a class with more memory, or fewer server.workers${compute === "container" ? " or server.container.maxCount" : ""}`,
+      `${ns}:database.instanceClass: got "${settings.database.instanceClass}", whose PostgreSQL allows about ${maxConnections} connections, but the servers may open ${needed} (${servers} server(s) x ${workers} workers x ${perWorker}); allowed: a class with more memory, or fewer server.workers${compute === "container" ? " or server.container.maxCount" : ""}`,
     );
   }
 }
 
 // ---- small typed readers; each names the key in its error ----
+
+/** Sets own.a.b.c = value, creating objects on the way; refuses to descend into a non-object. */
+function setPath(own: Raw, path: string[], value: unknown): void {
+  let node = own;
+  for (let i = 0; i < path.length - 1; i++) {
+    const next = node[path[i]] ?? {};
+    if (typeof next !== "object" || next === null || Array.isArray(next)) {
+      throw new ConfigError(
+        `${ns}:${path.slice(0, i + 1).join(".")}: got ${show(next)} and also ${ns}:${path.join(".")}; allowed: an object with that key, or remove one of them`,
+      );
+    }
+    node = node[path[i]] = { ...(next as Raw) };
+  }
+  node[path[path.length - 1]] = value;
+}
 
 function parseJson(value: string): unknown {
   try {

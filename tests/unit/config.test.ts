@@ -114,6 +114,32 @@ describe("valid config", () => {
       "mlflow.example.com",
     ],
     [
+      "a comma-separated string of CIDRs (a template prompt's answer)",
+      { server: { allowedCidrs: "198.51.100.0/24, 203.0.113.0/24" } },
+      "dev",
+      (s) => s.server.allowedCidrs,
+      ["198.51.100.0/24", "203.0.113.0/24"],
+    ],
+    [
+      "dotted keys as `pulumi new` and `pulumi config set` without --path store them",
+      {
+        "server.compute": "container",
+        "server.container.cpu": "512",
+        "database.multiAz": "true",
+        "tags.Team": "ml",
+      },
+      "dev",
+      (s) => [s.server.compute, s.server.container.cpu, s.database.multiAz, s.tags],
+      ["container", 512, true, { Team: "ml" }],
+    ],
+    [
+      "a dotted key wins over the same setting in the object, keeping its siblings",
+      { server: { compute: "ec2", workers: 1 }, "server.compute": "container" },
+      "dev",
+      (s) => [s.server.compute, s.server.workers],
+      ["container", 1],
+    ],
+    [
       "a long enough admin password",
       { adminPassword: "correct-horse-battery" },
       "dev",
@@ -170,7 +196,30 @@ const INVALID: [string, Raw, string, string?][] = [
     { database: { instanceClass: "t3.micro" } },
     "database.instanceClass",
   ],
-  ["allowedCidrs as a string", { server: { allowedCidrs: "0.0.0.0/0" } }, "server.allowedCidrs"],
+  ["allowedCidrs as a number", { server: { allowedCidrs: 10 } }, "server.allowedCidrs"],
+  [
+    "a bad CIDR in a comma-separated allowedCidrs",
+    { server: { allowedCidrs: "10.0.0.0/8, nope" } },
+    "server.allowedCidrs[1]",
+  ],
+  [
+    "a dotted key under an unknown top-level key",
+    { "servr.compute": "ec2" },
+    `${NS}:servr.compute`,
+    'did you mean "server"',
+  ],
+  [
+    "a dotted key with a typo inside",
+    { "server.computee": "ec2" },
+    "server.computee",
+    'did you mean "compute"',
+  ],
+  [
+    "a dotted key below a non-object",
+    { server: { compute: "ec2", container: 3 }, "server.container.cpu": "512" },
+    "server.container",
+    "an object",
+  ],
   ["empty allowedCidrs", { server: { allowedCidrs: [] } }, "server.allowedCidrs"],
   ["CIDR prefix too long", { server: { allowedCidrs: ["10.0.0.0/33"] } }, "server.allowedCidrs[0]"],
   [
@@ -363,6 +412,22 @@ describe("invalid config", () => {
       /mlflow-platform:protect: got false on stack "prod"/,
     );
     expect(() => load({}, "production-eu")).toThrow(/protect/);
+  });
+
+  test("a project with another name reads its own namespace and refuses the shipped one", () => {
+    const renamed = { "acme-mlflow:server": JSON.stringify({ compute: "container" }) };
+    expect(loadSettings(renamed, "acme-mlflow", "dev").server.compute).toBe("container");
+    expect(() => loadSettings({ "acme-mlflow:servr": "{}" }, "acme-mlflow", "dev")).toThrow(
+      /^acme-mlflow:servr: unknown config key/,
+    );
+    // Keys of the shipped stack files, copied by `pulumi new` into a project named otherwise.
+    expect(() => loadSettings(raw({ protect: "false" }), "acme-mlflow", "dev")).toThrow(
+      /mlflow-platform:protect: this project is named "acme-mlflow".*rename the key to acme-mlflow:protect/,
+    );
+    // Error messages name the project's namespace.
+    expect(() => loadSettings({ "acme-mlflow:protect": "false" }, "acme-mlflow", "prod")).toThrow(
+      /^acme-mlflow:protect: got false on stack "prod"/,
+    );
   });
 
   test("a short admin password is rejected without echoing it", () => {
