@@ -1,9 +1,22 @@
 // `npm run plan -- --stack dev`: evaluates the real program for a stack's config with no cloud calls (the
-// mock runtime the tests use) and prints what `pulumi up` would create. Secrets are masked.
+// mock runtime the tests use) and prints what `pulumi up` would create, then a summary: resources by type,
+// what is reachable from the internet, and a monthly cost estimate (scripts/cost.ts). Secrets are masked.
+// `--json` prints the same as one deterministic, sorted document that `npm run plan:diff` compares between a
+// pull request's base and head (scripts/plan-diff.ts).
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { CapturedResource, evaluateProgram, readStackFile, stackFile } from "../tests/support/mockRuntime";
+import {
+  CapturedResource,
+  ROOT,
+  SECRET_WRAPPER,
+  evaluateProgram,
+  readStackFile,
+  stackFile,
+} from "../tests/support/mockRuntime";
+import { CostEstimate, estimateMonthlyCost, formatCostEstimate, mockId } from "./cost";
 
+/** The inputs the text plan prints for each resource. */
 const SHOWN_INPUTS = [
   "instanceType",
   "instanceClass",
@@ -39,6 +52,612 @@ const SHOWN_INPUTS = [
   "role",
 ];
 
+/**
+ * The inputs `--json` shows by value: the printed ones, plus what decides exposure, durability and cost. Other
+ * inputs (policies, user data, container definitions, tags, ...) appear only as digests, so a diff can name
+ * them as changed without printing them.
+ */
+const JSON_INPUTS = [
+  ...SHOWN_INPUTS,
+  "associatePublicIpAddress",
+  "mapPublicIpOnLaunch",
+  "monitoring",
+  "disableApiTermination",
+  "egress",
+  "internal",
+  "loadBalancerType",
+  "subnets",
+  "securityGroups",
+  "vpcSecurityGroupIds",
+  "enableDeletionProtection",
+  "networkConfiguration",
+  "launchType",
+  "ephemeralStorage",
+  "runtimePlatform",
+  "storageType",
+  "maxAllocatedStorage",
+  "skipFinalSnapshot",
+  "blockPublicAcls",
+  "blockPublicPolicy",
+  "ignorePublicAcls",
+  "restrictPublicBuckets",
+  "publicAccess",
+  "allowSharedKeyAccess",
+  "member",
+  "members",
+  "connectivityType",
+  "vpcEndpointType",
+  "serviceName",
+  "ipProtocol",
+  "fromPort",
+  "toPort",
+  "cidrIpv4",
+  "cidrIpv6",
+  "referencedSecurityGroupId",
+  "securityGroupId",
+  "retentionInDays",
+  "recoveryWindowInDays",
+  "domainName",
+  "imageTagMutability",
+  "scheduleExpression",
+];
+
+export const PLAN_FORMAT_VERSION = 1;
+export const SECRET_MASK = "[secret]";
+
+export interface PlanResource {
+  type: string;
+  name: string;
+  /** The parent component (null: a direct child of the stack). */
+  parent: { type: string; name: string } | null;
+  /** false for components. */
+  custom: boolean;
+  protect: boolean;
+  retainOnDelete: boolean;
+  /** Key inputs by value (secrets are "[secret]"). */
+  inputs: Record<string, unknown>;
+  /** Every other input as a short digest of its masked value: a change shows, the value does not. */
+  otherInputs: Record<string, string>;
+}
+
+export interface IngressRule {
+  /** "80/tcp", "1024-2048/udp", "all traffic". */
+  ports: string;
+  /** Source CIDRs outside private address space, sorted. */
+  cidrs: string[];
+  /** The security group(s) that admit it. */
+  via: string;
+}
+
+export interface PublicItem {
+  /** `<type> <name>`: the identity a diff compares. */
+  resource: string;
+  kind: string;
+  /** Why it is reachable from the internet. */
+  why: string;
+  /** What the internet reaches: ports and source CIDRs (empty: nothing admitted from public addresses). */
+  reachableFrom: IngressRule[];
+  /** Load balancer listeners, "443/HTTPS -> forward". */
+  listeners?: string[];
+}
+
+export interface EgressOnlyItem {
+  resource: string;
+  why: string;
+}
+
+export interface PlanSummary {
+  /** Custom resources (what `pulumi up` creates) and components. */
+  resourceCount: number;
+  componentCount: number;
+  /** Count per type, components and providers included. */
+  resourcesByType: Record<string, number>;
+  /** Everything reachable from the internet, with why. */
+  public: PublicItem[];
+  /** Internet-facing but outbound only (NAT gateways). */
+  egressOnly: EgressOnlyItem[];
+  /** Resources that could be public and are not, with the setting that keeps them private. */
+  notPublic: string[];
+  cost: CostEstimate;
+}
+
+export interface PlanDocument {
+  formatVersion: number;
+  stack: string;
+  /** Sorted by type, then name. The stack resource itself is implicit. */
+  resources: PlanResource[];
+  /** Stack outputs; secret ones are "[secret]". */
+  outputs: Record<string, unknown>;
+  summary: PlanSummary;
+}
+
+// ---- deterministic JSON ----
+
+/** Replaces secret values with "[secret]", sorts object keys and makes checkout paths relative. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (SECRET_WRAPPER in record) return SECRET_MASK;
+    return Object.fromEntries(
+      Object.keys(record)
+        .filter((k) => record[k] !== undefined)
+        .sort()
+        .map((k) => [k, canonical(record[k])]),
+    );
+  }
+  // The program passes some absolute paths (the image build context): the checkout's location is not a change.
+  if (typeof value === "string" && value.includes(ROOT)) return value.split(ROOT).join("<root>");
+  return value;
+}
+
+function digest(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function planResource(r: CapturedResource): PlanResource {
+  const wrapped = canonical(r.wrappedInputs) as Record<string, unknown>;
+  const inputs: Record<string, unknown> = {};
+  const otherInputs: Record<string, string> = {};
+  for (const [key, value] of Object.entries(wrapped)) {
+    if (JSON_INPUTS.includes(key)) inputs[key] = value;
+    else otherInputs[key] = digest(value);
+  }
+  return {
+    type: r.type,
+    name: r.name,
+    parent: r.parent ? { type: r.parent.type, name: r.parent.name } : null,
+    custom: r.custom,
+    protect: r.protect,
+    retainOnDelete: r.retainOnDelete,
+    inputs,
+    otherInputs,
+  };
+}
+
+// ---- exposure ----
+
+const PRIVATE_V4: [number, number][] = [
+  [ip4("10.0.0.0"), 8],
+  [ip4("172.16.0.0"), 12],
+  [ip4("192.168.0.0"), 16],
+  [ip4("100.64.0.0"), 10], // carrier-grade NAT
+  [ip4("127.0.0.0"), 8],
+  [ip4("169.254.0.0"), 16],
+];
+
+function ip4(address: string): number {
+  return address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+/** Whether every address of the CIDR is private (not reachable from the internet). */
+export function isPrivateCidr(cidr: string): boolean {
+  const [address, prefixText] = cidr.split("/");
+  if (address.includes(":")) return /^(f[cd]|fe[89ab])/i.test(address) || address === "::1";
+  const prefix = Number(prefixText ?? 32);
+  const start = ip4(address);
+  return PRIVATE_V4.some(
+    ([base, bits]) =>
+      prefix >= bits && Math.floor(start / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)),
+  );
+}
+
+interface RawRule {
+  protocol: string;
+  from: number;
+  to: number;
+  cidrs: string[];
+  groups: string[];
+}
+
+function portsOf(rule: { protocol: string; from: number; to: number }): string {
+  const protocol = String(rule.protocol).toLowerCase();
+  if (protocol === "-1" || protocol === "all") return "all traffic";
+  const range = rule.from === rule.to ? String(rule.from) : `${rule.from}-${rule.to}`;
+  return `${range}/${protocol}`;
+}
+
+function portOrder(ports: string): number {
+  const n = parseInt(ports, 10);
+  return Number.isNaN(n) ? -1 : n;
+}
+
+/** Analyses what the plan exposes to the internet. */
+export function analyseExposure(resources: CapturedResource[]): {
+  public: PublicItem[];
+  egressOnly: EgressOnlyItem[];
+  notPublic: string[];
+} {
+  const custom = resources.filter((r) => r.custom);
+  const ofType = (type: string) =>
+    custom.filter((r) => r.type === type).sort((a, b) => compare(a.name, b.name));
+  const groups = ofType("aws:ec2/securityGroup:SecurityGroup");
+  const groupName = (id: unknown) => groups.find((g) => mockId(g) === id)?.name ?? String(id);
+  const id = (r: CapturedResource) => `${r.type} ${r.name}`;
+
+  /** Every ingress rule of a security group: inline, and separate rule resources. */
+  const rulesOf = (group: CapturedResource): RawRule[] => {
+    const gid = mockId(group);
+    const list = (v: unknown) => ((v ?? []) as unknown[]).map(String);
+    const rules: RawRule[] = ((group.inputs.ingress ?? []) as Record<string, unknown>[]).map((i) => ({
+      protocol: String(i.protocol),
+      from: Number(i.fromPort),
+      to: Number(i.toPort),
+      cidrs: [...list(i.cidrBlocks), ...list(i.ipv6CidrBlocks)],
+      groups: [...list(i.securityGroups), ...(i.self ? [gid] : [])],
+    }));
+    for (const r of ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
+      if (r.inputs.securityGroupId !== gid) continue;
+      rules.push({
+        protocol: String(r.inputs.ipProtocol),
+        from: Number(r.inputs.fromPort),
+        to: Number(r.inputs.toPort),
+        cidrs: [r.inputs.cidrIpv4, r.inputs.cidrIpv6].filter((c): c is string => typeof c === "string"),
+        groups:
+          typeof r.inputs.referencedSecurityGroupId === "string" ? [r.inputs.referencedSecurityGroupId] : [],
+      });
+    }
+    for (const r of ofType("aws:ec2/securityGroupRule:SecurityGroupRule")) {
+      if (r.inputs.securityGroupId !== gid || r.inputs.type !== "ingress") continue;
+      rules.push({
+        protocol: String(r.inputs.protocol),
+        from: Number(r.inputs.fromPort),
+        to: Number(r.inputs.toPort),
+        cidrs: [...list(r.inputs.cidrBlocks), ...list(r.inputs.ipv6CidrBlocks)],
+        groups: typeof r.inputs.sourceSecurityGroupId === "string" ? [r.inputs.sourceSecurityGroupId] : [],
+      });
+    }
+    return rules;
+  };
+  /** Ports and public source CIDRs the given security groups admit, grouped by port. */
+  const reachable = (groupIds: unknown[]): IngressRule[] => {
+    const byPorts = new Map<string, { cidrs: Set<string>; via: Set<string> }>();
+    for (const gid of groupIds) {
+      const group = groups.find((g) => mockId(g) === gid);
+      if (!group) continue;
+      for (const rule of rulesOf(group)) {
+        const cidrs = rule.cidrs.filter((c) => !isPrivateCidr(c));
+        if (cidrs.length === 0) continue;
+        const ports = portsOf(rule);
+        const entry = byPorts.get(ports) ?? { cidrs: new Set(), via: new Set() };
+        cidrs.forEach((c) => entry.cidrs.add(c));
+        entry.via.add(group.name);
+        byPorts.set(ports, entry);
+      }
+    }
+    return [...byPorts.entries()]
+      .map(([ports, e]) => ({
+        ports,
+        cidrs: [...e.cidrs].sort(),
+        via: `security group ${[...e.via].sort().join(", ")}`,
+      }))
+      .sort((a, b) => portOrder(a.ports) - portOrder(b.ports) || compare(a.ports, b.ports));
+  };
+  /** "80/tcp, 443/tcp from 198.51.100.0/24 (security group x)": ports with the same sources merged. */
+  const describe = (rules: IngressRule[]) => {
+    if (rules.length === 0) return "no ingress from public addresses";
+    const merged = new Map<string, string[]>();
+    for (const r of rules) {
+      const sources = `${r.cidrs.join(", ")} (${r.via})`;
+      merged.set(sources, [...(merged.get(sources) ?? []), r.ports]);
+    }
+    return [...merged.entries()].map(([sources, ports]) => `${ports.join(", ")} from ${sources}`).join("; ");
+  };
+  /** Non-CIDR sources a group admits, for the not-public list ("5000/tcp from security group x"). */
+  const internalSources = (groupIds: unknown[]): string => {
+    const parts = groupIds.flatMap((gid) => {
+      const group = groups.find((g) => mockId(g) === gid);
+      if (!group) return [];
+      return rulesOf(group).map(
+        (rule) =>
+          `${portsOf(rule)} from ${[...rule.groups.map((g) => `security group ${groupName(g)}`), ...rule.cidrs].join(", ")}`,
+      );
+    });
+    return parts.length === 0 ? "admits nothing" : `admits only ${parts.join("; ")}`;
+  };
+
+  const publicItems: PublicItem[] = [];
+  const egressOnly: EgressOnlyItem[] = [];
+  const notPublic: string[] = [];
+  const eips = ofType("aws:ec2/eip:Eip");
+  const associations = ofType("aws:ec2/eipAssociation:EipAssociation");
+  const usedEips = new Set<string>();
+  const eipFor = (allocationId: unknown, preferredName: string) => {
+    const candidates = eips.filter(
+      (e) => e.state.allocationId === allocationId || mockId(e) === allocationId,
+    );
+    return candidates.find((e) => e.name === preferredName) ?? candidates[0];
+  };
+
+  for (const r of ofType("aws:ec2/instance:Instance")) {
+    const addresses: string[] = [];
+    for (const a of associations.filter((a) => a.inputs.instanceId === mockId(r))) {
+      const eip = eipFor(a.inputs.allocationId, a.name);
+      if (eip) usedEips.add(eip.name);
+      addresses.push(`Elastic IP ${eip?.name ?? String(a.inputs.allocationId)}`);
+    }
+    for (const e of eips.filter((e) => e.inputs.instance === mockId(r))) {
+      usedEips.add(e.name);
+      addresses.push(`Elastic IP ${e.name}`);
+    }
+    if (r.inputs.associatePublicIpAddress === true)
+      addresses.push("a public IP at launch (associatePublicIpAddress)");
+    const groupIds = [...((r.inputs.vpcSecurityGroupIds ?? []) as unknown[])];
+    if (addresses.length === 0) {
+      notPublic.push(`EC2 instance ${r.name}: no public address; ${internalSources(groupIds)}`);
+      continue;
+    }
+    const rules = reachable(groupIds);
+    publicItems.push({
+      resource: id(r),
+      kind: "EC2 instance",
+      why: `EC2 instance ${r.name} has ${addresses.join(" and ")}; ${describe(rules)}`,
+      reachableFrom: rules,
+    });
+  }
+
+  for (const r of ofType("aws:lb/loadBalancer:LoadBalancer")) {
+    const kind =
+      r.inputs.loadBalancerType === "network" ? "Network Load Balancer" : "Application Load Balancer";
+    const groupIds = [...((r.inputs.securityGroups ?? []) as unknown[])];
+    if (r.inputs.internal === true) {
+      notPublic.push(`${kind} ${r.name}: internal; ${internalSources(groupIds)}`);
+      continue;
+    }
+    const listeners = ofType("aws:lb/listener:Listener")
+      .filter((l) => l.inputs.loadBalancerArn === r.state.arn)
+      .map((l) => {
+        const action = ((l.inputs.defaultActions ?? []) as Record<string, unknown>[])[0] ?? {};
+        const redirect = action.redirect as Record<string, unknown> | undefined;
+        const what =
+          action.type === "redirect" && redirect
+            ? `redirect to ${String(redirect.protocol ?? "")}`
+            : String(action.type ?? "");
+        return {
+          port: Number(l.inputs.port),
+          text: `${String(l.inputs.port)}/${String(l.inputs.protocol)} -> ${what}`,
+        };
+      })
+      .sort((a, b) => a.port - b.port)
+      .map((l) => l.text);
+    const rules = reachable(groupIds);
+    const zones = ((r.inputs.subnets ?? r.inputs.subnetMappings ?? []) as unknown[]).length;
+    publicItems.push({
+      resource: id(r),
+      kind,
+      why: `internet-facing ${kind} ${r.name} in ${zones} public subnets; listeners ${listeners.join(", ") || "none"}; ${describe(rules)}`,
+      reachableFrom: rules,
+      listeners,
+    });
+  }
+
+  for (const r of ofType("aws:ec2/natGateway:NatGateway")) {
+    if (r.inputs.connectivityType === "private") continue;
+    const eip = eipFor(r.inputs.allocationId, `${r.name}-eip`);
+    if (eip) usedEips.add(eip.name);
+    egressOnly.push({
+      resource: id(r),
+      why: `NAT gateway ${r.name} (Elastic IP ${eip?.name ?? "?"}): outbound only, for the private subnets; accepts no inbound connections`,
+    });
+  }
+  for (const e of eips.filter((e) => !usedEips.has(e.name))) {
+    publicItems.push({
+      resource: id(e),
+      kind: "Elastic IP",
+      why: `Elastic IP ${e.name} is not attached to anything in the plan`,
+      reachableFrom: [],
+    });
+  }
+
+  for (const r of ofType("aws:ecs/service:Service")) {
+    const net = (r.inputs.networkConfiguration ?? {}) as Record<string, unknown>;
+    const groupIds = [...((net.securityGroups ?? []) as unknown[])];
+    if (net.assignPublicIp === true) {
+      const rules = reachable(groupIds);
+      publicItems.push({
+        resource: id(r),
+        kind: "ECS service",
+        why: `ECS service ${r.name}: tasks get public IPs (assignPublicIp); ${describe(rules)}`,
+        reachableFrom: rules,
+      });
+    } else {
+      notPublic.push(
+        `ECS service ${r.name}: tasks without public IPs (assignPublicIp=false); ${internalSources(groupIds)}`,
+      );
+    }
+  }
+
+  for (const r of ofType("aws:rds/instance:Instance")) {
+    const groupIds = [...((r.inputs.vpcSecurityGroupIds ?? []) as unknown[])];
+    if (r.inputs.publiclyAccessible === true) {
+      const rules = reachable(groupIds);
+      publicItems.push({
+        resource: id(r),
+        kind: "RDS instance",
+        why: `RDS instance ${r.name} is publicly accessible; ${describe(rules)}`,
+        reachableFrom: rules,
+      });
+    } else {
+      notPublic.push(`RDS instance ${r.name}: publiclyAccessible=false; ${internalSources(groupIds)}`);
+    }
+  }
+
+  const blocks = ofType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+  const BLOCK_SETTINGS = [
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+  ];
+  for (const r of ofType("aws:s3/bucket:Bucket")) {
+    const block = blocks.find((b) => b.inputs.bucket === mockId(r));
+    const open = BLOCK_SETTINGS.filter((s) => block?.inputs[s] !== true);
+    const acl = typeof r.inputs.acl === "string" && /public/.test(r.inputs.acl) ? r.inputs.acl : undefined;
+    if (open.length === 0 && !acl) {
+      notPublic.push(`S3 bucket ${r.name}: all public access blocked (${BLOCK_SETTINGS.join(", ")})`);
+    } else {
+      publicItems.push({
+        resource: id(r),
+        kind: "S3 bucket",
+        why: `S3 bucket ${r.name}: ${acl ? `ACL ${acl}; ` : ""}public access not blocked (${block ? open.join(", ") : "no public access block"})`,
+        reachableFrom: [],
+      });
+    }
+  }
+
+  for (const r of ofType("azure-native:storage:StorageAccount")) {
+    if (r.inputs.allowBlobPublicAccess === false) {
+      notPublic.push(
+        `Azure storage account ${r.name}: no anonymous blob access (allowBlobPublicAccess=false)`,
+      );
+    } else {
+      publicItems.push({
+        resource: id(r),
+        kind: "Azure storage account",
+        why: `Azure storage account ${r.name}: anonymous blob access allowed (allowBlobPublicAccess is not false)`,
+        reachableFrom: [],
+      });
+    }
+  }
+  for (const r of ofType("azure-native:storage:BlobContainer")) {
+    if (r.inputs.publicAccess !== undefined && r.inputs.publicAccess !== "None") {
+      publicItems.push({
+        resource: id(r),
+        kind: "Azure blob container",
+        why: `Azure blob container ${r.name}: publicAccess=${String(r.inputs.publicAccess)}`,
+        reachableFrom: [],
+      });
+    }
+  }
+
+  const gcsMembers = [
+    ...ofType("gcp:storage/bucketIAMMember:BucketIAMMember").map((m) => ({ m, members: [m.inputs.member] })),
+    ...ofType("gcp:storage/bucketIAMBinding:BucketIAMBinding").map((m) => ({
+      m,
+      members: (m.inputs.members ?? []) as unknown[],
+    })),
+  ];
+  for (const r of ofType("gcp:storage/bucket:Bucket")) {
+    const everyone = gcsMembers.filter(
+      ({ m, members }) =>
+        (m.inputs.bucket === r.inputs.name || m.inputs.bucket === r.state.name) &&
+        members.some((x) => x === "allUsers" || x === "allAuthenticatedUsers"),
+    );
+    if (r.inputs.publicAccessPrevention === "enforced" && everyone.length === 0) {
+      notPublic.push(`GCS bucket ${r.name}: publicAccessPrevention=enforced`);
+    } else {
+      publicItems.push({
+        resource: id(r),
+        kind: "GCS bucket",
+        why: `GCS bucket ${r.name}: ${everyone.length > 0 ? "granted to allUsers/allAuthenticatedUsers" : "public access prevention not enforced"}`,
+        reachableFrom: [],
+      });
+    }
+  }
+
+  publicItems.sort((a, b) => compare(a.resource, b.resource));
+  egressOnly.sort((a, b) => compare(a.resource, b.resource));
+  notPublic.sort(compare);
+  return { public: publicItems, egressOnly, notPublic };
+}
+
+/** Kinds of public item that the platform never means to expose (its entry points are EC2 and load balancers). */
+const ENTRY_POINT_KINDS = ["EC2 instance", "Application Load Balancer", "Network Load Balancer"];
+
+// ---- the plan document ----
+
+/** Builds the plan document from an evaluation: sorted, secrets masked, identical for identical input. */
+export function buildPlanDocument(
+  stack: string,
+  evaluation: { resources: CapturedResource[]; outputs: Record<string, { value: unknown; secret: boolean }> },
+  options: { region?: string } = {},
+): PlanDocument {
+  // The stack resource itself is implicit in `pulumi up`'s plan; its children are what it creates.
+  const resources = evaluation.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+  const planned = resources
+    .map(planResource)
+    .sort((a, b) => compare(a.type, b.type) || compare(a.name, b.name));
+  const byType: Record<string, number> = {};
+  for (const r of planned) byType[r.type] = (byType[r.type] ?? 0) + 1;
+  const outputs = Object.fromEntries(
+    Object.keys(evaluation.outputs)
+      .sort()
+      .map((k) => {
+        const o = evaluation.outputs[k];
+        return [k, o.secret ? SECRET_MASK : canonical(o.value)];
+      }),
+  );
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    stack,
+    resources: planned,
+    outputs,
+    summary: {
+      resourceCount: planned.filter((r) => r.custom).length,
+      componentCount: planned.filter((r) => !r.custom).length,
+      resourcesByType: Object.fromEntries(
+        Object.keys(byType)
+          .sort()
+          .map((k) => [k, byType[k]]),
+      ),
+      ...analyseExposure(resources),
+      cost: estimateMonthlyCost(resources, { region: options.region }),
+    },
+  };
+}
+
+/** The plan document as `--json` prints it. */
+export function planJson(document: PlanDocument): string {
+  return JSON.stringify(document, null, 2) + "\n";
+}
+
+/** Evaluates a stack file offline and builds its plan document (what `npm run plan -- --json` prints). */
+export async function planStack(
+  stackFilePath: string,
+  stackName: string,
+): Promise<{
+  document: PlanDocument;
+  resources: CapturedResource[];
+  outputs: Record<string, { value: unknown; secret: boolean }>;
+}> {
+  const { config, secretKeys } = readStackFile(stackFilePath);
+  const evaluation = await evaluateProgram({ stack: stackName, config, secretKeys });
+  return {
+    document: buildPlanDocument(stackName, evaluation, { region: config["aws:region"] }),
+    resources: evaluation.resources.filter((r) => r.type !== "pulumi:pulumi:Stack"),
+    outputs: evaluation.outputs,
+  };
+}
+
+/** The summary as the text plan prints it. */
+export function formatSummary(summary: PlanSummary): string[] {
+  const out = [
+    "Summary",
+    `  Resources by type (${summary.resourceCount} resources, ${summary.componentCount} components):`,
+  ];
+  for (const [type, n] of Object.entries(summary.resourcesByType))
+    out.push(`    ${String(n).padStart(3)}  ${type}`);
+  out.push("  Public (reachable from the internet):");
+  const entryPoints = summary.public.filter((p) => ENTRY_POINT_KINDS.includes(p.kind));
+  const others = summary.public.filter((p) => !ENTRY_POINT_KINDS.includes(p.kind));
+  if (entryPoints.length === 0) out.push("    none");
+  for (const p of entryPoints) out.push(`    ! ${p.why}`);
+  out.push(`  Egress only:${summary.egressOnly.length === 0 ? " none" : ""}`);
+  for (const e of summary.egressOnly) out.push(`    - ${e.why}`);
+  out.push(
+    `  Anything else publicly reachable (bucket, storage account, database, task, unattached address):${others.length === 0 ? " none" : ""}`,
+  );
+  for (const p of others) out.push(`    ! ${p.why}`);
+  out.push("  Not public:");
+  for (const n of summary.notPublic) out.push(`    - ${n}`);
+  out.push(...formatCostEstimate(summary.cost, "    ").map((l, i) => (i === 0 ? `  ${l}` : l)));
+  return out;
+}
+
+// ---- command line ----
+
 function parseArgs(argv: string[]): { stack: string; file?: string; json: boolean } {
   let stack = "dev";
   let file: string | undefined;
@@ -63,7 +682,7 @@ function summarize(inputs: Record<string, unknown>): string {
 }
 
 function mask(value: unknown, secret: boolean): string {
-  return secret ? "[secret]" : typeof value === "string" ? value : JSON.stringify(value);
+  return secret ? SECRET_MASK : typeof value === "string" ? value : JSON.stringify(value);
 }
 
 async function main(): Promise<void> {
@@ -74,24 +693,9 @@ async function main(): Promise<void> {
       `no stack file ${path.relative(process.cwd(), source)}; shipped stacks: dev, prod (or pass --config-file)`,
     );
   }
-  const { config, secretKeys } = readStackFile(source);
-  const evaluation = await evaluateProgram({ stack, config, secretKeys });
-  // The stack resource itself is implicit in `pulumi up`'s plan; its children are what it creates.
-  const resources = evaluation.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+  const { document, resources, outputs } = await planStack(source, stack);
   if (json) {
-    process.stdout.write(
-      JSON.stringify(
-        {
-          stack,
-          resources: evaluation.resources.map(({ type, name, parent }) => ({ type, name, parent })),
-          outputs: Object.fromEntries(
-            Object.entries(evaluation.outputs).map(([k, o]) => [k, mask(o.value, o.secret)]),
-          ),
-        },
-        null,
-        2,
-      ) + "\n",
-    );
+    process.stdout.write(planJson(document));
     return;
   }
   console.log(`Plan for stack "${stack}" (offline: no cloud calls, computed values are mock stand-ins)\n`);
@@ -114,18 +718,21 @@ async function main(): Promise<void> {
   print("", 0);
   const custom = resources.filter((r) => r.custom).length;
   console.log(`\n${custom} resources in ${resources.length - custom} components.\n\nOutputs:`);
-  for (const [name, output] of Object.entries(evaluation.outputs)) {
+  for (const [name, output] of Object.entries(outputs)) {
     console.log(`  ${name}: ${mask(output.value, output.secret)}`);
   }
+  console.log(`\n${formatSummary(document.summary).join("\n")}`);
 }
 
-main().then(
-  () => {
-    if (process.env.PLAN_REPORT_USAGE) console.error(`maxRssKb=${process.resourceUsage().maxRSS}`);
-    process.exit(0);
-  },
-  (error: Error) => {
-    console.error(`error: ${error.message}`);
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  main().then(
+    () => {
+      if (process.env.PLAN_REPORT_USAGE) console.error(`maxRssKb=${process.resourceUsage().maxRSS}`);
+      process.exit(0);
+    },
+    (error: Error) => {
+      console.error(`error: ${error.message}`);
+      process.exit(1);
+    },
+  );
+}
