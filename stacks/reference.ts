@@ -152,7 +152,7 @@ export const CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
     key: "server.workers",
     type: "1-32",
     default: 2,
-    meaning: "uvicorn workers per server (measured, see Benchmarks)",
+    meaning: "uvicorn workers per server (measured: server/BENCHMARKS.md)",
   },
   {
     key: "server.instanceType",

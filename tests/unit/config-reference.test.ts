@@ -6,7 +6,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, loadSettings } from "../../stacks/config";
 import { CONFIG_REFERENCE, findKey, FOREIGN_CONFIG_REFERENCE } from "../../stacks/reference";
-import { README, renderReadme } from "../../scripts/docs";
+import { COSTED_STACKS, generatedSections, README, renderReadme } from "../../scripts/docs";
 import { ROOT } from "../support/mockRuntime";
 
 const NS = "mlflow-platform";
@@ -62,9 +62,13 @@ function load(values: Record<string, unknown>, stack = "dev"): Settings {
 
 const leaves = CONFIG_REFERENCE.filter((doc) => !doc.object);
 
-test("README's config reference is the generated one (run `npm run docs` after changing stacks/reference.ts)", () => {
+test("README's generated sections (config reference, costs) are current: `npm run docs` rewrites them", async () => {
   const text = fs.readFileSync(README, "utf8");
-  expect(text).toBe(renderReadme(text));
+  const sections = await generatedSections();
+  expect(text).toBe(renderReadme(text, sections));
+  // The cost table covers the shipped stacks with their estimator totals.
+  expect(COSTED_STACKS).toEqual(expect.arrayContaining(["Pulumi.dev.yaml", "Pulumi.prod.yaml"]));
+  expect(sections.costs).toMatch(/`Pulumi\.dev\.yaml` \| EC2 t3\.small .*\| \*\*\\\$\d+\.\d\d\*\*/);
 });
 
 test.each(leaves.filter((doc) => doc.default !== undefined).map((doc) => [doc.key, doc.default]))(
