@@ -30,4 +30,5 @@ node_modules/.bin/azurite-blob --version >/dev/null
 
 # Warm the Python venv cache (.venv-runtime/<hash>) the tests use.
 npx tsx -e 'require("./tests/runtime/support/proc").ensureVenv()'
+npx tsx -e 'require("./tests/runtime/support/migrate").ensureMigrateVenv()'
 echo "runtime-setup: ok"

@@ -31,7 +31,7 @@ describe.each<Backend>(["s3", "azure", "gcs"])("artifact backend %s", (backend) 
       config: baseConfig(emulator.destination, port),
       env: { ...directSecrets(dbUri(db)), ...emulator.serverEnv },
     });
-    const result = runClient(venv, server.url, `exp-${backend}`);
+    const result = await runClient(venv, server.url, `exp-${backend}`);
     expect(result.artifact_uri).toMatch(/^mlflow-artifacts:/);
     expect(result.artifacts).toEqual(expect.arrayContaining(["docs"]));
 

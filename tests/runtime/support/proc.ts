@@ -209,3 +209,54 @@ export function rawGetStatus(url: string, headers: Record<string, string>): Prom
     req.on("error", reject);
   });
 }
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  output: string;
+}
+
+/**
+ * Run a command with only `env` (plus PATH, HOME, LANG), killed with its process group after `timeoutMs`.
+ * Asynchronous on purpose: while a synchronous child runs, node drains no pipe, so a server started with
+ * startProcess() that logs more than a pipe holds (64 kB) blocks on its log and never answers the child.
+ */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string>; timeoutMs?: number; logFile?: string },
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: pythonEnv(opts.env),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      output += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => {
+      output += `\n[killed after ${opts.timeoutMs ?? 300_000} ms]`;
+      try {
+        process.kill(-(child.pid as number), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, opts.timeoutMs ?? 300_000);
+    const done = (status: number | null) => {
+      clearTimeout(timer);
+      if (opts.logFile) fs.writeFileSync(opts.logFile, output);
+      resolve({ status, stdout, output });
+    };
+    child.once("error", (e) => {
+      output += String(e);
+      done(-1);
+    });
+    child.once("close", (code) => done(code));
+  });
+}

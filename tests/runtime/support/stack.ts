@@ -8,6 +8,7 @@ import {
   httpStatus,
   Proc,
   pythonEnv,
+  runAsync,
   REPO_ROOT,
   SERVER_DIR,
   startProcess,
@@ -186,31 +187,32 @@ export function basicAuth(user = ADMIN.username, password = ADMIN.password): str
 }
 
 /** Run the MLflow client round trip; only tracking URI and credentials in its environment. */
-export function runClient(
+export async function runClient(
   venv: string,
   trackingUri: string,
   experiment: string,
-): {
+): Promise<{
   run_id: string;
   experiment_id: string;
   artifact_uri: string;
   artifacts: string[];
-} {
-  const out = execFileSync(
+}> {
+  // Asynchronous: a synchronous child would stop node draining the server's log pipe (runAsync).
+  const result = await runAsync(
     path.join(venv, "bin", "python"),
     [path.join(__dirname, "client_roundtrip.py"), experiment],
     {
-      env: pythonEnv({
+      cwd: __dirname,
+      env: {
         MLFLOW_TRACKING_URI: trackingUri,
         MLFLOW_TRACKING_USERNAME: ADMIN.username,
         MLFLOW_TRACKING_PASSWORD: ADMIN.password,
-      }),
-      encoding: "utf8",
-      timeout: 180_000,
-      stdio: ["ignore", "pipe", "pipe"],
+      },
+      timeoutMs: 180_000,
     },
   );
-  return JSON.parse(out.trim().split("\n").pop() as string);
+  if (result.status !== 0) throw new Error(`client_roundtrip.py exited ${result.status}:\n${result.output}`);
+  return JSON.parse(result.stdout.trim().split("\n").pop() as string);
 }
 
 export function baseConfig(destination: string, port: number, extra: Partial<ServerRuntimeConfig> = {}) {
