@@ -120,6 +120,7 @@ function readSettings(raw: RawConfig, project: string, stack: string): PlatformS
   // A dotted key wins over the same setting inside its object: it is the more specific, later edit
   // (`pulumi new` adds its prompted values beside a copied stack file's objects).
   for (const [path, value] of dotted) setPath(own, path, value);
+
   const protect = bool(`${ns}:protect`, own.protect, false);
   if (/^prod/i.test(stack) && !protect) {
     throw new ConfigError(
