@@ -205,7 +205,7 @@ export function mockId(r: CostResource): string {
 }
 
 const round2 = (usd: number) => Math.round(usd * 100) / 100;
-const money = (usd: number) => `$${usd.toFixed(2)}`;
+export const money = (usd: number) => `$${usd.toFixed(2)}`;
 /** A unit price as listed: at least two decimals ($0.40, $0.0208). */
 const rate = (usd: number) => {
   const text = String(usd);

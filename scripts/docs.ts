@@ -6,15 +6,13 @@ import * as path from "path";
 import { loadSettings, NAMESPACE } from "../stacks/config";
 import { renderConfigReference } from "../stacks/reference";
 import { readStackFile } from "../tests/support/mockRuntime";
-import { CostEstimate, estimateStackCost } from "./cost";
+import { CostEstimate, estimateStackCost, money as usd } from "./cost";
 
 export const ROOT = path.join(__dirname, "..");
 export const README = path.join(ROOT, "README.md");
 
 /** The stack files whose cost the README publishes. */
 export const COSTED_STACKS = ["Pulumi.dev.yaml", "Pulumi.prod.yaml", "examples/Pulumi.container-prod.yaml"];
-
-const usd = (n: number) => `$${n.toFixed(2)}`;
 
 /** The sizes a stack file chooses, in words. */
 function sizes(file: string, stack: string): string {

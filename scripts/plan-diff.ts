@@ -5,14 +5,12 @@
 // A resource is identified by type + name. Values come from the plan documents, whose secrets are already
 // "[secret]". Exits 0 whatever the differences; 2 when an input cannot be read or is not a plan document.
 import * as fs from "fs";
-import type { CostLine } from "./cost";
-import type { IngressRule, PlanDocument, PlanResource, PublicItem } from "./plan";
+import { CostLine, money } from "./cost";
+import { compare, ip4, IngressRule, PlanDocument, PlanResource, PublicItem } from "./plan";
 
 const UNSET = "(unset)";
 
-const money = (usd: number) => `$${usd.toFixed(2)}`;
 const signed = (usd: number) => `${usd >= 0 ? "+" : "-"}$${Math.abs(usd).toFixed(2)}`;
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Inline code, safe for values that hold backticks. */
@@ -83,10 +81,6 @@ function reach(item: PublicItem): Reach[] {
     const [protocol, from, to] = m ? [m[3], Number(m[1]), Number(m[2] ?? m[1])] : ["all", 0, 65535];
     return r.cidrs.map((cidr) => ({ protocol, from, to, cidr, text: `${r.ports} from ${cidr}` }));
   });
-}
-
-function ip4(address: string): number {
-  return address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
 /** Whether every address of `inner` is in `outer` (IPv6: only ::/0 and equality are recognised). */

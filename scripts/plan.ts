@@ -195,7 +195,8 @@ function digest(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
 }
 
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Code-unit order, the same on every machine (localeCompare is not). */
+export const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function planResource(r: CapturedResource): PlanResource {
   const wrapped = canonical(r.wrappedInputs) as Record<string, unknown>;
@@ -228,7 +229,8 @@ const PRIVATE_V4: [number, number][] = [
   [ip4("169.254.0.0"), 16],
 ];
 
-function ip4(address: string): number {
+/** An IPv4 address as a number. */
+export function ip4(address: string): number {
   return address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 

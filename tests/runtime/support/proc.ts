@@ -18,23 +18,39 @@ export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(base, `${prefix}-`));
 }
 
-/** The test venv: server/requirements.txt (hash-checked) plus test-only emulators, cached by hash. */
-export function ensureVenv(): string {
-  const req = fs.readFileSync(path.join(SERVER_DIR, "requirements.txt"));
-  const reqTest = fs.readFileSync(path.join(SERVER_DIR, "requirements-test.txt"));
-  const key = crypto.createHash("sha256").update(req).update(reqTest).digest("hex").slice(0, 12);
-  const venv = path.join(REPO_ROOT, ".venv-runtime", key);
+/**
+ * A venv under .venv-runtime/<prefix><hash of the requirement files>, built once: `pip install -q` of each
+ * file in order (`--require-hashes` for the hash-locked ones), marked complete only when all succeeded.
+ */
+export function cachedVenv(prefix: string, requirements: { file: string; hashed: boolean }[]): string {
+  const hash = crypto.createHash("sha256");
+  for (const { file } of requirements) hash.update(fs.readFileSync(file));
+  const venv = path.join(REPO_ROOT, ".venv-runtime", `${prefix}${hash.digest("hex").slice(0, 12)}`);
   if (fs.existsSync(path.join(venv, ".complete"))) return venv;
   fs.rmSync(venv, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(venv), { recursive: true });
   const run = (cmd: string, args: string[]) =>
     execFileSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"], timeout: 15 * 60_000 });
   run("python3", ["-m", "venv", venv]);
-  const pip = path.join(venv, "bin", "pip");
-  run(pip, ["install", "-q", "--require-hashes", "-r", path.join(SERVER_DIR, "requirements.txt")]);
-  run(pip, ["install", "-q", "-r", path.join(SERVER_DIR, "requirements-test.txt")]);
+  for (const { file, hashed } of requirements) {
+    run(path.join(venv, "bin", "pip"), [
+      "install",
+      "-q",
+      ...(hashed ? ["--require-hashes"] : []),
+      "-r",
+      file,
+    ]);
+  }
   fs.writeFileSync(path.join(venv, ".complete"), new Date().toISOString());
   return venv;
+}
+
+/** The test venv: server/requirements.txt (hash-checked) plus test-only emulators. */
+export function ensureVenv(): string {
+  return cachedVenv("", [
+    { file: path.join(SERVER_DIR, "requirements.txt"), hashed: true },
+    { file: path.join(SERVER_DIR, "requirements-test.txt"), hashed: false },
+  ]);
 }
 
 const reserved = new Set<number>();
