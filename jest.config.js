@@ -9,14 +9,14 @@ module.exports = {
       testEnvironment: "node",
       transform,
       testMatch: ["<rootDir>/tests/unit/**/*.test.ts", "<rootDir>/tests/policy/**/*.test.ts"],
-      testTimeout: 60000,
+      setupFilesAfterEnv: ["<rootDir>/tests/support/timeouts-unit.js"],
     },
     {
       displayName: "runtime",
       testEnvironment: "node",
       transform,
       testMatch: ["<rootDir>/tests/runtime/**/*.test.ts"],
-      testTimeout: 600000,
+      setupFilesAfterEnv: ["<rootDir>/tests/support/timeouts-runtime.js"],
     },
   ],
 };

@@ -3,25 +3,28 @@
 // (linux/amd64). pip resolves each target from the index, dependencies included, as binary wheels whose
 // hashes match: a package missing for a target's Python, or a dependency only it needs, fails here.
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { SERVER_DIR, ensureVenv, tmpDir } from "./support/proc";
 
 jest.setTimeout(900_000);
 
-const TARGETS = [
-  { where: "EC2 Ubuntu 24.04, x86_64", python: "3.12", arch: "x86_64" },
-  { where: "EC2 Ubuntu 24.04, arm64", python: "3.12", arch: "aarch64" },
-  { where: "container image, linux/amd64", python: "3.11", arch: "x86_64" },
-];
+// The targets, and the glibc range, are shared with `npm run lock:server`, which checks them after re-locking.
+const LOCK_TARGETS: {
+  glibc: { from: string; to: string };
+  targets: { where: string; python: string; arch: string }[];
+} = JSON.parse(fs.readFileSync(path.join(SERVER_DIR, "lock-targets.json"), "utf8"));
+const TARGETS = LOCK_TARGETS.targets;
+const minor = (v: string) => Number(v.split(".")[1]);
 
 test.each(TARGETS)(
   "the lock installs as hash-checked wheels on $where (CPython $python)",
   ({ python, arch }) => {
     const venv = ensureVenv();
-    // glibc 2.17 (manylinux2014) up to Ubuntu 24.04's 2.39.
-    const platforms = Array.from({ length: 23 }, (_, i) => [
+    const { from, to } = LOCK_TARGETS.glibc;
+    const platforms = Array.from({ length: minor(to) - minor(from) + 1 }, (_, i) => [
       "--platform",
-      `manylinux_2_${17 + i}_${arch}`,
+      `manylinux_2_${minor(from) + i}_${arch}`,
     ]).flat();
     const result = spawnSync(
       path.join(venv, "bin", "pip"),

@@ -142,6 +142,51 @@ function testJobs(wf: Workflow): string[] {
     .map(([id]) => id);
 }
 
+/** The Node.js version CI and every workflow run (scripts/use-node.sh installs it where the machine's is older). */
+const NODE_VERSION = fs.readFileSync(path.join(ROOT, ".node-version"), "utf8").trim();
+
+interface PinnedAction {
+  version: string;
+  sha: string;
+  using: string;
+  node24Since: string;
+  inputs: string[];
+}
+const PINNED: Record<string, PinnedAction> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, "fixtures", "pinned-actions.json"), "utf8"),
+).actions;
+const major = (version: string) => Number(/^v(\d+)/.exec(version)?.[1] ?? NaN);
+const actionName = (ref: string) => ref.split("@")[0].toLowerCase();
+
+/** What is wrong with the `uses:` lines of a workflow file's text: pins, version comments, node24. */
+function pinProblems(text: string): string[] {
+  return [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)].flatMap(([, ref, rest]) => {
+    const name = actionName(ref);
+    const action = PINNED[name];
+    if (!action)
+      return [`${name} is not in tests/unit/fixtures/pinned-actions.json (read its action.yml, add it)`];
+    if (!/@[0-9a-f]{40}$/.test(ref)) return [`${ref} is not pinned by full commit SHA`];
+    const version = /^\s*#\s*(v\d+\.\d+\.\d+)\s*$/.exec(rest)?.[1];
+    if (!version) return [`${ref} has no \`# vX.Y.Z\` comment`];
+    if (major(version) < major(action.node24Since))
+      return [`${name} ${version} runs on node20 or older: node24 since ${action.node24Since}`];
+    return [];
+  });
+}
+
+/** Inputs given with `with:` that the action's action.yml does not declare. */
+function inputProblems(wf: Workflow): string[] {
+  return Object.values(wf.jobs).flatMap((job) =>
+    steps(job)
+      .filter((s) => s.uses && PINNED[actionName(s.uses)])
+      .flatMap((s) =>
+        Object.keys(s.with ?? {})
+          .filter((k) => !PINNED[actionName(s.uses as string)].inputs.includes(k))
+          .map((k) => `"${k}" is not an input of ${actionName(s.uses as string)}`),
+      ),
+  );
+}
+
 test("the stacks are read from the project root", () => {
   expect(STACKS).toEqual(expect.arrayContaining(["dev", "prod"]));
 });
@@ -360,14 +405,15 @@ describe("every workflow", () => {
     expect([...up]).toEqual(["${{ vars.AWS_DEPLOY_ROLE_ARN }}"]);
   });
 
-  test("Node 20 with the npm cache; `npm install`, never `npm ci`", () => {
+  test("Node.js 24 LTS, the exact version of .node-version, with the npm cache; `npm install`, never `npm ci`", () => {
+    expect(NODE_VERSION).toMatch(/^24\.\d+\.\d+$/);
     for (const { name, job } of jobs) {
       const runs = runText(job).join("\n");
       if (!/\bnpm\b/.test(runs)) continue;
       const node = steps(job).find((s) => uses(s, ACTIONS.setupNode));
-      expect({ name, node: node?.with?.["node-version"], cache: node?.with?.cache }).toEqual({
+      expect({ name, node: String(node?.with?.["node-version"]), cache: node?.with?.cache }).toEqual({
         name,
-        node: 20,
+        node: NODE_VERSION,
         cache: "npm",
       });
       expect(runs).not.toMatch(/\bnpm ci\b/);
@@ -375,18 +421,126 @@ describe("every workflow", () => {
     }
   });
 
-  test("actions are pinned to the major versions whose inputs were checked (docs/delivery.md)", () => {
-    const pinned = new Set([
-      "actions/checkout@v4",
-      "actions/setup-node@v4",
-      "pulumi/actions@v6",
-      "pulumi/auth-actions@v1",
-      "aws-actions/configure-aws-credentials@v4",
-      "azure/login@v2",
-      "google-github-actions/auth@v2",
-    ]);
-    for (const { job } of jobs) for (const s of steps(job)) if (s.uses) expect(pinned).toContain(s.uses);
+  test("every action is pinned by full commit SHA with its version in a comment, on a node24 release", () => {
+    const problems = workflows.flatMap(({ file }) =>
+      pinProblems(fs.readFileSync(path.join(WORKFLOWS, file), "utf8")).map((p) => `${file}: ${p}`),
+    );
+    expect(problems).toEqual([]);
   });
+
+  test("every input given to an action is one its action.yml declares", () => {
+    const problems = workflows.flatMap(({ file, wf }) => inputProblems(wf).map((p) => `${file}: ${p}`));
+    expect(problems).toEqual([]);
+  });
+
+  test("the recorded actions run on node24 at the pinned commit", () => {
+    for (const [name, action] of Object.entries(PINNED)) {
+      expect({ name, using: action.using, sha: action.sha }).toEqual({
+        name,
+        using: "node24",
+        sha: expect.stringMatching(/^[0-9a-f]{40}$/),
+      });
+      expect(major(action.version)).toBeGreaterThanOrEqual(major(action.node24Since));
+    }
+  });
+
+  test("every Pulumi step pins the CLI to the version of @pulumi/pulumi in package.json", () => {
+    const sdk = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies[
+      "@pulumi/pulumi"
+    ];
+    const runs = workflows.flatMap(({ wf }) => pulumiRuns(wf));
+    expect(runs.length).toBeGreaterThan(0);
+    for (const { jobId, step } of runs)
+      expect({ jobId, cli: step.with?.["pulumi-version"] }).toEqual({ jobId, cli: sdk });
+  });
+
+  test("the pin checks fail on a tag, a short SHA, a missing version comment, a pre-node24 major and an unknown input", () => {
+    const sha = PINNED["actions/checkout"].sha;
+    expect(pinProblems("      - uses: actions/checkout@v7\n")).toEqual([
+      expect.stringMatching(/not pinned by full commit SHA/),
+    ]);
+    expect(pinProblems(`      - uses: actions/checkout@${sha.slice(0, 7)} # v7.0.1\n`)).toEqual([
+      expect.stringMatching(/not pinned by full commit SHA/),
+    ]);
+    expect(pinProblems(`      - uses: actions/checkout@${sha}\n`)).toEqual([
+      expect.stringMatching(/no `# vX.Y.Z` comment/),
+    ]);
+    expect(pinProblems(`      - uses: actions/checkout@${sha} # v4.2.2\n`)).toEqual([
+      expect.stringMatching(/v4\.2\.2 runs on node20 or older: node24 since v5\.0\.0/),
+    ]);
+    expect(pinProblems(`      - uses: someone/else@${sha} # v1.0.0\n`)).toEqual([
+      expect.stringMatching(/someone\/else is not in tests\/unit\/fixtures\/pinned-actions.json/),
+    ]);
+    const wf = load("pull-request.yml");
+    const aws = steps(wf.jobs.preview).find((s) => uses(s, ACTIONS.aws)) as Step;
+    aws.with = { ...aws.with, "role-to-asume": "x" };
+    expect(inputProblems(wf)).toEqual([
+      expect.stringMatching(/"role-to-asume" is not an input of aws-actions/),
+    ]);
+  });
+});
+
+describe("dependabot.yml", () => {
+  interface Update {
+    "package-ecosystem": string;
+    directory: string;
+    groups?: Record<string, { patterns?: string[] }>;
+  }
+  const config: { version: number; updates: Update[] } = parseYaml(
+    fs.readFileSync(path.join(ROOT, ".github", "dependabot.yml"), "utf8"),
+  );
+  const update = (ecosystem: string, directory: string) =>
+    config.updates.find((u) => u["package-ecosystem"] === ecosystem && u.directory === directory);
+  const pkg = (dir: string) => JSON.parse(fs.readFileSync(path.join(ROOT, dir, "package.json"), "utf8"));
+  const pulumiPackages = (p: { dependencies?: object; devDependencies?: object }) =>
+    [...Object.keys(p.dependencies ?? {}), ...Object.keys(p.devDependencies ?? {})].filter((n) =>
+      n.startsWith("@pulumi/"),
+    );
+  const groupOf = (u: Update, name: string) =>
+    Object.entries(u.groups ?? {}).filter(([, g]) =>
+      (g.patterns ?? []).some((p) =>
+        new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(name),
+      ),
+    );
+
+  test("covers npm (program and policy pack), the GitHub actions and the Python locks", () => {
+    expect(config.version).toBe(2);
+    for (const [ecosystem, dir] of [
+      ["npm", "/"],
+      ["npm", "/policy"],
+      ["github-actions", "/"],
+      ["pip", "/server"],
+      ["pip", "/scripts"],
+    ])
+      expect({ ecosystem, dir, found: update(ecosystem, dir) !== undefined }).toEqual({
+        ecosystem,
+        dir,
+        found: true,
+      });
+    for (const u of config.updates.filter((u) => u["package-ecosystem"] === "pip")) {
+      const locks = fs
+        .readdirSync(path.join(ROOT, u.directory))
+        .filter((f) => /requirements.*\.txt$|tools\.txt$/.test(f));
+      expect(locks.length).toBeGreaterThan(0);
+    }
+  });
+
+  test.each(["", "policy"])(
+    "every @pulumi/* package of %s/package.json is in one group: one pull request",
+    (dir) => {
+      const u = update("npm", `/${dir}`) as Update;
+      const names = pulumiPackages(pkg(dir));
+      expect(names.length).toBeGreaterThan(0);
+      const groups = new Set(
+        names.map((n) =>
+          groupOf(u, n)
+            .map(([g]) => g)
+            .join(","),
+        ),
+      );
+      expect([...groups]).toEqual(["pulumi"]);
+    },
+  );
 });
 
 describe("actionlint", () => {
@@ -414,19 +568,16 @@ describe("actionlint", () => {
     expect({ status, output }).toEqual({ status: 0, output: expect.stringContaining("passed lint checks") });
   });
 
-  test("a broken copy has findings: unknown action input, undefined matrix property, unknown needs", () => {
+  // Unknown action inputs: actionlint knows the inputs of tagged popular actions only, not of SHA pins, so
+  // inputProblems (above) checks them against each action.yml instead.
+  test("a broken copy has findings: undefined matrix property, unknown needs", () => {
     const broken = load("pull-request.yml");
     const preview = broken.jobs.preview;
     preview.needs = "tests";
-    const aws = steps(preview).find((s) => uses(s, ACTIONS.aws)) as Step;
-    aws.with = { ...aws.with, "role-to-asume": "${{ vars.AWS_PREVIEW_ROLE_ARN }}" };
     const pulumi = steps(preview).find((s) => uses(s, ACTIONS.pulumi)) as Step;
     pulumi.with = { ...pulumi.with, "stack-name": "${{ vars.PULUMI_ORG }}/${{ matrix.stacks }}" };
     const { status, output } = actionlint({ "pull-request.yml": stringifyYaml(broken) });
     expect(status).toBe(1);
-    expect(output).toMatch(
-      /input "role-to-asume" is not defined in action "aws-actions\/configure-aws-credentials@v4"/,
-    );
     expect(output).toMatch(/property "stacks" is not defined in object type \{stack: string\}/);
     expect(output).toMatch(/job "preview" needs job "tests" which does not exist/);
   });
