@@ -1,12 +1,14 @@
 // `npm run plan:diff --silent -- base.json head.json`: compares two `npm run plan -- --json` documents (a pull
 // request's base and head) and prints Markdown for $GITHUB_STEP_SUMMARY: exposure changes first (newly public
-// items flagged), the monthly cost before -> after, then resources added / removed / changed (which key
+// items flagged), the monthly cost before -> after, then resources added / removed / replaced (with the inputs
+// that force it, scripts/replacements.ts) / updated in place (which key
 // inputs, old -> new; other inputs are named, never shown), changed outputs and the summary's changes.
 // A resource is identified by type + name. Values come from the plan documents, whose secrets are already
 // "[secret]". Exits 0 whatever the differences; 2 when an input cannot be read or is not a plan document.
 import * as fs from "fs";
 import { CostLine, money } from "./cost";
 import { compare, ip4, IngressRule, PlanDocument, PlanResource, PublicItem } from "./plan";
+import { STATEFUL_TYPES, isClassified, replaceTriggers } from "./replacements";
 
 const UNSET = "(unset)";
 
@@ -64,6 +66,21 @@ function resourceChanges(before: PlanResource, after: PlanResource): string[] {
     out.push(`${code(k)}: ${what} (value not shown)`);
   }
   return out;
+}
+
+/** Input names whose value or digest differs between the two plans of a resource. */
+function changedInputs(before: PlanResource, after: PlanResource): string[] {
+  const differs = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => !same(a[k], b[k]));
+  return [
+    ...new Set([...differs(before.inputs, after.inputs), ...differs(before.otherInputs, after.otherInputs)]),
+  ];
+}
+
+/** What `pulumi up` will do about a changed resource: the inputs that make the provider replace it, if any. */
+function replacementOf(before: PlanResource, after: PlanResource): string[] | "unknown type" {
+  if (!isClassified(after.type)) return "unknown type";
+  return replaceTriggers(after.type, changedInputs(before, after), after.inputs);
 }
 
 interface Reach {
@@ -197,9 +214,31 @@ export function diffPlans(base: PlanDocument, head: PlanDocument): string {
     for (const r of removed) out.push(`- ${label(r)}${flags(r)}`);
     out.push("");
   }
-  if (changed.length > 0) {
-    out.push(`#### Changed (${changed.length})`, "");
-    for (const { r, changes } of changed)
+  // Replacements apart from updates: a replaced resource is deleted and created again (stateful ones lose data).
+  const withReplacement = changed.map((c) => ({
+    ...c,
+    triggers: replacementOf(baseById.get(identity(c.r)) as PlanResource, c.r),
+  }));
+  const replaced = withReplacement.filter((c) => c.triggers === "unknown type" || c.triggers.length > 0);
+  const updated = withReplacement.filter((c) => !replaced.includes(c));
+  if (replaced.length > 0) {
+    out.push(`#### Replaced (${replaced.length})`, "");
+    for (const { r, changes, triggers } of replaced) {
+      const why =
+        triggers === "unknown type"
+          ? "no replace-triggering inputs known for this type"
+          : triggers.join(", ");
+      const stateful = STATEFUL_TYPES.has(r.type) ? " ⚠️ **stateful: its data goes with it**" : "";
+      out.push(
+        `- ${label(r)}${flags(r)}, replaced because of ${why}${stateful}`,
+        ...changes.map((c) => `  - ${c}`),
+      );
+    }
+    out.push("");
+  }
+  if (updated.length > 0) {
+    out.push(`#### Updated in place (${updated.length})`, "");
+    for (const { r, changes } of updated)
       out.push(`- ${label(r)}${flags(r)}`, ...changes.map((c) => `  - ${c}`));
     out.push("");
   }

@@ -397,7 +397,8 @@ describe("plan:diff", () => {
       "- **Monthly cost:** $38.11 → $53.30 (+$15.19); **class $ (< $50/month) → $$ ($50-250/month)**",
     );
     expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (56 → 56 resources)");
-    expect(section(md, "Changed")).toEqual([
+    expect(section(md, "Replaced")).toEqual([]);
+    expect(section(md, "Updated in place")).toEqual([
       "- `aws:ec2/instance:Instance` `mlflow-dev-server`",
       '  - `instanceType`: `"t3.small"` → `"t3.medium"`',
       "- `aws:ec2/securityGroup:SecurityGroup` `mlflow-dev-server`",
@@ -459,6 +460,28 @@ describe("plan:diff", () => {
     expect(section(md, "Removed").map((l) => l.replace(/^- `|`$/g, ""))).toEqual(
       [...before].filter((x) => !after.has(x)),
     );
+  });
+
+  test("replacements are shown apart from updates, with the inputs that force them; stateful ones flagged", () => {
+    const head = JSON.parse(raw.dev) as PlanDocument;
+    const find = (type: string) =>
+      head.resources.find((r) => r.type === type) as PlanDocument["resources"][number];
+    const group = find("aws:rds/parameterGroup:ParameterGroup");
+    group.otherInputs = { ...group.otherInputs, family: "digest-of-postgres16" };
+    const bucket = find("aws:s3/bucket:Bucket");
+    bucket.otherInputs = { ...bucket.otherInputs, bucket: "digest-of-a-new-name" };
+    const instance = find("aws:ec2/instance:Instance");
+    instance.inputs = { ...instance.inputs, instanceType: "t3.medium" };
+    fs.writeFileSync(path.join(dir, "dev-replacing.json"), JSON.stringify(head));
+    const md = planDiff("dev.json", "dev-replacing.json").stdout;
+    expect(section(md, "Replaced").filter((l) => l.startsWith("- "))).toEqual([
+      `- \`aws:rds/parameterGroup:ParameterGroup\` \`${group.name}\`, replaced because of family`,
+      `- \`aws:s3/bucket:Bucket\` \`${bucket.name}\`${bucket.protect ? " (protected)" : ""}, replaced because of bucket ⚠️ **stateful: its data goes with it**`,
+    ]);
+    expect(section(md, "Updated in place")).toEqual([
+      "- `aws:ec2/instance:Instance` `mlflow-dev-server`",
+      '  - `instanceType`: `"t3.small"` → `"t3.medium"`',
+    ]);
   });
 
   test("secrets stay masked; unreadable input exits non-zero", () => {
