@@ -5,9 +5,9 @@
 // resource that is replaced or deleted must be deletable, and no delete may wait on something that stays
 // attached to it.
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { CapturedResource, Evaluation, ROOT, evaluateProgram } from "../support/mockRuntime";
+import { checkoutCopy } from "../support/checkouts";
+import { CapturedResource, Evaluation, evaluateProgram } from "../support/mockRuntime";
 import { StackVariant, fileVariants } from "../support/variants";
 import { STATEFUL_TYPES, classify, isClassified } from "../../scripts/replacements";
 
@@ -128,19 +128,6 @@ const ROUTINE_CHANGES: RoutineChange[] = [
   },
 ];
 
-/** A copy of the checkout (node_modules linked, not copied) that `edit` may change. */
-function checkoutCopy(edit: (dir: string) => void): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "routine-"));
-  const skip = new Set(["node_modules", ".git", ".tools", "sbom", ".runtime-tmp"]);
-  for (const entry of fs.readdirSync(ROOT)) {
-    if (skip.has(entry) || entry.startsWith(".venv")) continue;
-    fs.cpSync(path.join(ROOT, entry), path.join(dir, entry), { recursive: true });
-  }
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
-  edit(dir);
-  return dir;
-}
-
 interface Outcome {
   resource: CapturedResource;
   change: "unchanged" | "updated" | "replaced" | "deleted";
@@ -211,7 +198,9 @@ describe.each(cases.map((c) => [c.variant.id, c.change.what, c] as const))("%s: 
       ...c.variant,
       config: c.change.before?.(c.variant.config) ?? c.variant.config,
     };
-    const program = c.change.checkout ? path.join(checkoutCopy(c.change.checkout), "index.ts") : undefined;
+    const program = c.change.checkout
+      ? path.join(checkoutCopy("routine", c.change.checkout), "index.ts")
+      : undefined;
     before = await evaluateProgram(baseline);
     after = await evaluateProgram({ ...baseline, config: c.change.after(baseline.config), program });
     result = outcomes(before, after);
