@@ -34,6 +34,7 @@ export const EC2_DESCRIPTION: TextRule = {
   max: 255,
   pattern: /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/,
   allowed: "a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$*",
+  charset: /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]$/,
 };
 
 const SG_WITH_INLINE_RULES = [

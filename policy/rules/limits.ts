@@ -14,6 +14,8 @@ export interface TextRule {
   pattern?: RegExp;
   /** The allowed shape in words, for messages. */
   allowed?: string;
+  /** One allowed character (a class), to name the offending ones in messages. */
+  charset?: RegExp;
   /** Further checks (reserved prefixes, consecutive hyphens...): each returns a reason or undefined. */
   extra?: ((value: string) => string | undefined)[];
 }
@@ -30,7 +32,12 @@ export function textViolations(value: string, rule: TextRule): string[] {
   if (rule.min !== undefined && n < rule.min) reasons.push(`is ${n} characters, fewer than ${rule.min}`);
   if (n > rule.max) reasons.push(`is ${n} characters, more than ${rule.max}`);
   if (rule.pattern && !rule.pattern.test(value)) {
-    reasons.push(`has characters or a shape outside ${rule.allowed ?? String(rule.pattern)}`);
+    const bad = rule.charset ? [...new Set([...value].filter((c) => !rule.charset?.test(c)))] : [];
+    reasons.push(
+      bad.length > 0
+        ? `has characters outside ${rule.allowed ?? String(rule.pattern)}: ${bad.map((c) => JSON.stringify(c)).join(" ")}`
+        : `has characters or a shape outside ${rule.allowed ?? String(rule.pattern)}`,
+    );
   }
   for (const check of rule.extra ?? []) {
     const reason = check(value);

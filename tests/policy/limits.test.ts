@@ -3,6 +3,7 @@
 import type * as ec2 from "@pulumi/aws/ec2";
 import { awsLimitPolicies, azureGcpLimitPolicies } from "../../policy/rules";
 import { AUTONAME_SUFFIX, effectiveName, PREFIX_SUFFIX } from "../../policy/rules/limits";
+import { EC2_DESCRIPTION } from "../../policy/rules/limits-aws";
 import { inputs, mandatory, policyNames, runPolicies, TestResource, UNKNOWN_STRING } from "./support";
 
 const policies = [...awsLimitPolicies, ...azureGcpLimitPolicies];
@@ -37,6 +38,7 @@ describe("aws-sg-description-charset (AWS review finding #1)", () => {
     ]);
     expect(policyNames(v)).toEqual(["aws-sg-description-charset"]);
     expect(v[0].message).toMatch(/description "MLflow tasks: MLflow's port/);
+    expect(v[0].message).toContain(`has characters outside ${EC2_DESCRIPTION.allowed}: "'"`);
     expect(v[0].message).toMatch(/InvalidParameterValue/);
   });
 
