@@ -5,7 +5,7 @@ import { allPolicies } from "./rules";
 
 new PolicyPack("mlflow-platform-security", {
   description:
-    "Security rules of mlflow-platform (DESIGN.md): private encrypted versioned TLS-only artifact stores, a private protected database, a locked-down server, least-privilege IAM and no secrets in plain text.",
+    "Security rules of mlflow-platform (DESIGN.md): private encrypted versioned TLS-only artifact stores, a private protected database, a locked-down server, least-privilege IAM and no secrets in plain text; and the cloud APIs' own limits (names, descriptions, tags) that preview does not check.",
   enforcementLevel: "mandatory",
   policies: allPolicies,
 });

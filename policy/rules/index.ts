@@ -11,6 +11,8 @@ import { iamPolicies } from "./aws-iam";
 import { ecsPolicies } from "./aws-ecs";
 import { lbPolicies } from "./aws-lb";
 import { tagPolicies } from "./tags";
+import { awsLimitPolicies } from "./limits-aws";
+import { azureGcpLimitPolicies } from "./limits-azure-gcp";
 
 export {
   s3Policies,
@@ -21,7 +23,7 @@ export {
   ec2Policies,
   iamPolicies,
 };
-export { ecsPolicies, lbPolicies, tagPolicies };
+export { ecsPolicies, lbPolicies, tagPolicies, awsLimitPolicies, azureGcpLimitPolicies };
 
 export const allPolicies: Policies = [
   ...s3Policies,
@@ -34,4 +36,6 @@ export const allPolicies: Policies = [
   ...ecsPolicies,
   ...lbPolicies,
   ...tagPolicies,
+  ...awsLimitPolicies,
+  ...azureGcpLimitPolicies,
 ];

@@ -24,6 +24,30 @@ describe("policy pack layout", () => {
     );
   });
 
+  it("includes every policy every rule module exports, and policy/index.ts builds the pack from them", () => {
+    const rules = path.join(ROOT, "policy", "rules");
+    const inPack = new Set<unknown>(allPolicies);
+    const isPolicy = (v: unknown): v is { name: string } =>
+      typeof v === "object" &&
+      v !== null &&
+      "enforcementLevel" in v &&
+      ("validateResource" in v || "validateStack" in v);
+    const exported: string[] = [];
+    const missing: string[] = [];
+    for (const file of fs.readdirSync(rules).filter((f) => f.endsWith(".ts") && f !== "index.ts")) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const module = require(path.join(rules, file)) as Record<string, unknown>;
+      for (const value of Object.values(module).flatMap((v) => (Array.isArray(v) ? v : [v]))) {
+        if (!isPolicy(value)) continue;
+        exported.push(value.name);
+        if (!inPack.has(value)) missing.push(`${file}: ${value.name}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(new Set(exported).size).toBe(allPolicies.length);
+    expect(fs.readFileSync(path.join(ROOT, "policy", "index.ts"), "utf8")).toMatch(/policies: allPolicies\b/);
+  });
+
   it("pins the pack's dependencies exactly and runs on nodejs", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "package.json"), "utf8"));
     expect(pkg.dependencies).toEqual({ "@pulumi/policy": "1.21.0", "@pulumi/pulumi": "3.270.0" });

@@ -1,25 +1,108 @@
 // The whole pack over every stack variant the program supports, evaluated offline under Pulumi mocks:
-// the program must satisfy its own security rules with zero violations.
+// the program must satisfy its own security rules and the providers' limits with zero violations.
 import { allPolicies } from "../../policy/rules";
-import { evaluateProgram } from "../support/mockRuntime";
+import {
+  TYPES_WITH_NAME_RULES,
+  TYPES_WITH_TEXT_RULES,
+  TYPES_WITHOUT_NAME_RULES,
+} from "../../policy/rules/limits-coverage";
+import { Evaluation, evaluateProgram } from "../support/mockRuntime";
 import { fileVariants, matrixVariant, matrixVariants, StackVariant } from "../support/variants";
-import { fromHarness, mandatory, policyNames, runPolicies } from "./support";
+import { fromHarness, mandatory, policyNames, runPolicies, Violation } from "./support";
 
 const variants: StackVariant[] = [...fileVariants(), ...matrixVariants()];
 
+// Each variant is evaluated once; the coverage test below reuses the evaluations.
+const evaluations = new Map<string, Promise<Evaluation>>();
+function evaluate(variant: StackVariant): Promise<Evaluation> {
+  if (!evaluations.has(variant.id)) evaluations.set(variant.id, evaluateProgram(variant));
+  return evaluations.get(variant.id) as Promise<Evaluation>;
+}
+
+/**
+ * KNOWN VIOLATION, AWS review finding #1: the container task security group's description
+ * ("MLflow tasks: MLflow's port from the load balancer only", components/compute/container.ts) has an
+ * apostrophe, which EC2 rejects. The fix is on another branch; this marker tolerates exactly that one
+ * violation until it is merged, and must be removed at that merge (the test "the known-violation marker
+ * is still needed" fails once no variant reports it).
+ */
+const KNOWN_VIOLATIONS = [
+  {
+    finding: "review-aws.md #1",
+    policy: "aws-sg-description-charset",
+    resource:
+      /^aws:ec2\/securityGroup:SecurityGroup "mlflow-[a-z-]+-server": description "MLflow tasks: MLflow's port/,
+  },
+];
+const seenKnown = new Set<string>();
+
+function unexpected(violations: Violation[]): Violation[] {
+  return violations.filter((v) => {
+    const known = KNOWN_VIOLATIONS.find((k) => k.policy === v.policy && k.resource.test(v.message));
+    if (known) seenKnown.add(known.finding);
+    return !known;
+  });
+}
+
 describe.each(variants.map((v) => [v.id, v] as const))("policy pack on %s", (_id, variant) => {
   it("reports no violation", async () => {
-    const evaluation = await evaluateProgram(variant);
+    const evaluation = await evaluate(variant);
     const resources = fromHarness(evaluation.resources.filter((r) => r.custom));
     expect(resources.length).toBeGreaterThan(0);
-    const violations = mandatory(await runPolicies(allPolicies, resources, { stack: variant.stack }));
+    const violations = unexpected(
+      mandatory(await runPolicies(allPolicies, resources, { stack: variant.stack })),
+    );
     expect(violations.map((v) => `${v.policy}: ${v.message}`)).toEqual([]);
-  });
+  }, 60_000); // the first evaluation starts the evaluation worker (jest ignores a project's testTimeout)
+});
+
+it("the known-violation marker is still needed (remove KNOWN_VIOLATIONS entries once fixed)", () => {
+  expect([...seenKnown].sort()).toEqual(KNOWN_VIOLATIONS.map((k) => k.finding).sort());
+});
+
+it("the provider-limit rules catch finding #1 on every container variant (and only there)", async () => {
+  for (const variant of variants) {
+    const evaluation = await evaluate(variant);
+    const resources = fromHarness(evaluation.resources.filter((r) => r.custom));
+    const sg = mandatory(await runPolicies(allPolicies, resources, { stack: variant.stack })).filter(
+      (v) => v.policy === "aws-sg-description-charset",
+    );
+    const container = resources.some((r) => r.type === "aws:ecs/service:Service");
+    // While container.ts has the apostrophe (the marker above), every container variant reports exactly
+    // that group; EC2 variants never report anything.
+    const expected = container && KNOWN_VIOLATIONS.length > 0 ? 1 : 0;
+    expect(sg.map((v) => v.message.replace(/ has .*/, ""))).toEqual(
+      Array(expected).fill(
+        expect.stringMatching(
+          /SecurityGroup "mlflow-[a-z-]+-server": description "MLflow tasks: MLflow's port/,
+        ),
+      ),
+    );
+  }
+});
+
+it("every resource type of the whole matrix is classified by the provider-limit rules", async () => {
+  const types = new Set<string>();
+  for (const variant of variants) {
+    (await evaluate(variant)).resources
+      .filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"))
+      .forEach((r) => types.add(r.type));
+  }
+  const unclassified = [...types]
+    .filter(
+      (t) =>
+        !TYPES_WITH_NAME_RULES.has(t) && !TYPES_WITH_TEXT_RULES.has(t) && !(t in TYPES_WITHOUT_NAME_RULES),
+    )
+    .sort();
+  expect(unclassified).toEqual([]);
+  // ...and the list of exceptions holds no type the program no longer creates.
+  expect(Object.keys(TYPES_WITHOUT_NAME_RULES).filter((t) => !types.has(t))).toEqual([]);
+  expect(types.size).toBeGreaterThan(50);
 });
 
 it("is not vacuous: the same captured stack with broken resources is refused", async () => {
   const variant = matrixVariant("dev", "s3", "ec2");
-  const evaluation = await evaluateProgram(variant);
+  const evaluation = await evaluate(variant);
   const resources = fromHarness(evaluation.resources.filter((r) => r.custom))
     .filter((r) => r.type !== "aws:s3/bucketVersioning:BucketVersioning")
     .map((r) =>
@@ -45,4 +128,19 @@ it("is not vacuous: the same captured stack with broken resources is refused", a
     "sg-no-world-admin-ports",
     "sg-world-only-http-https",
   ]);
+});
+
+it("is not vacuous for provider limits: a captured stack with a long name prefix, a bad tag and a long service account id is refused", async () => {
+  const evaluation = await evaluate(matrixVariant("prod", "gcs", "container"));
+  const resources = fromHarness(evaluation.resources.filter((r) => r.custom)).map((r) =>
+    r.type === "aws:lb/targetGroup:TargetGroup"
+      ? { ...r, props: { ...r.props, namePrefix: "mlflow-prod" } }
+      : r.type === "aws:ec2/vpc:Vpc"
+        ? { ...r, props: { ...r.props, tags: { ...(r.props.tags as object), "aws:team": "ml" } } }
+        : r.type === "gcp:serviceaccount/account:Account"
+          ? { ...r, props: { ...r.props, accountId: "mlflow-prod-artifacts-0a1b2c3d9" } }
+          : r,
+  );
+  const names = policyNames(unexpected(await runPolicies(allPolicies, resources, { stack: "prod" })));
+  expect(names).toEqual(["aws-name-limits", "aws-tag-limits", "azure-gcp-name-limits"]);
 });
