@@ -6,7 +6,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import * as zlib from "zlib";
+import { deflateSync } from "fflate";
 
 export interface ServerRuntimeConfig {
   /** s3://bucket/prefix | wasbs://c@acct.blob.core.windows.net/prefix | gs://bucket/prefix */
@@ -418,9 +418,45 @@ function literal(text: string): string {
   return `${indicator}\n${body.replace(/^/gm, "      ")}`;
 }
 
+/**
+ * The gzip header of the user data, fixed: no name, no mtime (0), "maximum compression" (2) and OS "unknown"
+ * (255). zlib writes the OS it runs on here (3 on Linux, 0x13 on macOS), so the same config would make
+ * different bytes, a different `userDataBase64`, and with `userDataReplaceOnChange` a new instance.
+ */
+export const USER_DATA_GZIP_HEADER: readonly number[] = Object.freeze([
+  0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff,
+]);
+
+const CRC32_TABLE = Int32Array.from({ length: 256 }, (_v, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+/** CRC-32 (IEEE 802.3), as the gzip trailer wants it. */
+function crc32(bytes: Uint8Array): number {
+  let c = -1;
+  for (const b of bytes) c = CRC32_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/**
+ * `data` gzipped (RFC 1952), byte for byte the same on every OS and Node.js version: the fixed header above
+ * and a deflate stream from fflate, a pure-JS deflate pinned to an exact version in package.json. Node's
+ * zlib is not used: the zlib fork Node bundles has changed its output between releases (eslint-plugin-unicorn
+ * #2233: Node 20.9 vs 20.10), and any changed byte replaces the server. Tests pin a golden sha256.
+ */
+export function stableGzip(data: Uint8Array): Buffer {
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(data), 0);
+  trailer.writeUInt32LE(data.length >>> 0, 4);
+  const deflated = deflateSync(data, { level: 9, mem: 8 });
+  return Buffer.concat([Buffer.from(USER_DATA_GZIP_HEADER), deflated, trailer]);
+}
+
 /** EC2 `userDataBase64`: the cloud-config gzipped (cloud-init recognises it); EC2's limit is on these bytes. */
 export function compressUserData(cloudConfig: string): string {
-  const gzipped = zlib.gzipSync(Buffer.from(cloudConfig, "utf8"), { level: 9 });
+  const gzipped = stableGzip(Buffer.from(cloudConfig, "utf8"));
   if (gzipped.length > EC2_USER_DATA_LIMIT_BYTES) {
     throw new Error(
       `cloud-init: user data is ${gzipped.length} bytes gzipped; EC2 allows ${EC2_USER_DATA_LIMIT_BYTES}`,
