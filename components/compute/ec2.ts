@@ -185,6 +185,12 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       userDataReplaceOnChange: true,
       monitoring: true,
       disableApiTermination: protect,
+      // Termination protection stops a console or CLI termination; every server/ change replaces the
+      // instance, and without forceDestroy the provider's delete of the old one fails on that protection
+      // (OperationNotPermitted), so prod could never be upgraded. The provider lifts the protection only in
+      // the deletes Pulumi plans. forceDestroy must be in the state before a replacing up: an instance made
+      // before this line needs one up without a server/ change first (or the protection turned off by hand).
+      forceDestroy: protect,
       tags: { ...tags, Name: `${name}-server` },
       volumeTags: tags,
     },
