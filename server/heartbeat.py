@@ -36,7 +36,8 @@ def main() -> int:
 
     url = os.environ["MLFLOW_HEARTBEAT_URL"]
     value = 1.0 if healthy(url) else 0.0
-    boto3.client("cloudwatch").put_metric_data(
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    boto3.client("cloudwatch", region_name=region).put_metric_data(
         Namespace=os.environ["MLFLOW_HEARTBEAT_NAMESPACE"],
         MetricData=[
             {

@@ -122,7 +122,8 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
             },
             {
               // PutMetricData has no resource type: "*" is the only Resource IAM accepts, and the namespace
-              // condition keeps the server to its own heartbeat.
+              // condition keeps the server to its own heartbeat (AWS's own pattern: CloudWatch user guide,
+              // "Using condition keys to limit access to CloudWatch namespaces").
               Sid: "PublishHeartbeat",
               Effect: "Allow",
               Action: "cloudwatch:PutMetricData",
