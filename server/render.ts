@@ -6,7 +6,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import * as zlib from "zlib";
+import { deflateSync } from "fflate";
 
 export interface ServerRuntimeConfig {
   /** s3://bucket/prefix | wasbs://c@acct.blob.core.windows.net/prefix | gs://bucket/prefix */
@@ -231,12 +231,19 @@ function quoteEnvValue(value: string): string {
   return `"${value.replace(/[\\"$`]/g, (ch) => `\\${ch}`)}"`;
 }
 
-/** KEY="value" lines for systemd EnvironmentFile= (also sourceable by sh). */
-export function renderEnvFile(c: ServerRuntimeConfig): string {
-  const env = renderServerEnvironment(c);
-  const lines = ["# Rendered by server/render.ts. Non-secret values only: secrets are *_SECRET_ARN."];
+/** A comment line, then KEY="value" lines, sorted: a systemd EnvironmentFile= that sh can source too. */
+function renderShellEnv(env: Record<string, string>, comment: string): string {
+  const lines = [comment];
   for (const name of Object.keys(env).sort()) lines.push(`${name}=${quoteEnvValue(env[name])}`);
   return lines.join("\n") + "\n";
+}
+
+/** KEY="value" lines for systemd EnvironmentFile= (also sourceable by sh). */
+export function renderEnvFile(c: ServerRuntimeConfig): string {
+  return renderShellEnv(
+    renderServerEnvironment(c),
+    "# Rendered by server/render.ts. Non-secret values only: secrets are *_SECRET_ARN.",
+  );
 }
 
 function fill(template: string, values: Record<string, string>, what: string): string {
@@ -312,6 +319,63 @@ export function renderGcTimerUnit(opts: GcTimerOptions = {}): string {
     readServerFile("mlflow-gc.timer.template"),
     { ON_CALENDAR: onCalendar, RANDOMIZED_DELAY_SEC: String(delay) },
     "mlflow-gc.timer.template",
+  );
+}
+
+/**
+ * The EC2 server's heartbeat: every period, mlflow-heartbeat.service GETs /health through nginx and puts
+ * `metricName` = 1 (healthy) or 0 into CloudWatch with the instance id as `dimensionName`.
+ */
+export const HEARTBEAT = Object.freeze({
+  metricName: "Healthy",
+  dimensionName: "InstanceId",
+  periodSeconds: 60,
+});
+/** The namespace when none is given; a deployment passes its own (the role may write only there). */
+export const DEFAULT_HEARTBEAT_NAMESPACE = "mlflow-platform";
+
+export interface HeartbeatOptions {
+  /** CloudWatch namespace of the metric (1-255 of A-Z a-z 0-9 . - _ / # :, not AWS/...). */
+  namespace?: string;
+  /** What is probed; default http://127.0.0.1/health (nginx on port 80). */
+  healthUrl?: string;
+}
+
+/** CloudWatch's namespace rule (PutMetricData): the IAM condition and the alarm use the same string. */
+export function checkMetricNamespace(namespace: string): string {
+  if (!/^[A-Za-z0-9._\-/#:]{1,255}$/.test(namespace) || namespace.startsWith("AWS/")) {
+    throw new Error(`heartbeat: invalid CloudWatch namespace '${namespace}'`);
+  }
+  return namespace;
+}
+
+/** The oneshot unit the heartbeat timer starts, as the server's user with the server's hardening. */
+export function renderHeartbeatServiceUnit(
+  opts: HeartbeatOptions & Omit<SystemdUnitOptions, "restartSec" | "startScript"> = {},
+): string {
+  const healthUrl = opts.healthUrl ?? "http://127.0.0.1/health";
+  if (!/^http:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/[A-Za-z0-9._/-]*$/.test(healthUrl)) {
+    throw new Error(`heartbeat: healthUrl must be a plain http:// URL (got '${healthUrl}')`);
+  }
+  return fill(
+    readServerFile("mlflow-heartbeat.service.template"),
+    {
+      ...unitValues(opts),
+      HEALTH_URL: healthUrl,
+      NAMESPACE: checkMetricNamespace(opts.namespace ?? DEFAULT_HEARTBEAT_NAMESPACE),
+      METRIC: HEARTBEAT.metricName,
+      HEARTBEAT_SCRIPT: "/opt/mlflow/server/heartbeat.py",
+    },
+    "mlflow-heartbeat.service.template",
+  );
+}
+
+/** The timer of mlflow-heartbeat.service: at once when enabled (or at boot), then every period. */
+export function renderHeartbeatTimerUnit(): string {
+  return fill(
+    readServerFile("mlflow-heartbeat.timer.template"),
+    { PERIOD_SECONDS: String(HEARTBEAT.periodSeconds) },
+    "mlflow-heartbeat.timer.template",
   );
 }
 
@@ -402,6 +466,8 @@ export interface CloudInitOptions {
   pythonExecutable?: string;
   /** OS packages (default Debian/Ubuntu names: nginx, python3-venv). */
   osPackages?: string[];
+  /** Where the heartbeat goes (see `HEARTBEAT`). */
+  heartbeat?: Pick<HeartbeatOptions, "namespace">;
 }
 
 /**
@@ -418,9 +484,45 @@ function literal(text: string): string {
   return `${indicator}\n${body.replace(/^/gm, "      ")}`;
 }
 
+/**
+ * The gzip header of the user data, fixed: no name, no mtime (0), "maximum compression" (2) and OS "unknown"
+ * (255). zlib writes the OS it runs on here (3 on Linux, 0x13 on macOS), so the same config would make
+ * different bytes, a different `userDataBase64`, and with `userDataReplaceOnChange` a new instance.
+ */
+export const USER_DATA_GZIP_HEADER: readonly number[] = Object.freeze([
+  0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff,
+]);
+
+const CRC32_TABLE = Int32Array.from({ length: 256 }, (_v, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+/** CRC-32 (IEEE 802.3), as the gzip trailer wants it. */
+function crc32(bytes: Uint8Array): number {
+  let c = -1;
+  for (const b of bytes) c = CRC32_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+/**
+ * `data` gzipped (RFC 1952), byte for byte the same on every OS and Node.js version: the fixed header above
+ * and a deflate stream from fflate, a pure-JS deflate pinned to an exact version in package.json. Node's
+ * zlib is not used: the zlib fork Node bundles has changed its output between releases (eslint-plugin-unicorn
+ * #2233: Node 20.9 vs 20.10), and any changed byte replaces the server. Tests pin a golden sha256.
+ */
+export function stableGzip(data: Uint8Array): Buffer {
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(data), 0);
+  trailer.writeUInt32LE(data.length >>> 0, 4);
+  const deflated = deflateSync(data, { level: 9, mem: 8 });
+  return Buffer.concat([Buffer.from(USER_DATA_GZIP_HEADER), deflated, trailer]);
+}
+
 /** EC2 `userDataBase64`: the cloud-config gzipped (cloud-init recognises it); EC2's limit is on these bytes. */
 export function compressUserData(cloudConfig: string): string {
-  const gzipped = zlib.gzipSync(Buffer.from(cloudConfig, "utf8"), { level: 9 });
+  const gzipped = stableGzip(Buffer.from(cloudConfig, "utf8"));
   if (gzipped.length > EC2_USER_DATA_LIMIT_BYTES) {
     throw new Error(
       `cloud-init: user data is ${gzipped.length} bytes gzipped; EC2 allows ${EC2_USER_DATA_LIMIT_BYTES}`,
@@ -453,20 +555,33 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
       `cloud-init: requirementsSource needs an s3://bucket/key uri and a sha256 (got ${source.uri})`,
     );
   }
+  const bootEnv = renderShellEnv(
+    {
+      MLFLOW_BOOT_PYTHON: python,
+      MLFLOW_BOOT_OS_PACKAGES: packages.join(" "),
+      MLFLOW_REQUIREMENTS_URI: source.uri,
+      MLFLOW_REQUIREMENTS_SHA256: source.sha256,
+    },
+    "# Rendered by server/render.ts: what server/boot.sh installs.",
+  );
+  const healthUrl = httpPort === 80 ? "http://127.0.0.1/health" : `http://127.0.0.1:${httpPort}/health`;
   const userData = fill(
     readServerFile("cloud-init.yaml.template"),
     {
-      PACKAGES: packages.map((p) => `  - ${p}`).join("\n"),
-      PYTHON: python,
+      BOOT_SH: literal(readServerFile("boot.sh")),
+      BOOT_ENV: literal(bootEnv),
       BOOTSTRAP_REQUIREMENTS_TXT: literal(requirementsSubset(BOOTSTRAP_PACKAGES)),
-      REQUIREMENTS_URI: source.uri,
-      REQUIREMENTS_SHA256: source.sha256,
       START_SH: literal(readServerFile("start.sh")),
       RUNTIME_HELPER_PY: literal(readServerFile("runtime_helper.py")),
       ENV_FILE: literal(envFile),
       SYSTEMD_UNIT: literal(renderSystemdUnit()),
       GC_SERVICE_UNIT: literal(renderGcServiceUnit()),
       GC_TIMER_UNIT: literal(renderGcTimerUnit()),
+      HEARTBEAT_PY: literal(readServerFile("heartbeat.py")),
+      HEARTBEAT_SERVICE_UNIT: literal(
+        renderHeartbeatServiceUnit({ namespace: c.heartbeat?.namespace, healthUrl }),
+      ),
+      HEARTBEAT_TIMER_UNIT: literal(renderHeartbeatTimerUnit()),
       NGINX_CONF: literal(
         renderNginxConfig({
           listenPort: httpPort,

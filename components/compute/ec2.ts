@@ -3,7 +3,15 @@ import * as ec2 from "@pulumi/aws/ec2";
 import * as iam from "@pulumi/aws/iam";
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as s3 from "@pulumi/aws/s3";
-import { compressUserData, readServerFile, renderCloudInit, serverFileSha256 } from "../../server/render";
+import {
+  DEFAULT_HEARTBEAT_NAMESPACE,
+  HEARTBEAT,
+  checkMetricNamespace,
+  compressUserData,
+  readServerFile,
+  renderCloudInit,
+  serverFileSha256,
+} from "../../server/render";
 import { createPrivateBucket } from "../privateBucket";
 import { IamStatement, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
@@ -13,6 +21,17 @@ export const CANONICAL_OWNER_ID = "099720109477";
 export const UBUNTU_LTS_RELEASE = "noble-24.04";
 /** nginx listens here; MLflow only on loopback behind it. */
 export const HTTP_PORT = 80;
+/**
+ * The heartbeat alarm fires after this many minutes without a healthy heartbeat (missing counts as
+ * unhealthy). It must outlast a normal first boot (apt, then two pip installs of the lock: 5-10 minutes),
+ * or every deployment and every server replacement would page; a server that dies is seen within it.
+ */
+export const HEARTBEAT_ALARM_MINUTES = 15;
+
+/** The CloudWatch namespace one deployment's heartbeat goes to: its role may write there only. */
+export function heartbeatNamespace(name: string): string {
+  return checkMetricNamespace(`${DEFAULT_HEARTBEAT_NAMESPACE}/${name}`);
+}
 
 /**
  * One EC2 instance in a public subnet with an Elastic IP: nginx on :80 in front of MLflow on 127.0.0.1,
@@ -68,6 +87,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
   );
 
   const role = args.role;
+  const namespace = heartbeatNamespace(name);
   const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
   new iam.RolePolicyAttachment(
     `${name}-ssm`,
@@ -99,6 +119,16 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
               Effect: "Allow",
               Action: "s3:GetObject",
               Resource: requirementsArn,
+            },
+            {
+              // PutMetricData has no resource type: "*" is the only Resource IAM accepts, and the namespace
+              // condition keeps the server to its own heartbeat (AWS's own pattern: CloudWatch user guide,
+              // "Using condition keys to limit access to CloudWatch namespaces").
+              Sid: "PublishHeartbeat",
+              Effect: "Allow",
+              Action: "cloudwatch:PutMetricData",
+              Resource: "*",
+              Condition: { StringEquals: { "cloudwatch:namespace": namespace } },
             },
           ]),
         ),
@@ -158,6 +188,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
           awsRegion: args.awsRegion,
           extraEnvironment: artifactEnvironment,
           secretArns: Object.fromEntries(secrets.map((s, i) => [s.variable, secretArns[i]])),
+          heartbeat: { namespace },
         }),
       ),
     );
@@ -185,6 +216,12 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       userDataReplaceOnChange: true,
       monitoring: true,
       disableApiTermination: protect,
+      // Termination protection stops a console or CLI termination; every server/ change replaces the
+      // instance, and without forceDestroy the provider's delete of the old one fails on that protection
+      // (OperationNotPermitted), so prod could never be upgraded. The provider lifts the protection only in
+      // the deletes Pulumi plans. forceDestroy must be in the state before a replacing up: an instance made
+      // before this line needs one up without a server/ change first (or the protection turned off by hand).
+      forceDestroy: protect,
       tags: { ...tags, Name: `${name}-server` },
       volumeTags: tags,
     },
@@ -227,6 +264,32 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     );
   statusAlarm("recover", "StatusCheckFailed_System", "recover", 2);
   statusAlarm("reboot", "StatusCheckFailed_Instance", "reboot", 3);
+
+  // The server's own heartbeat (server/heartbeat.py, every minute once boot.sh has finished): the status
+  // checks see only the box. Missing data is breaching, so a boot that failed or never ends alarms as well
+  // as a dead nginx or MLflow. A Route 53 health check would need the allowed CIDRs opened to its checkers
+  // and an alarm in us-east-1.
+  new cloudwatch.MetricAlarm(
+    `${name}-server-heartbeat`,
+    {
+      alarmDescription:
+        `MLflow server not healthy through nginx for ${HEARTBEAT_ALARM_MINUTES} minutes, or never booted: ` +
+        "see /var/log/cloud-init-output.log and journalctl -u mlflow on the instance (SSM)",
+      namespace,
+      metricName: HEARTBEAT.metricName,
+      dimensions: { [HEARTBEAT.dimensionName]: instance.id },
+      statistic: "Maximum",
+      period: HEARTBEAT.periodSeconds,
+      evaluationPeriods: (HEARTBEAT_ALARM_MINUTES * 60) / HEARTBEAT.periodSeconds,
+      threshold: 1,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+      alarmActions: [args.alarmTopicArn],
+      okActions: [args.alarmTopicArn],
+      tags,
+    },
+    opts,
+  );
 
   return {
     trackingUri: pulumi.interpolate`http://${address.publicIp}`,

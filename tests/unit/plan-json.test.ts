@@ -110,7 +110,7 @@ describe("plan --json", () => {
     expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).not.toContain("pulumi:pulumi:Stack mlflow-platform-dev");
-    expect(dev.summary.resourceCount).toBe(56);
+    expect(dev.summary.resourceCount).toBe(57);
     expect(dev.summary.componentCount).toBe(5);
 
     const instance = dev.resources.find((r) => r.type === "aws:ec2/instance:Instance");
@@ -274,11 +274,11 @@ describe("summary: monthly cost", () => {
 
   test("the README figures: dev, prod and container-prod totals and classes", () => {
     expect([plans.dev.summary.cost.totalUsd, plans.dev.summary.cost.costClass]).toEqual([
-      38.11,
+      38.21,
       "$ (< $50/month)",
     ]);
     expect([plans.prod.summary.cost.totalUsd, plans.prod.summary.cost.costClass]).toEqual([
-      352.41,
+      352.51,
       "$$$ ($250-1000/month)",
     ]);
     expect(plans["container-prod"].summary.cost.totalUsd).toBe(425.97);
@@ -350,7 +350,7 @@ describe("summary: monthly cost", () => {
       "EC2 instance mlflow-dev-server (x2iedn.xlarge): no list price for x2iedn.xlarge",
     ]);
     // The rest is still priced: dev minus the t3.small line.
-    expect(cost.totalUsd).toBe(Math.round((38.11 - 15.18) * 100) / 100);
+    expect(cost.totalUsd).toBe(Math.round((38.21 - 15.18) * 100) / 100);
 
     const estimate = estimateMonthlyCost([
       {
@@ -394,9 +394,9 @@ describe("plan:diff", () => {
     expect(result.status).toBe(0);
     const md = result.stdout;
     expect(md).toContain(
-      "- **Monthly cost:** $38.11 → $53.30 (+$15.19); **class $ (< $50/month) → $$ ($50-250/month)**",
+      "- **Monthly cost:** $38.21 → $53.40 (+$15.19); **class $ (< $50/month) → $$ ($50-250/month)**",
     );
-    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (56 → 56 resources)");
+    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (57 → 57 resources)");
     expect(section(md, "Replaced")).toEqual([]);
     expect(section(md, "Updated in place")).toEqual([
       "- `aws:ec2/instance:Instance` `mlflow-dev-server`",
@@ -422,7 +422,7 @@ describe("plan:diff", () => {
       "> ⚠️ **Newly reachable from the internet:** EC2 instance `mlflow-dev-server`: 80/tcp from 0.0.0.0/0",
     );
     expect(back).toContain(
-      "- **Monthly cost:** $53.30 → $38.11 (-$15.19); **class $$ ($50-250/month) → $ (< $50/month)**",
+      "- **Monthly cost:** $53.40 → $38.21 (-$15.19); **class $$ ($50-250/month) → $ (< $50/month)**",
     );
   });
 
@@ -441,7 +441,7 @@ describe("plan:diff", () => {
     expect(md).toContain("> ✅ **No longer public:** EC2 instance `mlflow-dev-server`");
     const total = plans["dev-container"].summary.cost.totalUsd.toFixed(2);
     expect(md).toContain(
-      `- **Monthly cost:** $38.11 → $${total} (+$${(Number(total) - 38.11).toFixed(2)}); **class $ (< $50/month) → $$ ($50-250/month)**`,
+      `- **Monthly cost:** $38.21 → $${total} (+$${(Number(total) - 38.21).toFixed(2)}); **class $ (< $50/month) → $$ ($50-250/month)**`,
     );
     expect(section(md, "Added")).toContain(
       '- `aws:lb/loadBalancer:LoadBalancer` `mlflow-dev-server`: `enableDeletionProtection=false` `internal=false` `loadBalancerType="application"` `securityGroups=["mlflow-dev-alb-id"]` `subnets=["mlflow-dev-public-0-id","mlflow-dev-public-1-id"]`',

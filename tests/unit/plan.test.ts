@@ -35,7 +35,7 @@ test.each(["dev", "prod"])(
     // The summary follows the outputs: resources by type, what is public and why, the monthly cost estimate.
     const summary = out.slice(out.indexOf("\nSummary\n"));
     expect(out.indexOf("\nSummary\n")).toBeGreaterThan(out.indexOf("\nOutputs:\n"));
-    expect(summary).toMatch(/^ {2}Resources by type \(56 resources, 5 components\):$/m);
+    expect(summary).toMatch(/^ {2}Resources by type \(57 resources, 5 components\):$/m);
     expect(summary).toMatch(/^ +1 {2}aws:ec2\/instance:Instance$/m);
     expect(summary).toMatch(/^ +3 {2}aws:secretsmanager\/secret:Secret$/m);
     const cidr = stack === "prod" ? "198.51.100.0/24" : "0.0.0.0/0";
@@ -47,7 +47,7 @@ test.each(["dev", "prod"])(
     expect(summary).toMatch(/^ {2}Anything else publicly reachable \(.*\): none$/m);
     expect(summary).toContain(`    - RDS instance mlflow-${stack}-db: publiclyAccessible=false;`);
     const [total, costClass] =
-      stack === "prod" ? ["352.41", "$$$ ($250-1000/month)"] : ["38.11", "$ (< $50/month)"];
+      stack === "prod" ? ["352.51", "$$$ ($250-1000/month)"] : ["38.21", "$ (< $50/month)"];
     expect(summary).toContain(`  Monthly cost estimate: $${total} -> ${costClass}\n`);
     expect(summary).toMatch(/^ {4}Excluded \(usage-based\): S3 storage and requests;/m);
     expect(summary).toContain("approximate, us-east-1 on-demand list prices, 2026");

@@ -21,8 +21,9 @@ import {
   statements,
   userDataOf,
 } from "../support/inspect";
-import { GC_SCHEDULE, renderGcServiceUnit, renderGcTimerUnit } from "../../server/render";
-import { parse as parseYaml } from "yaml";
+import { GC_SCHEDULE, HEARTBEAT, renderGcServiceUnit, renderGcTimerUnit } from "../../server/render";
+import { HEARTBEAT_ALARM_MINUTES } from "../../components/compute/ec2";
+import { bootCommands } from "../support/boot";
 
 const evaluations: Record<string, Evaluation> = {};
 
@@ -253,6 +254,8 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
   describe("tracking server on EC2", () => {
     const instance = () => single(ev(), "aws:ec2/instance:Instance");
     const userData = () => userDataOf(instance());
+    const heartbeatAlarm = () =>
+      single(ev(), "aws:cloudwatch/metricAlarm:MetricAlarm", `mlflow-${stack}-server-heartbeat`);
 
     test("IMDSv2, encrypted root volume, no SSH key, in a public subnet, replaced on user data change", () => {
       expect(instance().inputs.metadataOptions).toMatchObject({
@@ -344,8 +347,62 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         Action: "s3:GetObject",
         Resource: requirementsArn,
       });
-      expect(policy.flatMap((s) => asList(s.Resource))).not.toContain("*");
+      // "*" only where IAM has no resource type (PutMetricData), held to the server's own namespace.
+      for (const s of policy.filter((s) => asList(s.Resource).includes("*"))) {
+        expect(s).toEqual({
+          Sid: "PublishHeartbeat",
+          Effect: "Allow",
+          Action: "cloudwatch:PutMetricData",
+          Resource: "*",
+          Condition: { StringEquals: { "cloudwatch:namespace": `mlflow-platform/mlflow-${stack}` } },
+        });
+      }
       expect(single(ev(), "aws:iam/instanceProfile:InstanceProfile").inputs.role).toBe(role.state.name);
+    });
+
+    test("heartbeat: the role may put metrics only into the namespace the server and its alarm use", () => {
+      const policy = statements(single(ev(), "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+      const cloudwatchStatements = policy.filter((s) =>
+        asList(s.Action).some((a) => a.startsWith("cloudwatch:")),
+      );
+      expect(cloudwatchStatements).toHaveLength(1);
+      const [heartbeat] = cloudwatchStatements;
+      expect(asList(heartbeat.Action)).toEqual(["cloudwatch:PutMetricData"]);
+      const namespace = heartbeat.Condition?.StringEquals?.["cloudwatch:namespace"];
+      expect(namespace).toBe(`mlflow-platform/mlflow-${stack}`);
+      const unit = cloudInitFiles(userData())["/etc/systemd/system/mlflow-heartbeat.service"];
+      expect(unit.split("\n")).toContain(`Environment=MLFLOW_HEARTBEAT_NAMESPACE=${namespace}`);
+      expect(unit.split("\n")).toContain(`Environment=MLFLOW_HEARTBEAT_METRIC=${HEARTBEAT.metricName}`);
+      expect(unit.split("\n")).toContain("Environment=MLFLOW_HEARTBEAT_URL=http://127.0.0.1/health");
+      const alarm = heartbeatAlarm();
+      expect(alarm.inputs.namespace).toBe(namespace);
+      expect(alarm.inputs.metricName).toBe(HEARTBEAT.metricName);
+    });
+
+    test("heartbeat alarm: missing data breaches, so a boot that never finishes alarms like a dead server", () => {
+      const topic = single(ev(), "aws:sns/topic:Topic").state.arn;
+      const alarm = heartbeatAlarm();
+      expect(alarm.inputs).toMatchObject({
+        dimensions: { [HEARTBEAT.dimensionName]: `${instance().name}-id` },
+        statistic: "Maximum",
+        period: HEARTBEAT.periodSeconds,
+        threshold: 1,
+        comparisonOperator: "LessThanThreshold",
+        treatMissingData: "breaching",
+        alarmActions: [topic],
+        okActions: [topic],
+      });
+      // Long enough for a first boot (the server is replaced on every server/ change), short enough to matter.
+      const minutes = ((alarm.inputs.period as number) * (alarm.inputs.evaluationPeriods as number)) / 60;
+      expect(minutes).toBe(HEARTBEAT_ALARM_MINUTES);
+      expect(minutes).toBeGreaterThanOrEqual(10);
+      expect(minutes).toBeLessThanOrEqual(30);
+      expect(alarm.inputs.datapointsToAlarm).toBeUndefined(); // every period of the window must breach
+      // The heartbeat starts only once boot.sh has finished.
+      const boot = bootCommands(userData());
+      const heartbeat = boot.indexOf("systemctl enable --now mlflow-heartbeat.timer");
+      expect(heartbeat).toBeGreaterThan(boot.indexOf("systemctl restart nginx.service"));
+      expect(boot.slice(heartbeat + 1).filter((c) => !/^(step=|log )/.test(c))).toEqual([]);
     });
 
     test("user data: cloud-config rendered from server/, secrets only as ARNs, allowed hosts name the EIP", () => {
@@ -399,8 +456,13 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(requirements.inputs.key).toBe(`server/requirements-${sha256}.txt`);
       const runtimeBucket = ofType(ev(), "aws:s3/bucket:Bucket").find((b) => b !== artifactBucket(ev()))!;
       expect(requirements.inputs.bucket).toBe(runtimeBucket.state.bucket);
-      expect(userData()).toContain(
-        `fetch-object, "s3://${runtimeBucket.state.bucket}/${requirements.inputs.key}", "${sha256}"`,
+      const bootEnv = cloudInitFiles(userData())["/etc/mlflow/boot.env"];
+      expect(bootEnv).toContain(
+        `MLFLOW_REQUIREMENTS_URI="s3://${runtimeBucket.state.bucket}/${requirements.inputs.key}"`,
+      );
+      expect(bootEnv).toContain(`MLFLOW_REQUIREMENTS_SHA256="${sha256}"`);
+      expect(bootCommands(userData()).join("\n")).toContain(
+        'fetch-object "$MLFLOW_REQUIREMENTS_URI" "$MLFLOW_REQUIREMENTS_SHA256"',
       );
       expect(Object.keys(cloudInitFiles(userData()))).not.toContain("/opt/mlflow/server/requirements.txt");
     });
@@ -429,9 +491,10 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         expect(timer.split("\n")).toContain(line);
       }
       expect(timer).toMatch(/^RandomizedDelaySec=[1-9]\d*$/m);
-      const runcmd = (parseYaml(userData()) as { runcmd: string[][] }).runcmd;
-      const enable = runcmd.findIndex((c) => c.join(" ") === "systemctl enable --now mlflow-gc.timer");
-      expect(enable).toBeGreaterThan(runcmd.findIndex((c) => c.join(" ") === "systemctl daemon-reload"));
+      const boot = bootCommands(userData());
+      const enable = boot.indexOf("systemctl enable --now mlflow-gc.timer");
+      expect(boot.indexOf("systemctl daemon-reload")).toBeGreaterThan(-1);
+      expect(enable).toBeGreaterThan(boot.indexOf("systemctl daemon-reload"));
       // The retention comes from config (server.gcRetentionDays, default 30) through the env file.
       expect(files["/etc/mlflow/mlflow.env"]).toMatch(/^MLFLOW_GC_OLDER_THAN="30d"$/m);
     });

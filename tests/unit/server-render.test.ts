@@ -20,8 +20,12 @@ import {
   requirementsSubset,
   serverFileSha256,
   compressUserData,
+  renderHeartbeatServiceUnit,
+  renderHeartbeatTimerUnit,
+  HEARTBEAT,
 } from "../../server/render";
 import { cloudInitFiles } from "../support/inspect";
+import { bootCommands } from "../support/boot";
 import * as zlib from "zlib";
 
 const arn = (n: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${n}-AbCdEf`;
@@ -154,6 +158,57 @@ test("gc units: a oneshot `start.sh gc` with the server's user, env file and har
   expect(renderGcServiceUnit() + renderGcTimerUnit()).not.toMatch(/\{\{/);
 });
 
+test("heartbeat units: a oneshot probe of /health as the server's user, with its hardening, every minute", () => {
+  const unit = renderHeartbeatServiceUnit({ namespace: "mlflow-platform/mlflow-prod" }).split("\n");
+  for (const line of [
+    "Type=oneshot",
+    "User=mlflow",
+    "EnvironmentFile=/etc/mlflow/mlflow.env",
+    "Environment=MLFLOW_HEARTBEAT_URL=http://127.0.0.1/health",
+    "Environment=MLFLOW_HEARTBEAT_NAMESPACE=mlflow-platform/mlflow-prod",
+    `Environment=MLFLOW_HEARTBEAT_METRIC=${HEARTBEAT.metricName}`,
+    "ExecStart=/opt/mlflow/venv/bin/python /opt/mlflow/server/heartbeat.py",
+    "After=network-online.target nginx.service mlflow.service",
+  ]) {
+    expect(unit).toContain(line);
+  }
+  // The server's hardening, all of it (a probe needs no more rights than the server).
+  const server = renderSystemdUnit().split("\n");
+  const hardening = server.filter((l) =>
+    /^(NoNewPrivileges|Protect|Private|Restrict|LockPersonality|CapabilityBoundingSet|AmbientCapabilities|SystemCallArchitectures|UMask)/.test(
+      l,
+    ),
+  );
+  expect(hardening.length).toBeGreaterThan(15);
+  for (const line of hardening) expect(unit).toContain(line);
+  expect(unit).not.toContain("[Install]"); // started by its timer only
+  const timer = renderHeartbeatTimerUnit().split("\n");
+  for (const line of [
+    "OnActiveSec=0",
+    `OnUnitActiveSec=${HEARTBEAT.periodSeconds}s`,
+    "Unit=mlflow-heartbeat.service",
+    "WantedBy=timers.target",
+  ]) {
+    expect(timer).toContain(line);
+  }
+  expect(renderHeartbeatServiceUnit() + renderHeartbeatTimerUnit()).not.toMatch(/\{\{/);
+  // The alarm's dimension is the one the script publishes.
+  expect(readServerFile("heartbeat.py")).toContain(`"Dimensions": [{"Name": "${HEARTBEAT.dimensionName}"`);
+  expect(() => renderHeartbeatServiceUnit({ namespace: "AWS/EC2" })).toThrow(/namespace/);
+  expect(() => renderHeartbeatServiceUnit({ namespace: "a b\nExecStart=/bin/sh" })).toThrow(/namespace/);
+  expect(() => renderHeartbeatServiceUnit({ healthUrl: "http://x/health\nUser=root" })).toThrow(/healthUrl/);
+  expect(
+    renderCloudInit({
+      ...base,
+      httpPort: 8080,
+      requirementsSource: {
+        uri: "s3://mlflow-runtime/server/requirements.txt",
+        sha256: serverFileSha256("requirements.txt"),
+      },
+    }),
+  ).toContain("Environment=MLFLOW_HEARTBEAT_URL=http://127.0.0.1:8080/health");
+});
+
 test("nginx config: no body limit, unbuffered uploads, long timeouts, forwarded headers", () => {
   const conf = renderNginxConfig({ listenPort: 80, upstreamPort: 5000, serverNames: ["mlflow.example.com"] });
   for (const s of [
@@ -203,10 +258,56 @@ describe("renderCloudInit", () => {
       // An unquoted "x:y" in a flow list turns into a mapping, which cloud-init rejects at boot.
       expect(command.every((word) => typeof word === "string")).toBe(true);
     }
-    const installs = runcmd.filter((c) => c[0] === "/opt/mlflow/venv/bin/pip");
+    const installs = bootCommands(doc).filter((c) =>
+      c.replace(/^retry /, "").startsWith('"$MLFLOW_VENV/bin/pip" install'),
+    );
     expect(installs).toHaveLength(2);
-    for (const install of installs)
-      expect(install).toEqual(expect.arrayContaining(["--require-hashes", "--only-binary=:all:"]));
+    for (const install of installs) {
+      expect(install).toContain(" --require-hashes ");
+      expect(install).toContain(" --only-binary=:all: ");
+    }
+  });
+
+  test("runcmd is one step, boot.sh under sh -eu: cloud-init judges runcmd by its last command only", () => {
+    // cloud-init writes runcmd into one shell script and reports it failed only when its last command
+    // fails: a list of steps would hide every failure but the last one's.
+    const runcmd = (parseYaml(doc) as { runcmd: unknown[][] }).runcmd;
+    expect(runcmd).toEqual([["sh", "-eu", "/opt/mlflow/server/boot.sh", "/etc/mlflow/boot.env"]]);
+    const files = cloudInitFiles(doc);
+    const boot = files["/opt/mlflow/server/boot.sh"];
+    expect(boot).toBe(readServerFile("boot.sh"));
+    // Stops at the first failure even when run without sh's flags (by hand, or as ./boot.sh).
+    expect(boot.split("\n").find((l) => l && !l.startsWith("#"))).toBe("set -eu");
+    // No step swallows its failure (|| true, ; true) and nothing is backgrounded.
+    for (const command of bootCommands(doc)) {
+      expect(command).not.toMatch(/\|\|\s*(true|:)\s*$|;\s*true\s*$|&\s*$/);
+    }
+    expect(files["/etc/mlflow/boot.env"]).toBe(
+      [
+        "# Rendered by server/render.ts: what server/boot.sh installs.",
+        'MLFLOW_BOOT_OS_PACKAGES="nginx python3-venv"',
+        'MLFLOW_BOOT_PYTHON="python3"',
+        `MLFLOW_REQUIREMENTS_SHA256="${requirementsSource.sha256}"`,
+        `MLFLOW_REQUIREMENTS_URI="${requirementsSource.uri}"`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("downloads are retried (apt, both pip installs, the lock from S3); local steps are not", () => {
+    const commands = bootCommands(doc);
+    const retried = commands.filter((c) => c.startsWith("retry "));
+    expect(retried.map((c) => c.split(" ").slice(1, 3).join(" "))).toEqual([
+      "apt-get -q",
+      "apt-get -q",
+      '"$MLFLOW_VENV/bin/pip" install',
+      '"$MLFLOW_VENV/bin/python" "$SERVER_DIR/runtime_helper.py"',
+      '"$MLFLOW_VENV/bin/pip" install',
+    ]);
+    expect(retried[0]).toContain(" update --error-on=any");
+    expect(retried[3]).toContain(" fetch-object ");
+    const notRetried = commands.filter((c) => !c.startsWith("retry "));
+    expect(notRetried.filter((c) => /^(apt-get|"\$MLFLOW_VENV\/bin\/pip")|fetch-object/.test(c))).toEqual([]);
   });
 
   test("files keep their exact text, trailing newlines included", () => {
@@ -231,11 +332,15 @@ describe("renderCloudInit", () => {
         ?.map((p) => p.slice(0, -2))
         .sort(),
     ).toEqual([...BOOTSTRAP_PACKAGES].sort());
-    const fetch = `runtime_helper.py, fetch-object, "${requirementsSource.uri}", "${requirementsSource.sha256}", /opt/mlflow/server/requirements.txt]`;
-    const lines = doc.split("\n");
-    const at = (needle: string) => lines.findIndex((l) => l.includes(needle));
-    expect(at(fetch)).toBeGreaterThan(at("bootstrap-requirements.txt]"));
-    expect(at("-r, /opt/mlflow/server/requirements.txt]")).toBeGreaterThan(at(fetch));
+    const fetch =
+      '"$SERVER_DIR/runtime_helper.py" fetch-object "$MLFLOW_REQUIREMENTS_URI" "$MLFLOW_REQUIREMENTS_SHA256" "$SERVER_DIR/requirements.txt"';
+    const commands = bootCommands(doc);
+    const at = (needle: string) => commands.findIndex((c) => c.includes(needle));
+    expect(at(fetch)).toBeGreaterThan(at('-r "$SERVER_DIR/bootstrap-requirements.txt"'));
+    expect(at('-r "$SERVER_DIR/requirements.txt"')).toBeGreaterThan(at(fetch));
+    const bootEnv = gunzipFile(doc, "/etc/mlflow/boot.env");
+    expect(bootEnv).toContain(`MLFLOW_REQUIREMENTS_URI="${requirementsSource.uri}"`);
+    expect(bootEnv).toContain(`MLFLOW_REQUIREMENTS_SHA256="${requirementsSource.sha256}"`);
   });
 
   test("refuses a requirements source without an s3 uri or sha256", () => {
@@ -261,7 +366,13 @@ describe("renderCloudInit", () => {
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow.service")).toBe(renderSystemdUnit());
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow-gc.service")).toBe(renderGcServiceUnit());
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow-gc.timer")).toBe(renderGcTimerUnit());
-    expect(doc).toContain("  - [systemctl, enable, --now, mlflow-gc.timer]\n");
+    expect(gunzipFile(doc, "/opt/mlflow/server/boot.sh")).toBe(readServerFile("boot.sh"));
+    expect(gunzipFile(doc, "/opt/mlflow/server/heartbeat.py")).toBe(readServerFile("heartbeat.py"));
+    expect(gunzipFile(doc, "/etc/systemd/system/mlflow-heartbeat.service")).toBe(
+      renderHeartbeatServiceUnit(),
+    );
+    expect(gunzipFile(doc, "/etc/systemd/system/mlflow-heartbeat.timer")).toBe(renderHeartbeatTimerUnit());
+    expect(bootCommands(doc)).toContain("systemctl enable --now mlflow-gc.timer");
     expect(gunzipFile(doc, "/etc/mlflow/nginx.conf")).toContain(
       "server_name 203.0.113.10 mlflow.example.com;",
     );

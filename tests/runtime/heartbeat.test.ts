@@ -1,0 +1,220 @@
+// The EC2 heartbeat for real: server/heartbeat.py, with the server venv's boto3, probes /health through
+// nginx (the rendered config) and puts 1 or 0 into CloudWatch (moto) for the instance IMDSv2 names (a fake
+// metadata service that refuses requests without a session token). The units pass systemd-analyze verify.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { renderHeartbeatServiceUnit, renderHeartbeatTimerUnit, renderNginxConfig } from "../../server/render";
+import {
+  SERVER_DIR,
+  ensureVenv,
+  freePort,
+  httpStatus,
+  killAll,
+  pythonEnv,
+  runAsync,
+  startProcess,
+  tmpDir,
+  waitFor,
+} from "./support/proc";
+
+jest.setTimeout(300_000);
+
+const INSTANCE_ID = "i-0123456789abcdef0";
+const NAMESPACE = "mlflow-platform/mlflow-test";
+const AWS = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "eu-west-1" };
+
+let venv = "";
+let dir = "";
+let cloudwatch = "";
+let imds = "";
+let healthUrl = "";
+let upstreamStatus = 200;
+const servers: http.Server[] = [];
+
+/** A loopback HTTP server on a free port. */
+async function serve(handler: http.RequestListener): Promise<number> {
+  const port = await freePort();
+  const server = http.createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  venv = ensureVenv();
+  dir = tmpDir("heartbeat");
+  const motoPort = await freePort();
+  const moto = startProcess(
+    "moto",
+    path.join(venv, "bin", "moto_server"),
+    ["-H", "127.0.0.1", "-p", String(motoPort)],
+    {
+      env: pythonEnv(),
+      logFile: path.join(dir, "moto.log"),
+    },
+  );
+  cloudwatch = `http://127.0.0.1:${motoPort}`;
+  // IMDSv2 only: a token from PUT, then the token on every GET.
+  const imdsPort = await serve((req, res) => {
+    if (
+      req.method === "PUT" &&
+      req.url === "/latest/api/token" &&
+      req.headers["x-aws-ec2-metadata-token-ttl-seconds"]
+    ) {
+      res.end("session-token");
+    } else if (
+      req.method === "GET" &&
+      req.url === "/latest/meta-data/instance-id" &&
+      req.headers["x-aws-ec2-metadata-token"] === "session-token"
+    ) {
+      res.end(INSTANCE_ID);
+    } else {
+      res.statusCode = 401;
+      res.end();
+    }
+  });
+  imds = `http://127.0.0.1:${imdsPort}`;
+  // Stands in for MLflow behind nginx: /health answers upstreamStatus.
+  const upstreamPort = await serve((req, res) => {
+    res.statusCode = req.url === "/health" ? upstreamStatus : 404;
+    res.end(res.statusCode === 200 ? "OK" : "");
+  });
+  const listenPort = await freePort();
+  const conf = path.join(dir, "nginx.conf");
+  fs.writeFileSync(
+    conf,
+    renderNginxConfig({
+      listenPort,
+      listenAddress: "127.0.0.1",
+      upstreamPort,
+      serverNames: ["203.0.113.10"],
+      pidFile: path.join(dir, "nginx.pid"),
+      errorLog: path.join(dir, "nginx-error.log"),
+      accessLog: path.join(dir, "nginx-access.log"),
+      tempDir: dir,
+    }),
+  );
+  const nginx = startProcess(
+    "nginx",
+    "nginx",
+    ["-c", conf, "-e", path.join(dir, "nginx-error.log"), "-g", "daemon off;"],
+    {
+      cwd: dir,
+    },
+  );
+  healthUrl = `http://127.0.0.1:${listenPort}/health`;
+  await waitFor("nginx", async () => (await httpStatus(healthUrl)) === 200, 30_000, nginx);
+  await waitFor("moto", async () => (await httpStatus(`${cloudwatch}/moto-api/`)) < 500, 60_000, moto);
+});
+
+afterAll(async () => {
+  await killAll();
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+/** The Environment= lines of the rendered unit, as systemd would set them. */
+function unitEnvironment(): Record<string, string> {
+  const unit = renderHeartbeatServiceUnit({ namespace: NAMESPACE, healthUrl });
+  return Object.fromEntries(
+    [...unit.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]] as [string, string]),
+  );
+}
+
+function heartbeat() {
+  return runAsync(path.join(venv, "bin", "python"), [path.join(SERVER_DIR, "heartbeat.py")], {
+    cwd: dir,
+    env: {
+      ...AWS,
+      ...unitEnvironment(),
+      AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds,
+    },
+    timeoutMs: 60_000,
+  });
+}
+
+/** The values moto holds for the heartbeat metric of INSTANCE_ID, oldest first. */
+function publishedValues(): number[] {
+  const script = `
+import boto3, datetime, json, sys
+now = datetime.datetime.now(datetime.timezone.utc)
+points = boto3.client("cloudwatch", region_name="eu-west-1").get_metric_statistics(
+    Namespace=sys.argv[1], MetricName=sys.argv[2], Dimensions=[{"Name": "InstanceId", "Value": sys.argv[3]}],
+    StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=5),
+    Period=60, Statistics=["Minimum", "Maximum", "SampleCount"])["Datapoints"]
+print(json.dumps(points, default=str))
+`;
+  const out = spawnSync(
+    path.join(venv, "bin", "python"),
+    ["-c", script, NAMESPACE, unitEnvironment().MLFLOW_HEARTBEAT_METRIC, INSTANCE_ID],
+    {
+      encoding: "utf8",
+      env: pythonEnv({ ...AWS, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch }),
+      timeout: 60_000,
+    },
+  );
+  expect(out.stderr).toBe("");
+  const points = JSON.parse(out.stdout) as { Minimum: number; Maximum: number; SampleCount: number }[];
+  return points.flatMap((p) =>
+    p.Minimum === p.Maximum ? Array(p.SampleCount).fill(p.Minimum) : [p.Minimum, p.Maximum],
+  );
+}
+
+test("a healthy server through nginx publishes 1 for its instance id, asked with an IMDSv2 token", async () => {
+  const run = await heartbeat();
+  expect(run.output).toBe("");
+  expect(run.status).toBe(0);
+  expect(publishedValues()).toEqual([1]);
+});
+
+test("an unhealthy upstream (nginx answers 503) publishes 0, and says so", async () => {
+  upstreamStatus = 503;
+  try {
+    const run = await heartbeat();
+    expect(run.status).toBe(0);
+    expect(run.output).toContain(`mlflow-heartbeat: ${healthUrl} is not healthy`);
+  } finally {
+    upstreamStatus = 200;
+  }
+  expect(publishedValues().sort()).toEqual([0, 1]);
+});
+
+test("without the metadata service the heartbeat fails instead of publishing for no instance", async () => {
+  const before = publishedValues().length;
+  const run = await runAsync(path.join(venv, "bin", "python"), [path.join(SERVER_DIR, "heartbeat.py")], {
+    cwd: dir,
+    env: {
+      ...AWS,
+      ...unitEnvironment(),
+      AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: `${imds}/nothing-here`,
+    },
+    timeoutMs: 60_000,
+  });
+  expect(run.status).not.toBe(0);
+  expect(publishedValues()).toHaveLength(before);
+});
+
+test("systemd-analyze verify accepts the rendered heartbeat service and its timer", () => {
+  const unitDir = tmpDir("systemd-heartbeat");
+  const python = path.join(unitDir, "venv", "bin", "python");
+  fs.mkdirSync(path.dirname(python), { recursive: true });
+  fs.writeFileSync(python, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  const envFile = path.join(unitDir, "mlflow.env");
+  fs.writeFileSync(envFile, "A=1\n");
+  const service = path.join(unitDir, "mlflow-heartbeat.service");
+  const timer = path.join(unitDir, "mlflow-heartbeat.timer");
+  fs.writeFileSync(
+    service,
+    renderHeartbeatServiceUnit({ namespace: NAMESPACE, envFile, venv: path.join(unitDir, "venv") }),
+  );
+  fs.writeFileSync(timer, renderHeartbeatTimerUnit());
+  const result = spawnSync("systemd-analyze", ["verify", service, timer], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(`${result.stdout}${result.stderr}`).not.toMatch(/error|invalid|unknown|ignoring/i);
+  expect(result.status).toBe(0);
+});
