@@ -190,11 +190,31 @@ class Client {
   }
 }
 
-function networkError(e: Error & { code?: string }, timeoutMs: number): Error {
-  if (e.name === "AbortError" || e.name === "TimeoutError" || e.code === "ABORT_ERR") {
-    return new Error(`no answer within ${timeoutMs / 1000} s`);
+/** A failed exchange; `retryable` is false for answers that waiting cannot change. */
+class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
   }
-  return new Error(e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message);
+}
+
+// Node's codes for a certificate that does not verify (wrong CA, name, dates): a configuration error.
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT/;
+
+function networkError(e: Error & { code?: string }, timeoutMs: number): RequestError {
+  if (e.name === "AbortError" || e.name === "TimeoutError" || e.code === "ABORT_ERR") {
+    return new RequestError(`no answer within ${timeoutMs / 1000} s`, true);
+  }
+  const message = e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message;
+  if (e.code && CERTIFICATE_ERROR.test(e.code)) {
+    return new RequestError(
+      `TLS certificate not trusted (${message}); --ca or MLFLOW_TRACKING_SERVER_CERT_PATH`,
+      false,
+    );
+  }
+  return new RequestError(message, true);
 }
 
 function expectStatus(res: Response, want: number, what: string): void {
@@ -217,12 +237,12 @@ async function checkHealth(client: Client, waitSeconds: number): Promise<string>
         anonymous: true,
       });
       if (res.status === 200) return `HTTP 200 after ${attempt} attempt(s)`;
-      // A 4xx other than a gateway error will not go away by waiting (a wrong host, a 403 from allowed-hosts).
+      // A 4xx will not go away by waiting (a wrong host, a 403 from allowed-hosts); gateway 5xx may.
       if (res.status < 500) expectStatus(res, 200, "GET /health");
       last = `HTTP ${res.status}`;
     } catch (e) {
-      if ((e as Error).message.startsWith("GET /health")) throw e;
-      last = (e as Error).message;
+      if (!(e instanceof RequestError) || !e.retryable) throw e;
+      last = e.message;
     }
     if (Date.now() + HEALTH_RETRY_PAUSE_MS > deadline) {
       throw new Error(`GET /health: ${last} (${attempt} attempt(s) in ${waitSeconds} s)`);
