@@ -25,7 +25,7 @@ import {
   startEmulator,
   startServer,
 } from "./support/stack";
-import { makeTestCa, startTlsProxy, TlsProxy } from "./support/tls";
+import { FrontEnd, makeTestCa, startFrontEnd } from "./support/frontend";
 
 jest.setTimeout(600_000);
 
@@ -56,13 +56,13 @@ interface LocalStack {
 let venv: string;
 const stacks = new Map<Backend, Promise<LocalStack>>();
 const dbs: string[] = [];
-const proxies: TlsProxy[] = [];
+const frontEnds: FrontEnd[] = [];
 
 beforeAll(() => {
   venv = ensureVenv();
 });
 afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close()));
+  await Promise.all(frontEnds.map((p) => p.close()));
   await killAll();
   dbs.forEach(dropDb);
 });
@@ -183,6 +183,29 @@ test("wrong password: exit 1 at 'authenticated request', nothing created", async
   expect(smokeExperiments(stack.db)).toEqual(before);
 });
 
+test("an artifact corrupted on the way down: exit 1 at 'download', clean-up steps still run", async () => {
+  const stack = await localStack("s3");
+  const proxy = await startFrontEnd({
+    port: await freePort(),
+    upstreamPort: stack.port,
+    corruptArtifactDownloads: true,
+  });
+  frontEnds.push(proxy);
+  const result = await smoke(
+    "--env-file",
+    writeClientEnv(tmpDir("smoke-corrupt"), proxy.url, ADMIN.password),
+  );
+  expect(result.status).toBe(1);
+  expect(result.output).toMatch(
+    /smoke: FAILED at step "download 20 MB artifact": downloaded 20971520 bytes \(sha256 \w+…\) differ from the 20971520 uploaded \(sha256 \w+…\) from byte 0/,
+  );
+  for (const step of ["delete artifact", "delete run", "delete experiment"]) {
+    expect([step, stepResult(result.stdout, step)]).toEqual([step, "ok"]);
+  }
+  expect(smokeExperiments(stack.db).every((e) => e.endsWith(" deleted"))).toBe(true);
+  expect(stack.emulator.listObjects().filter((k) => k.includes("payload.bin"))).toEqual([]);
+});
+
 test("nothing listening: --wait retries /health for that long, then exit 1 at 'health'", async () => {
   const dir = tmpDir("smoke-down");
   const url = `http://127.0.0.1:${await freePort()}`;
@@ -199,12 +222,15 @@ test("HTTPS with a private CA: verified through MLFLOW_TRACKING_SERVER_CERT_PATH
   const stack = await localStack("s3");
   const dir = tmpDir("smoke-tls");
   const ca = makeTestCa(dir);
-  const proxy = await startTlsProxy(ca, await freePort(), stack.port);
-  proxies.push(proxy);
+  const proxy = await startFrontEnd({ tls: ca, port: await freePort(), upstreamPort: stack.port });
+  frontEnds.push(proxy);
 
-  const untrusted = await smoke("--env-file", writeClientEnv(dir, proxy.url, ADMIN.password), "--wait", "0");
+  // Not retried for the default --wait of 600 s: waiting does not make a certificate verify.
+  const started = Date.now();
+  const untrusted = await smoke("--env-file", writeClientEnv(dir, proxy.url, ADMIN.password));
   expect(untrusted.status).toBe(1);
-  expect(untrusted.output).toMatch(/smoke: FAILED at step "health": .*(certificate|CERT)/);
+  expect(untrusted.output).toMatch(/smoke: FAILED at step "health": TLS certificate not trusted \(.*CERT/);
+  expect(Date.now() - started).toBeLessThan(60_000);
 
   const withCa = writeClientEnv(
     dir,

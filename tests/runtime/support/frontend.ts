@@ -1,4 +1,5 @@
-// A private CA (openssl) and an HTTPS front end on 127.0.0.1 for tests of clients that must verify it.
+// A front end on 127.0.0.1 in front of the server, for tests of what a client sees: HTTPS with a private CA
+// (openssl) that the client must verify, or artifact downloads corrupted on the way.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
@@ -33,38 +34,61 @@ export function makeTestCa(dir: string): TestCa {
   return { caCert: file("ca.pem"), serverKey: file("server.key"), serverCert: file("server.pem") };
 }
 
-export interface TlsProxy {
+export interface FrontEnd {
   url: string;
   close: () => Promise<void>;
 }
 
-/** HTTPS on 127.0.0.1:`port` in front of http://127.0.0.1:`upstreamPort` (streams both ways, no buffering). */
-export async function startTlsProxy(ca: TestCa, port: number, upstreamPort: number): Promise<TlsProxy> {
+export interface FrontEndOptions {
+  port: number;
+  upstreamPort: number;
+  /** Serve HTTPS with this CA's server certificate (else plain HTTP). */
+  tls?: TestCa;
+  /** Flip the first byte of every proxied-artifact download (same length, different bytes). */
+  corruptArtifactDownloads?: boolean;
+}
+
+/** A proxy to http://127.0.0.1:`upstreamPort` that streams both ways. */
+export async function startFrontEnd(o: FrontEndOptions): Promise<FrontEnd> {
   const sockets = new Set<net.Socket>();
-  const server = https.createServer(
-    { key: fs.readFileSync(ca.serverKey), cert: fs.readFileSync(ca.serverCert) },
-    (req, res) => {
-      const upstream = http.request(
-        { host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      upstream.on("error", () => res.destroy());
-      req.pipe(upstream);
-    },
-  );
+  const handler: http.RequestListener = (req, res) => {
+    const corrupt =
+      o.corruptArtifactDownloads && req.method === "GET" && req.url?.includes("/mlflow-artifacts/artifacts/");
+    const upstream = http.request(
+      { host: "127.0.0.1", port: o.upstreamPort, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        if (!corrupt) return void up.pipe(res);
+        let first = true;
+        up.on("data", (chunk: Buffer) => {
+          if (first && chunk.length > 0) {
+            chunk[0] ^= 0xff;
+            first = false;
+          }
+          res.write(chunk);
+        });
+        up.on("end", () => res.end());
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  };
+  const server = o.tls
+    ? https.createServer(
+        { key: fs.readFileSync(o.tls.serverKey), cert: fs.readFileSync(o.tls.serverCert) },
+        handler,
+      )
+    : http.createServer(handler);
   server.on("connection", (s: net.Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
+    server.listen(o.port, "127.0.0.1", resolve);
   });
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: `${o.tls ? "https" : "http"}://127.0.0.1:${o.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         sockets.forEach((s) => s.destroy());
