@@ -13,6 +13,7 @@ interface Step {
   uses?: string;
   run?: string;
   if?: string;
+  env?: Record<string, string>;
   with?: Record<string, unknown>;
 }
 type Permissions = Record<string, string> | string;
@@ -289,6 +290,16 @@ describe("deploy.yml", () => {
     for (const { job, step } of ups) {
       expect(String(step.with?.policyPacks).trim()).toBe("policy");
       expect(stepIndex(job, (s) => /cd policy && npm install/.test(s.run ?? ""))).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  test("every up is followed by the smoke test of the same stack", () => {
+    const ups = pulumiRuns(deploy).filter((r) => r.command === "up");
+    expect(ups.length).toBeGreaterThan(0);
+    for (const { jobId, job, step } of ups) {
+      const after = steps(job).slice(steps(job).indexOf(step) + 1);
+      const smoke = after.find((s) => /^npm run smoke -- --stack "\$STACK"$/m.test(s.run ?? ""));
+      expect({ jobId, stack: smoke?.env?.STACK }).toEqual({ jobId, stack: step.with?.["stack-name"] });
     }
   });
 
