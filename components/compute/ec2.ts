@@ -5,7 +5,7 @@ import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as s3 from "@pulumi/aws/s3";
 import { compressUserData, readServerFile, renderCloudInit, serverFileSha256 } from "../../server/render";
 import { createPrivateBucket } from "../privateBucket";
-import { IamStatement, policyDocument } from "../iam";
+import { IamStatement, awsPartition, managedPolicyArn, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
 
 /** Canonical's AWS account: the only owner whose Ubuntu images we boot. */
@@ -25,6 +25,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     throw new Error("server.domain (TLS) needs server.compute: container");
   }
   const opts = { parent };
+  const partition = awsPartition(opts);
 
   const securityGroup = new ec2.SecurityGroup(
     `${name}-server`,
@@ -72,7 +73,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
   new iam.RolePolicyAttachment(
     `${name}-ssm`,
     // Session Manager instead of SSH: no key pair, no port 22.
-    { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
+    { role: role.name, policyArn: managedPolicyArn(partition, "AmazonSSMManagedInstanceCore") },
     opts,
   );
   new iam.RolePolicy(
@@ -218,7 +219,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
         threshold: 1,
         comparisonOperator: "GreaterThanOrEqualToThreshold",
         alarmActions: [
-          pulumi.interpolate`arn:aws:automate:${args.awsRegion}:ec2:${action}`,
+          pulumi.interpolate`arn:${partition}:automate:${args.awsRegion}:ec2:${action}`,
           args.alarmTopicArn,
         ],
         tags,
