@@ -110,7 +110,7 @@ describe("plan --json", () => {
     expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).not.toContain("pulumi:pulumi:Stack mlflow-platform-dev");
-    expect(dev.summary.resourceCount).toBe(56);
+    expect(dev.summary.resourceCount).toBe(59);
     expect(dev.summary.componentCount).toBe(5);
 
     const instance = dev.resources.find((r) => r.type === "aws:ec2/instance:Instance");
@@ -396,7 +396,7 @@ describe("plan:diff", () => {
     expect(md).toContain(
       "- **Monthly cost:** $38.11 → $53.30 (+$15.19); **class $ (< $50/month) → $$ ($50-250/month)**",
     );
-    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (56 → 56 resources)");
+    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (59 → 59 resources)");
     expect(section(md, "Changed")).toEqual([
       "- `aws:ec2/instance:Instance` `mlflow-dev-server`",
       '  - `instanceType`: `"t3.small"` → `"t3.medium"`',
