@@ -3,6 +3,9 @@ const transform = { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] };
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Jest reads testTimeout from the global config only: the projects' own values below were never applied, so
+  // under load (a mock evaluation takes several seconds on a busy machine) tests failed at Jest's default 5 s.
+  testTimeout: 60000,
   projects: [
     {
       displayName: "unit",
