@@ -1,4 +1,6 @@
-// IAM policy documents as plain data, so tests and the policy pack can read them.
+// IAM policy documents as plain data, so tests and the policy pack can read them; ARNs of the partition.
+import * as pulumi from "@pulumi/pulumi";
+import { getPartitionOutput } from "@pulumi/aws/getPartition";
 
 export interface IamStatement {
   Sid?: string;
@@ -17,4 +19,17 @@ export function policyDocument(statements: IamStatement[]): string {
 /** A trust policy letting one AWS service assume a role. */
 export function assumeRolePolicy(service: string): string {
   return policyDocument([{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: service } }]);
+}
+
+/**
+ * The provider's partition (`aws`, `aws-us-gov`, `aws-cn`): every ARN the program builds starts with
+ * `arn:<partition>:`, never `arn:aws:`, so GovCloud and China regions (which the config accepts) work.
+ */
+export function awsPartition(opts?: pulumi.InvokeOutputOptions): pulumi.Output<string> {
+  return getPartitionOutput({}, opts).partition;
+}
+
+/** An AWS-managed IAM policy, e.g. `AmazonSSMManagedInstanceCore`, in the partition. */
+export function managedPolicyArn(partition: pulumi.Input<string>, policyName: string): pulumi.Output<string> {
+  return pulumi.interpolate`arn:${partition}:iam::aws:policy/${policyName}`;
 }

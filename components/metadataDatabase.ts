@@ -15,12 +15,36 @@ export interface MetadataDatabaseArgs {
   alarmTopicArn: pulumi.Input<string>;
   /** Deletion protection, a final snapshot on delete, and a recoverable secret. */
   protect: boolean;
+  /** Days CloudWatch keeps the instance's PostgreSQL log. */
+  logRetentionDays: number;
   tags: Record<string, string>;
 }
 
 export const DATABASE_NAME = "mlflow";
 export const DATABASE_USER = "mlflow";
 export const DATABASE_PORT = 5432;
+
+/** Bytes of free storage below which the database alarms, and the alarm's description. */
+export function freeStorageAlarm(settings: DatabaseSettings): {
+  thresholdBytes: number;
+  description: string;
+} {
+  const gib = 1024 ** 3;
+  if (settings.maxAllocatedStorageGb <= settings.allocatedStorageGb) {
+    // No autoscaling: nothing acts before someone does.
+    return {
+      thresholdBytes: settings.allocatedStorageGb * gib * 0.1,
+      description: `MLflow database: less than ${settings.allocatedStorageGb / 10} GiB of storage free (10% of its ${settings.allocatedStorageGb} GiB; storage autoscaling is off)`,
+    };
+  }
+  // Autoscaling grows the disk when free space is at most 10% of the allocation, which only ever grows:
+  // half of 10% of the initial allocation is always below that trigger, so the alarm pages only when
+  // autoscaling did not keep up (its 6-hour cooldown, a failure, or the ceiling).
+  return {
+    thresholdBytes: settings.allocatedStorageGb * gib * 0.05,
+    description: `MLflow database: less than ${settings.allocatedStorageGb / 20} GiB of storage free although storage autoscaling (up to ${settings.maxAllocatedStorageGb} GiB) adds space at 10% free`,
+  };
+}
 
 /**
  * RDS PostgreSQL for MLflow's tracking metadata: private, encrypted, TLS enforced, backed up. Its security
@@ -53,6 +77,11 @@ export class MetadataDatabase extends pulumi.ComponentResource {
       parent,
     );
     const subnetGroup = new rds.SubnetGroup(`${name}-db`, { subnetIds: args.subnetIds, tags }, parent);
+    // A major upgrade (engineVersion) replaces the group: the new one is created, the instance moved to it,
+    // the old one deleted. A protected stack defers the instance change to the maintenance window
+    // (applyImmediately false), so the old group stays attached and its delete would fail the up until the
+    // window has run ("InvalidDBParameterGroupState"). Retained, it is only forgotten: delete it by hand after
+    // the upgrade (docs/aws-operations.md). Unprotected stacks apply at once and delete it cleanly.
     const parameterGroup = new rds.ParameterGroup(
       `${name}-db`,
       {
@@ -64,15 +93,18 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         ],
         tags,
       },
-      parent,
+      { ...parent, retainOnDelete: protect },
     );
     // URL-safe: the password goes into a SQLAlchemy URI.
     const password = new random.RandomPassword(`${name}-db`, { length: 40, special: false }, parent);
     const snapshotSuffix = new random.RandomId(`${name}-db-final-snapshot`, { byteLength: 4 }, parent);
+    const identifier = plannedIdentifier(name, this);
+    const postgresLog = postgresLogGroup(name, identifier, args, parent);
 
     const instance = new rds.Instance(
       `${name}-db`,
       {
+        identifier,
         engine: "postgres",
         engineVersion: settings.engineVersion,
         instanceClass: settings.instanceClass,
@@ -111,10 +143,13 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         enabledCloudwatchLogsExports: ["postgresql"],
         tags: { ...tags, Name: `${name}-db` },
       },
-      { ...parent, protect },
+      // Instances created before the identifier was explicit keep their autonamed one: a new identifier
+      // would replace the database. RDS writes its log into the group made above, created first.
+      { ...parent, protect, ignoreChanges: ["identifier"], dependsOn: [postgresLog] },
     );
+    warnOnLegacyIdentifier(instance, identifier);
 
-    // Storage autoscaling grows the disk, but only up to the ceiling; CPU saturation shows before timeouts do.
+    // CPU saturation shows before timeouts do.
     const alarm = (suffix: string, alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace" | "dimensions">) =>
       new cloudwatch.MetricAlarm(
         `${name}-db-${suffix}`,
@@ -128,15 +163,30 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         },
         parent,
       );
+    const storage = freeStorageAlarm(settings);
     alarm("free-storage", {
-      alarmDescription: `MLflow database: less than ${settings.allocatedStorageGb / 10} GiB of storage free (10% of the initial allocation)`,
+      alarmDescription: storage.description,
       metricName: "FreeStorageSpace",
       statistic: "Minimum",
       period: 300,
       evaluationPeriods: 2,
-      threshold: settings.allocatedStorageGb * 1024 ** 3 * 0.1,
+      threshold: storage.thresholdBytes,
       comparisonOperator: "LessThanThreshold",
     });
+    // CloudWatch has no allocated-storage metric, so only RDS can tell how close the autoscaled disk is to
+    // its ceiling: its "low storage" events include RDS-EVENT-0225 (storage approaching the maximum
+    // threshold), RDS-EVENT-0089 (over 90% used) and RDS-EVENT-0007 (storage exhausted).
+    new rds.EventSubscription(
+      `${name}-db-storage`,
+      {
+        snsTopic: args.alarmTopicArn,
+        sourceType: "db-instance",
+        sourceIds: [instance.identifier],
+        eventCategories: ["low storage"],
+        tags,
+      },
+      parent,
+    );
     alarm("cpu", {
       alarmDescription: "MLflow database: CPU above 80% for 15 minutes",
       metricName: "CPUUtilization",
@@ -160,4 +210,59 @@ export class MetadataDatabase extends pulumi.ComponentResource {
     );
     this.registerOutputs({ endpoint: this.endpoint, connectionSecretArn: this.connectionSecret.arn });
   }
+}
+
+/**
+ * The instance identifier `<name>-db-<8 hex>`: explicit, so the log group RDS writes to can be created (with
+ * a retention) before the instance; random, so a recreated stack does not collide with a deleting instance.
+ */
+function plannedIdentifier(name: string, parent: pulumi.Resource): pulumi.Output<string> {
+  const suffix = new random.RandomId(`${name}-db-identifier`, { byteLength: 4 }, { parent });
+  return suffix.hex.apply((hex) => rdsIdentifier(name, hex));
+}
+
+/** An RDS identifier: 1-63 lower-case letters, digits and single hyphens, starting with a letter. */
+export function rdsIdentifier(name: string, hex: string): string {
+  const base = `${name}-db`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^[^a-z]+/, "");
+  return `${base.slice(0, 63 - hex.length - 1).replace(/-+$/, "")}-${hex}`;
+}
+
+/**
+ * The group RDS exports the PostgreSQL log to. Made by RDS itself it never expires and outlives the stack;
+ * made here first, it has the stack's retention and is deleted with the stack (kept when protected).
+ */
+function postgresLogGroup(
+  name: string,
+  identifier: pulumi.Output<string>,
+  args: MetadataDatabaseArgs,
+  parent: pulumi.ResourceOptions,
+): cloudwatch.LogGroup {
+  return new cloudwatch.LogGroup(
+    `${name}-db-postgresql`,
+    {
+      name: pulumi.interpolate`/aws/rds/instance/${identifier}/postgresql`,
+      retentionInDays: args.logRetentionDays,
+      tags: args.tags,
+    },
+    { ...parent, retainOnDelete: args.protect },
+  );
+}
+
+/**
+ * A database created before identifiers were explicit keeps its autonamed identifier (ignoreChanges), so its
+ * log group is still the one RDS made; say how to give it a retention.
+ */
+function warnOnLegacyIdentifier(instance: rds.Instance, planned: pulumi.Output<string>): void {
+  pulumi.all([instance.identifier, planned]).apply(([actual, expected]) => {
+    if (actual && actual !== expected) {
+      pulumi.log.warn(
+        `database ${actual} predates explicit identifiers: its log group /aws/rds/instance/${actual}/postgresql was created by RDS and never expires; set a retention once with \`aws logs put-retention-policy --log-group-name /aws/rds/instance/${actual}/postgresql --retention-in-days <days>\` (the group /aws/rds/instance/${expected}/postgresql made for a new identifier stays empty)`,
+        instance,
+      );
+    }
+  });
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ec2 from "@pulumi/aws/ec2";
+import { getInstanceTypeOfferingsOutput } from "@pulumi/aws/ec2/getInstanceTypeOfferings";
 import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
 import { getRegionOutput } from "@pulumi/aws/getRegion";
 
@@ -8,6 +9,10 @@ export interface NetworkArgs {
   cidrBlock: string;
   /** Number of availability zones; one public and one private subnet in each. */
   availabilityZoneCount: number;
+  /** Zone ids to put the subnets in, in order (`network.availabilityZoneIds`); default: chosen, see chooseZones. */
+  availabilityZoneIds?: string[];
+  /** An EC2 instance type every chosen zone must offer (the server's, in EC2 mode). */
+  instanceType?: string;
   /**
    * Whether private subnets get a NAT gateway for outbound traffic. EC2 mode does not need one (the server
    * sits in a public subnet and the database needs no egress), so it saves the ~$33/month; container mode
@@ -41,16 +46,7 @@ export class Network extends pulumi.ComponentResource {
     // The default security group of a new VPC allows all traffic between its members: empty it.
     new ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: tag("default-deny") }, parent);
 
-    const zones = getAvailabilityZonesOutput({ state: "available" }, parent);
-    const zone = (i: number) =>
-      zones.names.apply((names) => {
-        if (names.length < args.availabilityZoneCount) {
-          throw new Error(
-            `network.availabilityZoneCount is ${args.availabilityZoneCount} but the region has only ${names.length} available zones`,
-          );
-        }
-        return names[i];
-      });
+    const zones = selectZones(args, parent);
 
     const internetGateway = new ec2.InternetGateway(
       `${name}-igw`,
@@ -75,7 +71,7 @@ export class Network extends pulumi.ComponentResource {
         `${name}-public-${i}`,
         {
           vpcId: vpc.id,
-          availabilityZone: zone(i),
+          ...subnetZone(zones, i, args.availabilityZoneIds !== undefined),
           cidrBlock: subnetCidr(args.cidrBlock, 4, i),
           // Instances get their public address from the Elastic IP; nothing is public by accident.
           mapPublicIpOnLaunch: false,
@@ -96,7 +92,7 @@ export class Network extends pulumi.ComponentResource {
           `${name}-private-${i}`,
           {
             vpcId: vpc.id,
-            availabilityZone: zone(i),
+            ...subnetZone(zones, i, args.availabilityZoneIds !== undefined),
             cidrBlock: subnetCidr(args.cidrBlock, 4, 8 + i),
             mapPublicIpOnLaunch: false,
             tags: tag(`private-${i}`),
@@ -156,6 +152,94 @@ export class Network extends pulumi.ComponentResource {
       privateSubnetIds: this.privateSubnetIds,
     });
   }
+}
+
+export interface Zone {
+  name: string;
+  id: string;
+}
+
+/**
+ * The zones of the subnets. Only real availability zones (no Local or Wavelength Zones, which sort first and
+ * lack most services), whatever their live state: a zone that is impaired during an incident must not move
+ * every subnet (a subnet's zone cannot change, so the network and the database subnet group would be
+ * replaced). With `pinned` zone ids, exactly those; otherwise the first `count` zones by name that offer
+ * `offered` (the EC2 instance type; undefined: no requirement). A choice can still move if the offerings
+ * change (the instance type changes, or AWS adds it to an earlier zone): pin the zones to rule that out.
+ */
+export function chooseZones(
+  available: { names: string[]; zoneIds: string[] },
+  count: number,
+  offered: { instanceType: string; zoneIds: string[] } | undefined,
+  pinned?: string[],
+): Zone[] {
+  const zones = available.names
+    .map((name, i) => ({ name, id: available.zoneIds[i] }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const offers = (zone: Zone) => offered === undefined || offered.zoneIds.includes(zone.id);
+  const known = zones.map((z) => z.id).join(", ");
+  if (pinned) {
+    const offering = zones.filter(offers).map((z) => z.id);
+    return pinned.map((id, i) => {
+      const zone = zones.find((z) => z.id === id);
+      if (!zone) {
+        throw new Error(
+          `network.availabilityZoneIds[${i}]: got "${id}", not an availability zone of this region; allowed: ${known}`,
+        );
+      }
+      if (!offers(zone)) {
+        throw new Error(
+          `network.availabilityZoneIds[${i}]: zone "${id}" does not offer server.instanceType ${offered?.instanceType}; allowed: ${offering.join(", ") || "none (choose another instance type)"}`,
+        );
+      }
+      return zone;
+    });
+  }
+  const chosen = zones.filter(offers).slice(0, count);
+  if (chosen.length < count) {
+    const why = offered ? ` that offer server.instanceType ${offered.instanceType}` : "";
+    throw new Error(
+      `network.availabilityZoneCount is ${count} but the region has only ${chosen.length} availability zones${why} (${known}); allowed: at most ${chosen.length}, or another instance type`,
+    );
+  }
+  return chosen;
+}
+
+/** The provider lookups behind chooseZones. */
+function selectZones(args: NetworkArgs, parent: pulumi.InvokeOutputOptions): pulumi.Output<Zone[]> {
+  const zones = getAvailabilityZonesOutput(
+    { filters: [{ name: "zone-type", values: ["availability-zone"] }] },
+    parent,
+  );
+  const instanceType = args.instanceType;
+  const offerings = instanceType
+    ? getInstanceTypeOfferingsOutput(
+        {
+          locationType: "availability-zone-id",
+          filters: [{ name: "instance-type", values: [instanceType] }],
+        },
+        parent,
+      ).locations.apply((zoneIds) => ({ instanceType, zoneIds }))
+    : pulumi.output(undefined);
+  return pulumi
+    .all([zones.names, zones.zoneIds, offerings])
+    .apply(([names, zoneIds, offered]) =>
+      chooseZones({ names, zoneIds }, args.availabilityZoneCount, offered, args.availabilityZoneIds),
+    );
+}
+
+/**
+ * A subnet's zone input: pinned zones by id (the same physical zone in every account); chosen ones by name,
+ * as subnets were always created, so existing stacks see no change.
+ */
+function subnetZone(
+  zones: pulumi.Output<Zone[]>,
+  i: number,
+  pinned: boolean,
+): Pick<ec2.SubnetArgs, "availabilityZone" | "availabilityZoneId"> {
+  return pinned
+    ? { availabilityZoneId: zones.apply((z) => z[i].id) }
+    : { availabilityZone: zones.apply((z) => z[i].name) };
 }
 
 /** The `index`-th subnet of `newBits` more bits inside `cidr` (like Terraform's cidrsubnet). */

@@ -30,22 +30,16 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     const parent = { parent: this };
     const tags = { Project: settings.project, Stack: settings.stack, ManagedBy: "pulumi", ...settings.tags };
 
-    // Alarm messages carry no secrets; CloudWatch cannot publish to a topic under the AWS-managed SNS key.
-    const alarmTopic = new sns.Topic(`${name}-alarms`, { tags }, parent);
-    settings.alarmEmails.forEach(
-      (email, i) =>
-        new sns.TopicSubscription(
-          `${name}-alarms-${i}`,
-          { topic: alarmTopic.arn, protocol: "email", endpoint: email },
-          parent,
-        ),
-    );
+    const alarmTopicArn = alarmTopic(name, settings, tags, parent);
 
     const network = new Network(
       name,
       {
         cidrBlock: settings.network.cidrBlock,
         availabilityZoneCount: settings.network.availabilityZoneCount,
+        availabilityZoneIds: settings.network.availabilityZoneIds,
+        // Container mode runs on Fargate, which EC2's instance type offerings do not list.
+        instanceType: settings.server.compute === "ec2" ? settings.server.instanceType : undefined,
         natGateway: settings.server.compute === "container",
         tags,
       },
@@ -74,8 +68,9 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         settings: settings.database,
         vpcId: network.vpcId,
         subnetIds: network.privateSubnetIds,
-        alarmTopicArn: alarmTopic.arn,
+        alarmTopicArn,
         protect: settings.protect,
+        logRetentionDays: settings.server.logRetentionDays,
         tags,
       },
       parent,
@@ -93,7 +88,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         artifactSecrets: artifactStore.serverSecrets,
         databaseSecret: database.connectionSecret,
         adminPassword: args.adminPassword,
-        alarmTopicArn: alarmTopic.arn,
+        alarmTopicArn,
         protect: settings.protect,
         tags,
       },
@@ -118,7 +113,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     this.artifactRoot = artifactStore.artifactRoot;
     this.databaseEndpoint = database.endpoint;
     this.serverCompute = server.compute;
-    this.alarmTopicArn = alarmTopic.arn;
+    this.alarmTopicArn = alarmTopicArn;
     this.clientEnv = pulumi.secret(
       pulumi.interpolate`MLFLOW_TRACKING_URI=${server.trackingUri}
 MLFLOW_TRACKING_USERNAME=${server.adminUsername}
@@ -134,4 +129,29 @@ MLFLOW_TRACKING_PASSWORD=${server.adminPassword}
       alarmTopicArn: this.alarmTopicArn,
     });
   }
+}
+
+/**
+ * The topic every alarm notifies: `alarmTopicArn` from config (an existing topic, e.g. the team's pager), or
+ * a new one. `alarmEmails` subscribe to it either way.
+ */
+function alarmTopic(
+  name: string,
+  settings: PlatformSettings,
+  tags: Record<string, string>,
+  parent: pulumi.ResourceOptions,
+): pulumi.Output<string> {
+  // Alarm messages carry no secrets; CloudWatch cannot publish to a topic under the AWS-managed SNS key.
+  const arn = settings.alarmTopicArn
+    ? pulumi.output(settings.alarmTopicArn)
+    : new sns.Topic(`${name}-alarms`, { tags }, parent).arn;
+  settings.alarmEmails.forEach(
+    (email, i) =>
+      new sns.TopicSubscription(
+        `${name}-alarms-${i}`,
+        { topic: arn, protocol: "email", endpoint: email },
+        parent,
+      ),
+  );
+  return arn;
 }

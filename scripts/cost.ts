@@ -170,7 +170,7 @@ const NO_STANDING_COST = [
   /^aws:scheduler\//,
   /^aws:acm\//,
   /^aws:lb\/(targetGroup|listener|listenerRule|targetGroupAttachment):/,
-  /^aws:rds\/(subnetGroup|parameterGroup|clusterParameterGroup|optionGroup):/,
+  /^aws:rds\/(subnetGroup|parameterGroup|clusterParameterGroup|optionGroup|eventSubscription):/,
   /^aws:route53\/record:/,
   /^aws:secretsmanager\/(secretVersion|secretPolicy|secretRotation):/,
   /^aws:kms\/(alias|grant):/,

@@ -139,11 +139,13 @@ function readSettings(raw: RawConfig, project: string, stack: string): PlatformS
     protect,
     tags: readTags(own.tags),
     alarmEmails: readAlarmEmails(own.alarmEmails),
+    alarmTopicArn: readAlarmTopicArn(own.alarmTopicArn, awsRegion),
     network: readNetwork(own.network),
     artifactStore: readArtifactStore(own.artifactStore),
     database: readDatabase(own.database, protect),
     server: readServer(own.server),
   };
+  checkAlarmRecipients(settings);
   checkConnectionBudget(settings);
   if (own.adminPassword !== undefined) {
     const password = own.adminPassword;
@@ -190,6 +192,41 @@ function readAlarmEmails(value: unknown): string[] {
   );
 }
 
+/** The AWS partition of a region the config accepts (GovCloud and China have their own). */
+export function partitionOf(region: string): string {
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  if (region.startsWith("cn-")) return "aws-cn";
+  return "aws";
+}
+
+function readAlarmTopicArn(value: unknown, awsRegion: string): string | undefined {
+  const key = `${ns}:alarmTopicArn`;
+  const partition = partitionOf(awsRegion);
+  const arn = optionalString(
+    key,
+    value,
+    /^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+    `the ARN of an existing standard SNS topic such as arn:${partition}:sns:${awsRegion}:123456789012:oncall`,
+  );
+  const [, arnPartition, , arnRegion] = arn?.split(":") ?? [];
+  if (arn !== undefined && (arnPartition !== partition || arnRegion !== awsRegion)) {
+    // CloudWatch alarm actions and RDS event subscriptions notify topics of their own region only.
+    throw new ConfigError(
+      `${key}: got "${arn}" for a stack in ${awsRegion}; allowed: a topic in ${awsRegion} (arn:${partition}:sns:${awsRegion}:...)`,
+    );
+  }
+  return arn;
+}
+
+/** A protected stack's alarms must reach someone: an alarm topic nobody reads is a silent outage. */
+function checkAlarmRecipients(settings: PlatformSettings): void {
+  if (settings.protect && settings.alarmEmails.length === 0 && settings.alarmTopicArn === undefined) {
+    throw new ConfigError(
+      `${ns}:alarmEmails: missing on a protected stack (protect: true), whose alarms would notify a topic with no subscribers; allowed: a list of at least one email address such as ["oncall@example.com"], or ${ns}:alarmTopicArn: an existing SNS topic that pages your team`,
+    );
+  }
+}
+
 function readNetwork(value: unknown): NetworkSettings {
   const key = `${ns}:network`;
   const raw = object(key, value ?? {}, childKeys("network"));
@@ -201,16 +238,35 @@ function readNetwork(value: unknown): NetworkSettings {
       `${key}.cidrBlock: got "${cidrBlock}"; allowed: an IPv4 CIDR with a prefix length from /16 to /24`,
     );
   }
-  return {
-    cidrBlock,
-    availabilityZoneCount: int(
-      `${key}.availabilityZoneCount`,
-      raw.availabilityZoneCount,
-      d.availabilityZoneCount,
-      2,
-      6,
-    ),
-  };
+  const availabilityZoneIds = readZoneIds(`${key}.availabilityZoneIds`, raw.availabilityZoneIds);
+  const availabilityZoneCount = int(
+    `${key}.availabilityZoneCount`,
+    raw.availabilityZoneCount,
+    availabilityZoneIds?.length ?? d.availabilityZoneCount,
+    2,
+    6,
+  );
+  if (availabilityZoneIds && availabilityZoneIds.length !== availabilityZoneCount) {
+    throw new ConfigError(
+      `${key}.availabilityZoneIds: got ${availabilityZoneIds.length} zones while ${key}.availabilityZoneCount is ${availabilityZoneCount}; allowed: exactly ${availabilityZoneCount} zone ids, or leave availabilityZoneCount out`,
+    );
+  }
+  return availabilityZoneIds
+    ? { cidrBlock, availabilityZoneCount, availabilityZoneIds }
+    : { cidrBlock, availabilityZoneCount };
+}
+
+function readZoneIds(key: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  const description = "a list of 2 to 6 different availability zone ids such as [use1-az1, use1-az2]";
+  if (!Array.isArray(value) || value.length < 2 || value.length > 6) {
+    throw new ConfigError(`${key}: got ${show(value)}; allowed: ${description}`);
+  }
+  const ids = value.map((id, i) => requiredString(`${key}[${i}]`, id, /^[a-z]+\d+-az\d+$/, description));
+  if (new Set(ids).size !== ids.length) {
+    throw new ConfigError(`${key}: got ${show(value)}, which names a zone twice; allowed: ${description}`);
+  }
+  return ids;
 }
 
 function readArtifactStore(value: unknown): ArtifactStoreSettings {
@@ -334,6 +390,22 @@ function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
     20,
     65536,
   );
+  const maxKey = `${key}.maxAllocatedStorageGb`;
+  // RDS refuses a ceiling less than 10% above the allocation ("Invalid max storage size").
+  const lowestCeiling = Math.ceil((allocatedStorageGb * 11) / 10);
+  const maxAllocatedStorageGb = int(
+    maxKey,
+    raw.maxAllocatedStorageGb,
+    // The default ceiling where RDS takes it, else autoscaling off (an allocation of 91 GiB or more).
+    d.maxAllocatedStorageGb >= lowestCeiling ? d.maxAllocatedStorageGb : allocatedStorageGb,
+    allocatedStorageGb,
+    65536,
+  );
+  if (maxAllocatedStorageGb > allocatedStorageGb && maxAllocatedStorageGb < lowestCeiling) {
+    throw new ConfigError(
+      `${maxKey}: got ${maxAllocatedStorageGb} with ${key}.allocatedStorageGb ${allocatedStorageGb}; allowed: ${allocatedStorageGb} (storage autoscaling off) or ${lowestCeiling} to 65536 (RDS requires the autoscaling ceiling at least 10% above the allocation)`,
+    );
+  }
   const settings: DatabaseSettings = {
     instanceClass: requiredString(
       `${key}.instanceClass`,
@@ -345,13 +417,7 @@ function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
       oneOf(`${key}.engineVersion`, raw.engineVersion, d.engineVersion, POSTGRES_MAJOR_VERSIONS),
     ),
     allocatedStorageGb,
-    maxAllocatedStorageGb: int(
-      `${key}.maxAllocatedStorageGb`,
-      raw.maxAllocatedStorageGb,
-      Math.max(d.maxAllocatedStorageGb, allocatedStorageGb),
-      allocatedStorageGb,
-      65536,
-    ),
+    maxAllocatedStorageGb,
     backupRetentionDays: int(
       `${key}.backupRetentionDays`,
       raw.backupRetentionDays,

@@ -113,9 +113,9 @@ export const CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
   },
   {
     key: "database.maxAllocatedStorageGb",
-    type: "≥ allocated",
+    type: "= allocated (off) or ≥ 1.1 × allocated",
     default: 100,
-    meaning: "storage autoscaling ceiling",
+    meaning: "storage autoscaling ceiling (RDS refuses one less than 10% above the allocation)",
   },
   {
     key: "database.backupRetentionDays",
@@ -182,7 +182,7 @@ export const CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
     key: "server.logRetentionDays",
     type: "CloudWatch value",
     default: 30,
-    meaning: "container: log retention",
+    meaning: "retention of the container logs and of the database's PostgreSQL log",
   },
   {
     key: "server.gcRetentionDays",
@@ -242,6 +242,13 @@ export const CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
     meaning: "zones for subnets",
   },
   {
+    key: "network.availabilityZoneIds",
+    type: "list of zone ids",
+    defaultText: "chosen: standard zones by name that offer `server.instanceType`",
+    meaning:
+      "pin the subnets' zones (e.g. `[use1-az1, use1-az2]`, as many as `availabilityZoneCount`); zone ids name the same physical zone in every account",
+  },
+  {
     key: "tags",
     type: "map",
     default: {},
@@ -251,7 +258,15 @@ export const CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
     key: "alarmEmails",
     type: "list of emails",
     default: [],
-    meaning: "subscribed to the alarm topic (confirm the email AWS sends)",
+    meaning:
+      "subscribed to the alarm topic (confirm the email AWS sends); a protected stack needs this or `alarmTopicArn`",
+  },
+  {
+    key: "alarmTopicArn",
+    type: "SNS topic ARN",
+    defaultText: "a new topic",
+    meaning:
+      "an existing topic (same region) the alarms notify instead; its access policy must let CloudWatch and RDS publish",
   },
   {
     key: "protect",

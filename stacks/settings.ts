@@ -12,6 +12,11 @@ export interface NetworkSettings {
   cidrBlock: string;
   /** How many availability zones the subnets span (RDS needs at least two). */
   availabilityZoneCount: number;
+  /**
+   * Zone ids (`use1-az1`, the same physical zone in every account) the subnets are pinned to, in subnet
+   * order; default: chosen at deploy time (standard zones by name that offer the EC2 instance type).
+   */
+  availabilityZoneIds?: string[];
 }
 
 export interface AzureBlobSettings {
@@ -103,6 +108,8 @@ export interface PlatformSettings {
   tags: Record<string, string>;
   /** Addresses subscribed (by email) to the platform's CloudWatch alarms. */
   alarmEmails: string[];
+  /** An existing SNS topic the alarms notify instead of one the platform creates. */
+  alarmTopicArn?: string;
   network: NetworkSettings;
   artifactStore: ArtifactStoreSettings;
   database: DatabaseSettings;

@@ -13,7 +13,7 @@ import {
   serverFileSha256,
 } from "../../server/render";
 import { createPrivateBucket } from "../privateBucket";
-import { IamStatement, policyDocument } from "../iam";
+import { IamStatement, awsPartition, managedPolicyArn, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
 
 /** Canonical's AWS account: the only owner whose Ubuntu images we boot. */
@@ -44,6 +44,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     throw new Error("server.domain (TLS) needs server.compute: container");
   }
   const opts = { parent };
+  const partition = awsPartition(opts);
 
   const securityGroup = new ec2.SecurityGroup(
     `${name}-server`,
@@ -92,7 +93,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
   new iam.RolePolicyAttachment(
     `${name}-ssm`,
     // Session Manager instead of SSH: no key pair, no port 22.
-    { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" },
+    { role: role.name, policyArn: managedPolicyArn(partition, "AmazonSSMManagedInstanceCore") },
     opts,
   );
   new iam.RolePolicy(
@@ -255,7 +256,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
         threshold: 1,
         comparisonOperator: "GreaterThanOrEqualToThreshold",
         alarmActions: [
-          pulumi.interpolate`arn:aws:automate:${args.awsRegion}:ec2:${action}`,
+          pulumi.interpolate`arn:${partition}:automate:${args.awsRegion}:ec2:${action}`,
           args.alarmTopicArn,
         ],
         tags,

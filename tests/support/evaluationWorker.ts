@@ -2,6 +2,16 @@
 import { EvaluateOptions, evaluateInProcess } from "./mockRuntime";
 
 let queue = Promise.resolve();
+// A program that fails inside an `apply` (e.g. no zone offers the instance type) rejects every output that
+// depends on it: the first rejection is the answer to the request, the others arrive unhandled. Those, and
+// only those, must not kill the worker that serves the next requests.
+let failure: string | undefined;
+/** The program's own message, without the `error serializing property "x": ` prefixes of each consumer. */
+const cause = (message: string) => message.replace(/^(error serializing property "[^"]*": )+/, "");
+process.on("unhandledRejection", (reason) => {
+  if (failure !== undefined && reason instanceof Error && cause(reason.message) === failure) return;
+  throw reason;
+});
 process.on("message", (request: { id: number; options: EvaluateOptions }) => {
   queue = queue.then(async () => {
     try {
@@ -9,6 +19,7 @@ process.on("message", (request: { id: number; options: EvaluateOptions }) => {
       process.send?.({ id: request.id, evaluation });
     } catch (error) {
       const e = error as Error & { registeredResources?: number };
+      failure = cause(e.message);
       process.send?.({
         id: request.id,
         error: { message: e.message, registeredResources: e.registeredResources },

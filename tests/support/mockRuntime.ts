@@ -58,6 +58,14 @@ export interface EvaluateOptions {
   secretKeys?: string[];
   /** Where the program is; default: the repo's `index.ts`. */
   program?: string;
+  /** Results of provider functions by token, instead of the mock's (e.g. fewer instance type offerings). */
+  callResults?: Record<string, Record<string, unknown>>;
+}
+
+/** The partition of the stack's `aws:region`, as the provider derives it: ARNs the mock makes use it. */
+function mockPartition(config: Record<string, string>): string {
+  const region = config["aws:region"] ?? "";
+  return region.startsWith("us-gov-") ? "aws-us-gov" : region.startsWith("cn-") ? "aws-cn" : "aws";
 }
 
 /** A value every mocked random generator returns, so leak tests can search for it. */
@@ -87,8 +95,27 @@ export function stackFile(stack: string): string {
 }
 
 /** Computed properties a real provider would return, by resource type. */
-function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function mockState(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  partition = "aws",
+): Record<string, unknown> {
   const physical = `${name}-0123abc`;
+  const state = mockStateIn(type, name, inputs, physical);
+  // Only the ARN the mock makes up: inputs echoed into the state keep what the program sent.
+  if (partition !== "aws" && typeof state.arn === "string" && state.arn !== inputs.arn) {
+    state.arn = state.arn.replace(/^arn:aws:/, `arn:${partition}:`);
+  }
+  return state;
+}
+
+function mockStateIn(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  physical: string,
+): Record<string, unknown> {
   const service = type.split(":")[1]?.split("/")[0] ?? "x";
   const state: Record<string, unknown> = {
     ...inputs,
@@ -110,7 +137,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     case "aws:rds/instance:Instance":
       return {
         ...state,
-        identifier: physical,
+        identifier: inputs.identifier ?? physical,
         address: `${physical}.cabc123.us-east-1.rds.amazonaws.com`,
         port: inputs.port ?? 5432,
       };
@@ -189,8 +216,26 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
   }
 }
 
-function mockCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function mockCall(
+  token: string,
+  inputs: Record<string, unknown>,
+  partition = "aws",
+): Record<string, unknown> {
   switch (token) {
+    case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+      // Every zone of the mocked region offers every instance type.
+      const filters = (inputs.filters ?? []) as { name: string; values: string[] }[];
+      const types = filters.find((f) => f.name === "instance-type")?.values ?? ["t3.small"];
+      const byId = inputs.locationType === "availability-zone-id";
+      const zones = byId ? ["use1-az1", "use1-az2", "use1-az3"] : ["us-east-1a", "us-east-1b", "us-east-1c"];
+      const locations = zones.flatMap((zone) => types.map(() => zone));
+      return {
+        instanceTypes: zones.flatMap(() => types),
+        locations,
+        locationTypes: locations.map(() => inputs.locationType ?? "region"),
+        id: "us-east-1",
+      };
+    }
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return {
         names: ["us-east-1a", "us-east-1b", "us-east-1c"],
@@ -200,14 +245,19 @@ function mockCall(token: string, inputs: Record<string, unknown>): Record<string
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return {
         accountId: ACCOUNT_ID,
-        arn: `arn:aws:iam::${ACCOUNT_ID}:user/ci`,
+        arn: `arn:${partition}:iam::${ACCOUNT_ID}:user/ci`,
         userId: "AIDAEXAMPLE",
         id: ACCOUNT_ID,
       };
     case "aws:index/getRegion:getRegion":
       return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
     case "aws:index/getPartition:getPartition":
-      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+      return {
+        partition,
+        dnsSuffix: partition === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com",
+        reverseDnsPrefix: partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws",
+        id: partition,
+      };
     case "azure-native:storage:listStorageAccountServiceSAS":
       return {
         serviceSasToken: `sv=2024-11-04&sr=c&sp=${inputs.permissions}&spr=https&se=${inputs.sharedAccessExpiryTime}&sig=${markerFor("azure-sas")}`,
@@ -257,6 +307,7 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
   const resources = new Map<string, CapturedResource>();
   const calls: Evaluation["calls"] = [];
   const key = (type: string, name: string) => `${type}::${name}`;
+  const partition = mockPartition(options.config);
 
   await pulumi.runtime.setMocks(
     {
@@ -265,6 +316,7 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
           args.type,
           args.name,
           unwrapSecrets(args.inputs, false) as Record<string, unknown>,
+          partition,
         );
         const captured = resources.get(key(args.type, args.name));
         const record: CapturedResource = {
@@ -291,7 +343,7 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
       },
       call(args) {
         calls.push({ token: args.token, inputs: args.inputs });
-        return mockCall(args.token, args.inputs);
+        return options.callResults?.[args.token] ?? mockCall(args.token, args.inputs, partition);
       },
     },
     PROJECT,

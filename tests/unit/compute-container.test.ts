@@ -296,7 +296,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(pull.Resource).toBe(repository.state.arn);
       const logs = st.find((s) => actionsOf([s]).includes("logs:PutLogEvents")) as IamStatement;
       expect(String(logs.Resource)).toBe(
-        `${single(e, "aws:cloudwatch/logGroup:LogGroup").state.arn}:log-stream:*`,
+        `${single(e, "aws:cloudwatch/logGroup:LogGroup", `mlflow-${env}-server`).state.arn}:log-stream:*`,
       );
       // Only GetAuthorizationToken (no resource-level permissions) is on "*".
       expect(st.filter((s) => asList(s.Resource).includes("*")).flatMap((s) => asList(s.Action))).toEqual([
@@ -425,7 +425,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       const environment = taskEnvironment(e);
       expect(environment.MLFLOW_HOST).toBe("0.0.0.0");
       expect(environment.MLFLOW_PORT).toBe("5000");
-      const logGroup = single(e, "aws:cloudwatch/logGroup:LogGroup");
+      const logGroup = single(e, "aws:cloudwatch/logGroup:LogGroup", `mlflow-${env}-server`);
       expect(logGroup.inputs.retentionInDays).toBe(settings.logRetentionDays ?? 30);
       expect(container.logConfiguration.logDriver).toBe("awslogs");
       expect(container.logConfiguration.options["awslogs-group"]).toBe(logGroup.state.name);
@@ -530,7 +530,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
 
     test("a failed weekly gc run raises an alarm from its log lines", () => {
       const topic = single(e, "aws:sns/topic:Topic").state.arn;
-      const logGroup = single(e, "aws:cloudwatch/logGroup:LogGroup");
+      const logGroup = single(e, "aws:cloudwatch/logGroup:LogGroup", `mlflow-${env}-server`);
       const filter = single(e, "aws:cloudwatch/logMetricFilter:LogMetricFilter");
       expect(filter.inputs.logGroupName).toBe(logGroup.state.name);
       expect(filter.inputs.pattern).toBe('"mlflow-gc: ERROR"');

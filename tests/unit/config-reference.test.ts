@@ -40,6 +40,8 @@ const EXAMPLES: Record<string, { value: unknown; context?: Record<string, unknow
   },
   "artifactStore.gcs.project": { value: "my-project-1", context: { "artifactStore.backend": "gcs" } },
   "server.mlflowVersion": { value: undefined }, // checked against the lock by config.test.ts
+  "network.availabilityZoneIds": { value: ["use1-az4", "use1-az6"] },
+  alarmTopicArn: { value: "arn:aws:sns:us-east-1:123456789012:ml-oncall" },
   "server.domain": {
     value: "mlflow.example.com",
     context: { "server.compute": "container", "server.hostedZoneId": "Z0123456789ABC" },
