@@ -191,6 +191,8 @@ test("a secret inside a key input prints as [secret]; digests do not depend on s
     deleteBeforeReplace: false,
     ignoreChanges: [],
     dependsOn: [],
+    waitsFor: [],
+    inputDependencies: {},
     state: {},
   });
   const doc = (password: string) =>
