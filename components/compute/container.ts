@@ -11,6 +11,7 @@ import * as scheduler from "@pulumi/aws/scheduler";
 import { GC_SCHEDULE, renderServerEnvironment } from "../../server/render";
 import { IamStatement, assumeRolePolicy, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
+import { secretVersions } from "../secret";
 import { buildServerImage } from "./image";
 
 /** MLflow listens here in the task; only the load balancer reaches it. */
@@ -90,7 +91,8 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     `${name}-server`,
     {
       vpcId: args.network.vpcId,
-      description: "MLflow tasks: MLflow's port from the load balancer only",
+      // EC2 descriptions allow only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$* (no apostrophe), 255 at most.
+      description: "MLflow tasks: MLflow port from the load balancer only",
       ingress: [
         {
           description: "MLflow from the load balancer",
@@ -263,7 +265,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
-  new iam.RolePolicy(
+  const executionPolicy = new iam.RolePolicy(
     `${name}-execution`,
     {
       role: executionRole.name,
@@ -276,7 +278,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     opts,
   );
   // The task role (the server itself): the artifact store and nothing else. ECS injects the secrets.
-  new iam.RolePolicy(
+  const taskPolicy = new iam.RolePolicy(
     `${name}-server`,
     {
       role: args.role.name,
@@ -292,6 +294,11 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+
+  // A task reads every secret (ECS injects them) and uses both roles the moment it starts: neither the
+  // service nor the gc schedule may start one before the secrets have values and the policies exist. The
+  // database URI's version is written only once RDS is available, long after its secret's ARN exists.
+  const taskStartDependencies = [...secretVersions(secrets), executionPolicy, taskPolicy];
 
   // ---- task definition and service ----
   const environment = pulumi
@@ -404,7 +411,12 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     // Autoscaling owns the running count after creation. A replacement (new MLflow version) stops the old
     // service first: a short outage instead of two versions on one schema (docs/container.md).
-    { ...opts, dependsOn: listeners, ignoreChanges: ["desiredCount"], deleteBeforeReplace: true },
+    {
+      ...opts,
+      dependsOn: [...listeners, ...taskStartDependencies],
+      ignoreChanges: ["desiredCount"],
+      deleteBeforeReplace: true,
+    },
   );
 
   // ---- weekly garbage collection: the same task definition, run once with `start.sh gc` ----
@@ -465,7 +477,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
         retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
       },
     },
-    opts,
+    { ...opts, dependsOn: taskStartDependencies },
   );
 
   const scalingTarget = new appautoscaling.Target(
