@@ -24,6 +24,11 @@ export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 export const IDLE_TIMEOUT_SECONDS = 900;
 /** Seconds a stopping task keeps finishing in-flight requests (large artifact uploads and downloads). */
 export const DEREGISTRATION_DELAY_SECONDS = 600;
+/** Fargate's maximum: uvicorn finishes in-flight requests after the load balancer has drained. */
+export const STOP_TIMEOUT_SECONDS = 120;
+/** A new task serves after this many consecutive passing checks, this many seconds apart. */
+export const HEALTH_CHECK_INTERVAL_SECONDS = 15;
+export const HEALTHY_THRESHOLD = 2;
 /**
  * Within one MLflow version the schema never changes: deploys roll (new tasks start and get healthy before the
  * old ones stop; no downtime). Across versions see `serviceName`.
@@ -144,9 +149,9 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
         protocol: "HTTP",
         port: "traffic-port",
         matcher: "200",
-        interval: 15,
+        interval: HEALTH_CHECK_INTERVAL_SECONDS,
         timeout: 5,
-        healthyThreshold: 2,
+        healthyThreshold: HEALTHY_THRESHOLD,
         unhealthyThreshold: 3,
       },
       tags,
@@ -341,8 +346,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
           mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
           linuxParameters: { initProcessEnabled: true },
           ulimits: [{ name: "nofile", softLimit: 65536, hardLimit: 65536 }],
-          // Fargate's maximum: uvicorn finishes in-flight requests after the load balancer has drained.
-          stopTimeout: 120,
+          stopTimeout: STOP_TIMEOUT_SECONDS,
           logConfiguration: {
             logDriver: "awslogs",
             options: {
@@ -511,7 +515,11 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
   );
 
   // Someone is told when tasks fail their health checks or the load balancer answers with errors.
-  const alarm = (suffix: string, alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace">) =>
+  const alarm = (
+    suffix: string,
+    alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace">,
+    dependsOn: pulumi.Resource[] = [],
+  ) =>
     new cloudwatch.MetricAlarm(
       `${name}-server-${suffix}`,
       {
@@ -522,7 +530,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
         tags,
         ...alarmArgs,
       },
-      opts,
+      { ...opts, dependsOn },
     );
   alarm("unhealthy", {
     alarmDescription: "MLflow: a task has failed its load balancer health checks for 5 minutes",
@@ -532,6 +540,34 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     period: 60,
     evaluationPeriods: 5,
     threshold: 0,
+    comparisonOperator: "GreaterThanThreshold",
+  });
+  // With every task gone there is no unhealthy host and no target error: only the healthy count (no data at
+  // all then, hence breaching) and the load balancer's own 5xx see a full outage. Created after the service
+  // is steady, so a first deployment does not page.
+  alarm(
+    "no-healthy-host",
+    {
+      alarmDescription: "MLflow: no task has passed its load balancer health checks for 3 minutes",
+      metricName: "HealthyHostCount",
+      dimensions: { LoadBalancer: loadBalancer.arnSuffix, TargetGroup: targetGroup.arnSuffix },
+      statistic: "Minimum",
+      period: 60,
+      evaluationPeriods: 3,
+      threshold: 1,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+    },
+    [service],
+  );
+  alarm("elb-5xx", {
+    alarmDescription: "MLflow: the load balancer answered more than 10 requests itself with 5xx in 5 minutes",
+    metricName: "HTTPCode_ELB_5XX_Count",
+    dimensions: { LoadBalancer: loadBalancer.arnSuffix },
+    statistic: "Sum",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 10,
     comparisonOperator: "GreaterThanThreshold",
   });
   alarm("5xx", {

@@ -338,7 +338,7 @@ describe("summary: monthly cost", () => {
       352.41,
       "$$$ ($250-1000/month)",
     ]);
-    expect(plans["container-prod"].summary.cost.totalUsd).toBe(425.97);
+    expect(plans["container-prod"].summary.cost.totalUsd).toBe(426.17);
     expect(plans.dev.summary.cost.basis).toMatch(/^approximate, us-east-1 on-demand list prices, 2026/);
     expect(plans.dev.summary.cost.excluded).toContain("S3 storage and requests");
     expect(plans["container-prod"].summary.cost.excluded).toContain(
