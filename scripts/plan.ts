@@ -194,7 +194,8 @@ function canonical(value: unknown): unknown {
         .map((k) => [k, canonical(record[k])]),
     );
   }
-  // The program passes some absolute paths (the image build context): the checkout's location is not a change.
+  // A checkout's location is not a change, should an absolute path ever reach an input (the image build
+  // context is relative since tests/unit/compute-container.test.ts checks for it).
   if (typeof value === "string" && value.includes(ROOT)) return value.split(ROOT).join("<root>");
   return value;
 }

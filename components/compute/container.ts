@@ -11,8 +11,8 @@ import * as scheduler from "@pulumi/aws/scheduler";
 import { GC_SCHEDULE, renderServerEnvironment } from "../../server/render";
 import { IamStatement, assumeRolePolicy, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
-import { secretVersions } from "../secret";
-import { buildServerImage } from "./image";
+import { ServerSecret, secretVersions } from "../secret";
+import { ServerImage, buildServerImage } from "./image";
 
 /** MLflow listens here in the task; only the load balancer reaches it. */
 export const CONTAINER_PORT = 5000;
@@ -50,20 +50,78 @@ export const HEALTH_CHECK_GRACE_SECONDS = 600;
 /** Task scratch space: MLflow spools proxied uploads to /tmp before writing them to the artifact store. */
 export const EPHEMERAL_STORAGE_GIB = 50;
 
+/** What every builder below needs: the resource name prefix, the server's args and the component parent. */
+interface Builder {
+  name: string;
+  args: ComputeContext["args"];
+  opts: pulumi.CustomResourceOptions;
+}
+
 /**
  * MLflow on ECS Fargate behind an Application Load Balancer: tasks in private subnets (egress through the
  * network's NAT gateway), the only public endpoint is the load balancer (HTTPS with an ACM certificate when
  * `server.domain` is set), secrets injected by ECS from Secrets Manager, CPU target-tracking autoscaling.
  */
 export function createContainerServer({ name, parent, args, secrets }: ComputeContext): ServerDeployment {
-  const { settings, tags, protect } = args;
-  const container = settings.container;
+  const { settings } = args;
   const tls = settings.domain !== undefined;
   if (tls && !settings.hostedZoneId) throw new Error("server.domain needs server.hostedZoneId");
   if (!args.network.vpcCidrBlock) throw new Error("container compute needs network.vpcCidrBlock");
-  const opts = { parent };
+  const b: Builder = { name, args, opts: { parent } };
 
-  // ---- network exposure: the load balancer is the only public thing; the tasks admit only it ----
+  const groups = createSecurityGroups(b, tls, args.network.vpcCidrBlock);
+  const { loadBalancer, targetGroup } = createLoadBalancer(b, groups.alb);
+  const entry = tls
+    ? createHttpsEntry(b, loadBalancer, targetGroup)
+    : createHttpEntry(b, loadBalancer, targetGroup);
+
+  const image = buildServerImage(
+    name,
+    {
+      mlflowVersion: settings.mlflowVersion,
+      retentionCount: settings.container.imageRetentionCount,
+      protect: args.protect,
+      tags: args.tags,
+    },
+    b.opts,
+  );
+  const logGroup = new cloudwatch.LogGroup(
+    `${name}-server`,
+    { retentionInDays: settings.logRetentionDays, tags: args.tags },
+    b.opts,
+  );
+  const roles = createTaskRoles(b, image, logGroup, secrets);
+  const taskDefinition = createTaskDefinition(b, {
+    imageUri: image.imageUri,
+    logGroup,
+    secrets,
+    allowedHosts: entry.allowedHosts,
+    executionRole: roles.executionRole,
+  });
+  // A task reads every secret (ECS injects them) and uses both roles the moment it starts: neither the
+  // service nor the gc schedule may start one before the secrets have values and the policies exist. The
+  // database URI's version is written only once RDS is available, long after its secret's ARN exists.
+  const taskStart: TaskStart = {
+    taskDefinition,
+    taskSecurityGroup: groups.tasks,
+    dependencies: [...secretVersions(secrets), roles.executionPolicy, roles.taskPolicy],
+  };
+  const { cluster, service } = createService(b, taskStart, targetGroup, entry.listeners);
+  createGcSchedule(b, taskStart, cluster, roles.executionRole);
+  createAutoscaling(b, cluster, service);
+  createLoadBalancerAlarms(b, loadBalancer, targetGroup, service);
+  createGcFailureAlarm(b, logGroup);
+
+  return { trackingUri: entry.trackingUri, securityGroupId: groups.tasks.id };
+}
+
+/** The network exposure: the load balancer is the only public thing; the tasks admit only it. */
+function createSecurityGroups(
+  { name, args, opts }: Builder,
+  tls: boolean,
+  vpcCidrBlock: pulumi.Input<string>,
+): { alb: ec2.SecurityGroup; tasks: ec2.SecurityGroup } {
+  const { settings, tags } = args;
   const listenerPorts = tls ? [80, 443] : [80];
   const albSecurityGroup = new ec2.SecurityGroup(
     `${name}-alb`,
@@ -85,7 +143,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
           protocol: "tcp",
           fromPort: CONTAINER_PORT,
           toPort: CONTAINER_PORT,
-          cidrBlocks: [args.network.vpcCidrBlock],
+          cidrBlocks: [vpcCidrBlock],
         },
       ],
       tags: { ...tags, Name: `${name}-alb` },
@@ -115,7 +173,14 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+  return { alb: albSecurityGroup, tasks: taskSecurityGroup };
+}
 
+function createLoadBalancer(
+  { name, args, opts }: Builder,
+  albSecurityGroup: ec2.SecurityGroup,
+): { loadBalancer: lb.LoadBalancer; targetGroup: lb.TargetGroup } {
+  const { tags, protect } = args;
   const loadBalancer = new lb.LoadBalancer(
     `${name}-server`,
     {
@@ -158,108 +223,135 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+  return { loadBalancer, targetGroup };
+}
+
+/** How clients reach the load balancer, and the names MLflow accepts as its host. */
+interface Entry {
+  listeners: lb.Listener[];
+  trackingUri: pulumi.Output<string>;
+  allowedHosts: pulumi.Output<string[]>;
+}
+
+/** HTTPS on `server.domain` with a DNS-validated ACM certificate; HTTP redirects to it. */
+function createHttpsEntry(
+  { name, args, opts }: Builder,
+  loadBalancer: lb.LoadBalancer,
+  targetGroup: lb.TargetGroup,
+): Entry {
+  const { settings, tags } = args;
   const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
-
-  let trackingUri: pulumi.Output<string>;
-  let allowedHosts: pulumi.Output<string[]>;
   const listeners: lb.Listener[] = [];
-  if (tls) {
-    const domain = settings.domain as string;
-    const zoneId = settings.hostedZoneId as string;
-    const certificate = new acm.Certificate(
-      `${name}-server`,
-      { domainName: domain, validationMethod: "DNS", tags },
-      opts,
-    );
-    const validation = certificate.domainValidationOptions.apply((options) => {
-      const option = options.find((o) => o.domainName === domain);
-      if (!option) throw new Error(`ACM returned no DNS validation record for ${domain}`);
-      return option;
-    });
-    const validationRecord = new route53.Record(
-      `${name}-server-cert-validation`,
-      {
-        zoneId,
-        name: validation.resourceRecordName,
-        type: validation.resourceRecordType,
-        records: [validation.resourceRecordValue],
-        ttl: 300,
-        allowOverwrite: true,
-      },
-      opts,
-    );
-    const validated = new acm.CertificateValidation(
-      `${name}-server`,
-      { certificateArn: certificate.arn, validationRecordFqdns: [validationRecord.fqdn] },
-      opts,
-    );
-    listeners.push(
-      new lb.Listener(
-        `${name}-https`,
-        {
-          loadBalancerArn: loadBalancer.arn,
-          port: 443,
-          protocol: "HTTPS",
-          sslPolicy: TLS_POLICY,
-          // The validated certificate: the listener waits until ACM has issued it.
-          certificateArn: validated.certificateArn,
-          defaultActions: forward,
-          routingHttpResponseStrictTransportSecurityHeaderValue: "max-age=31536000; includeSubDomains",
-          tags,
-        },
-        opts,
-      ),
-      new lb.Listener(
-        `${name}-http`,
-        {
-          loadBalancerArn: loadBalancer.arn,
-          port: 80,
-          protocol: "HTTP",
-          defaultActions: [
-            { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
-          ],
-          tags,
-        },
-        opts,
-      ),
-    );
-    new route53.Record(
-      `${name}-server`,
-      {
-        zoneId,
-        name: domain,
-        type: "A",
-        aliases: [{ name: loadBalancer.dnsName, zoneId: loadBalancer.zoneId, evaluateTargetHealth: true }],
-      },
-      opts,
-    );
-    trackingUri = pulumi.output(`https://${domain}`);
-    allowedHosts = loadBalancer.dnsName.apply((dns) => [domain, dns]);
-  } else {
-    listeners.push(
-      new lb.Listener(
-        `${name}-http`,
-        { loadBalancerArn: loadBalancer.arn, port: 80, protocol: "HTTP", defaultActions: forward, tags },
-        opts,
-      ),
-    );
-    trackingUri = pulumi.interpolate`http://${loadBalancer.dnsName}`;
-    allowedHosts = loadBalancer.dnsName.apply((dns) => [dns]);
-  }
-
-  // ---- image, logs and the two roles ----
-  const image = buildServerImage(
-    name,
-    { mlflowVersion: settings.mlflowVersion, retentionCount: container.imageRetentionCount, protect, tags },
-    opts,
-  );
-  const logGroup = new cloudwatch.LogGroup(
+  const domain = settings.domain as string;
+  const zoneId = settings.hostedZoneId as string;
+  const certificate = new acm.Certificate(
     `${name}-server`,
-    { retentionInDays: settings.logRetentionDays, tags },
+    { domainName: domain, validationMethod: "DNS", tags },
     opts,
   );
-  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
+  const validation = certificate.domainValidationOptions.apply((options) => {
+    const option = options.find((o) => o.domainName === domain);
+    if (!option) throw new Error(`ACM returned no DNS validation record for ${domain}`);
+    return option;
+  });
+  const validationRecord = new route53.Record(
+    `${name}-server-cert-validation`,
+    {
+      zoneId,
+      name: validation.resourceRecordName,
+      type: validation.resourceRecordType,
+      records: [validation.resourceRecordValue],
+      ttl: 300,
+      allowOverwrite: true,
+    },
+    opts,
+  );
+  const validated = new acm.CertificateValidation(
+    `${name}-server`,
+    { certificateArn: certificate.arn, validationRecordFqdns: [validationRecord.fqdn] },
+    opts,
+  );
+  listeners.push(
+    new lb.Listener(
+      `${name}-https`,
+      {
+        loadBalancerArn: loadBalancer.arn,
+        port: 443,
+        protocol: "HTTPS",
+        sslPolicy: TLS_POLICY,
+        // The validated certificate: the listener waits until ACM has issued it.
+        certificateArn: validated.certificateArn,
+        defaultActions: forward,
+        routingHttpResponseStrictTransportSecurityHeaderValue: "max-age=31536000; includeSubDomains",
+        tags,
+      },
+      opts,
+    ),
+    new lb.Listener(
+      `${name}-http`,
+      {
+        loadBalancerArn: loadBalancer.arn,
+        port: 80,
+        protocol: "HTTP",
+        defaultActions: [
+          { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+        ],
+        tags,
+      },
+      opts,
+    ),
+  );
+  new route53.Record(
+    `${name}-server`,
+    {
+      zoneId,
+      name: domain,
+      type: "A",
+      aliases: [{ name: loadBalancer.dnsName, zoneId: loadBalancer.zoneId, evaluateTargetHealth: true }],
+    },
+    opts,
+  );
+  return {
+    listeners,
+    trackingUri: pulumi.output(`https://${domain}`),
+    allowedHosts: loadBalancer.dnsName.apply((dns) => [domain, dns]),
+  };
+}
 
+/** Plain HTTP on the load balancer's DNS name. */
+function createHttpEntry(
+  { name, args, opts }: Builder,
+  loadBalancer: lb.LoadBalancer,
+  targetGroup: lb.TargetGroup,
+): Entry {
+  const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
+  const listener = new lb.Listener(
+    `${name}-http`,
+    {
+      loadBalancerArn: loadBalancer.arn,
+      port: 80,
+      protocol: "HTTP",
+      defaultActions: forward,
+      tags: args.tags,
+    },
+    opts,
+  );
+  return {
+    listeners: [listener],
+    trackingUri: pulumi.interpolate`http://${loadBalancer.dnsName}`,
+    allowedHosts: loadBalancer.dnsName.apply((dns) => [dns]),
+  };
+}
+
+/** The execution role (ECS's) with its policy, and the task role's (the server's) policy. */
+function createTaskRoles(
+  { name, args, opts }: Builder,
+  image: ServerImage,
+  logGroup: cloudwatch.LogGroup,
+  secrets: ServerSecret[],
+): { executionRole: iam.Role; executionPolicy: iam.RolePolicy; taskPolicy: iam.RolePolicy } {
+  const { tags } = args;
+  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
   // The execution role is ECS's, not the server's: pull this image, write this log group, read these secrets.
   const executionRole = new iam.Role(
     `${name}-execution`,
@@ -299,13 +391,23 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+  return { executionRole, executionPolicy, taskPolicy };
+}
 
-  // A task reads every secret (ECS injects them) and uses both roles the moment it starts: neither the
-  // service nor the gc schedule may start one before the secrets have values and the policies exist. The
-  // database URI's version is written only once RDS is available, long after its secret's ARN exists.
-  const taskStartDependencies = [...secretVersions(secrets), executionPolicy, taskPolicy];
-
-  // ---- task definition and service ----
+function createTaskDefinition(
+  { name, args, opts }: Builder,
+  inputs: {
+    imageUri: pulumi.Output<string>;
+    logGroup: cloudwatch.LogGroup;
+    secrets: ServerSecret[];
+    allowedHosts: pulumi.Output<string[]>;
+    executionRole: iam.Role;
+  },
+): ecs.TaskDefinition {
+  const { settings, tags } = args;
+  const container = settings.container;
+  const { logGroup, secrets, allowedHosts, executionRole } = inputs;
+  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
   const environment = pulumi
     .all([
       pulumi.output(args.artifactRoot),
@@ -328,7 +430,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
       }),
     );
   const containerDefinitions = pulumi
-    .all([image.imageUri, environment, secretArns, logGroup.name])
+    .all([inputs.imageUri, environment, secretArns, logGroup.name])
     .apply(([imageUri, env, arns, logGroupName]) =>
       JSON.stringify([
         {
@@ -378,7 +480,24 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+  return taskDefinition;
+}
 
+/** What starts a task (the service and the gc schedule): its definition, its network, what it needs first. */
+interface TaskStart {
+  taskDefinition: ecs.TaskDefinition;
+  taskSecurityGroup: ec2.SecurityGroup;
+  dependencies: pulumi.Resource[];
+}
+
+function createService(
+  { name, args, opts }: Builder,
+  { taskDefinition, taskSecurityGroup, dependencies }: TaskStart,
+  targetGroup: lb.TargetGroup,
+  listeners: lb.Listener[],
+): { cluster: ecs.Cluster; service: ecs.Service } {
+  const { settings, tags } = args;
+  const container = settings.container;
   const cluster = new ecs.Cluster(
     `${name}-server`,
     { settings: [{ name: "containerInsights", value: "enabled" }], tags },
@@ -417,12 +536,21 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     // service first: a short outage instead of two versions on one schema (docs/container.md).
     {
       ...opts,
-      dependsOn: [...listeners, ...taskStartDependencies],
+      dependsOn: [...listeners, ...dependencies],
       ignoreChanges: ["desiredCount"],
       deleteBeforeReplace: true,
     },
   );
+  return { cluster, service };
+}
 
+function createGcSchedule(
+  { name, args, opts }: Builder,
+  { taskDefinition, taskSecurityGroup, dependencies }: TaskStart,
+  cluster: ecs.Cluster,
+  executionRole: iam.Role,
+): void {
+  const { settings, tags } = args;
   // ---- weekly garbage collection: the same task definition, run once with `start.sh gc` ----
   // MLflow only soft-deletes runs; without this, deleted runs' rows and artifacts stay forever.
   const schedulerRole = new iam.Role(
@@ -481,9 +609,13 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
         retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
       },
     },
-    { ...opts, dependsOn: taskStartDependencies },
+    { ...opts, dependsOn: dependencies },
   );
+}
 
+function createAutoscaling({ name, args, opts }: Builder, cluster: ecs.Cluster, service: ecs.Service): void {
+  const { settings, tags } = args;
+  const container = settings.container;
   const scalingTarget = new appautoscaling.Target(
     `${name}-server`,
     {
@@ -513,7 +645,15 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+}
 
+function createLoadBalancerAlarms(
+  { name, args, opts }: Builder,
+  loadBalancer: lb.LoadBalancer,
+  targetGroup: lb.TargetGroup,
+  service: ecs.Service,
+): void {
+  const { tags } = args;
   // Someone is told when tasks fail their health checks or the load balancer answers with errors.
   const alarm = (
     suffix: string,
@@ -580,7 +720,10 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     threshold: 10,
     comparisonOperator: "GreaterThanThreshold",
   });
+}
 
+function createGcFailureAlarm({ name, args, opts }: Builder, logGroup: cloudwatch.LogGroup): void {
+  const { tags } = args;
   // A failing weekly gc leaves deleted runs and their artifacts in place: count its errors and tell someone.
   const gcFailureMetric = { name: "GcFailures", namespace: `MLflow/${name}` };
   new cloudwatch.LogMetricFilter(
@@ -609,8 +752,6 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
-
-  return { trackingUri, securityGroupId: taskSecurityGroup.id };
 }
 
 /** The container command of the weekly garbage-collection task (arguments to the ENTRYPOINT start.sh). */

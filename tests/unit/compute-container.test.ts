@@ -265,9 +265,10 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     const variant = tls ? withServer(base, { domain: DOMAIN, hostedZoneId: ZONE }) : base;
     const settings = JSON.parse(variant.config["mlflow-platform:server"]);
 
+    // An explicit timeout: the first evaluation starts the worker, slow on a loaded machine.
     beforeAll(async () => {
       e = await evaluateProgram(variant);
-    });
+    }, 120_000);
 
     test("only the load balancer is public; tasks run in private subnets without public addresses", () => {
       expect(ofType(e, "aws:ec2/instance:Instance")).toHaveLength(0);
