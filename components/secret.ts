@@ -6,10 +6,22 @@ import type { SecretVariable } from "../server/render";
 /** The server environment variable a secret is delivered as: the names server/start.sh resolves. */
 export type { SecretVariable };
 
+/**
+ * A Secrets Manager secret and the version that holds its value. The secret (its ARN) exists seconds after
+ * creation, its value only once the version is written, which for the database URI is after RDS is
+ * available: whatever reads the value when it starts must depend on `version`, not only use the ARN.
+ */
+export type StoredSecret = secretsmanager.Secret & { readonly version: secretsmanager.SecretVersion };
+
 /** A value the tracking server reads from AWS Secrets Manager at start. */
 export interface ServerSecret {
   variable: SecretVariable;
-  secret: secretsmanager.Secret;
+  secret: StoredSecret;
+}
+
+/** The versions of the given secrets: the `dependsOn` of anything that reads them when it starts. */
+export function secretVersions(secrets: ServerSecret[]): secretsmanager.SecretVersion[] {
+  return secrets.map((s) => s.secret.version);
 }
 
 export interface StoredSecretArgs {
@@ -21,12 +33,12 @@ export interface StoredSecretArgs {
   tags: Record<string, string>;
 }
 
-/** A Secrets Manager secret holding one string. */
+/** A Secrets Manager secret holding one string, with the version that stores it. */
 export function storeSecret(
   name: string,
   args: StoredSecretArgs,
   opts: pulumi.CustomResourceOptions,
-): secretsmanager.Secret {
+): StoredSecret {
   const secret = new secretsmanager.Secret(
     name,
     {
@@ -36,10 +48,11 @@ export function storeSecret(
     },
     { ...opts, protect: args.protect },
   );
-  new secretsmanager.SecretVersion(
+  const version = new secretsmanager.SecretVersion(
     name,
     { secretId: secret.id, secretString: pulumi.secret(args.value) },
     opts,
   );
-  return secret;
+  // On the secret itself, so every caller that passes the secret on also passes its version.
+  return Object.assign(secret, { version });
 }

@@ -15,6 +15,7 @@ import {
   stackFile,
 } from "../tests/support/mockRuntime";
 import { CostEstimate, estimateMonthlyCost, formatCostEstimate, mockId } from "./cost";
+import { DeploymentEstimate, estimateDeployment, formatDeployment, refId } from "./deploymentGraph";
 
 /** The inputs the text plan prints for each resource. */
 const SHOWN_INPUTS = [
@@ -118,6 +119,11 @@ export interface PlanResource {
   inputs: Record<string, unknown>;
   /** Every other input as a short digest of its masked value: a change shows, the value does not. */
   otherInputs: Record<string, string>;
+  /**
+   * What the engine waits for before creating it, as `<type> <name>`, sorted: explicit dependsOn and the
+   * resources behind its Output inputs.
+   */
+  dependencies: string[];
 }
 
 export interface IngressRule {
@@ -159,6 +165,8 @@ export interface PlanSummary {
   /** Resources that could be public and are not, with the setting that keeps them private. */
   notPublic: string[];
   cost: CostEstimate;
+  /** Creation order, critical path and estimated minutes of a first `pulumi up` (scripts/deploymentGraph.ts). */
+  deployment: DeploymentEstimate;
 }
 
 export interface PlanDocument {
@@ -186,7 +194,8 @@ function canonical(value: unknown): unknown {
         .map((k) => [k, canonical(record[k])]),
     );
   }
-  // The program passes some absolute paths (the image build context): the checkout's location is not a change.
+  // A checkout's location is not a change, should an absolute path ever reach an input (the image build
+  // context is relative since tests/unit/compute-container.test.ts checks for it).
   if (typeof value === "string" && value.includes(ROOT)) return value.split(ROOT).join("<root>");
   return value;
 }
@@ -215,6 +224,7 @@ function planResource(r: CapturedResource): PlanResource {
     retainOnDelete: r.retainOnDelete,
     inputs,
     otherInputs,
+    dependencies: [...new Set(r.waitsFor.map(refId))].sort(compare),
   };
 }
 
@@ -606,6 +616,7 @@ export function buildPlanDocument(
       ),
       ...analyseExposure(resources),
       cost: estimateMonthlyCost(resources, { region: options.region }),
+      deployment: estimateDeployment(resources),
     },
   };
 }
@@ -655,6 +666,7 @@ export function formatSummary(summary: PlanSummary): string[] {
   out.push("  Not public:");
   for (const n of summary.notPublic) out.push(`    - ${n}`);
   out.push(...formatCostEstimate(summary.cost, "    ").map((l, i) => (i === 0 ? `  ${l}` : l)));
+  out.push(...formatDeployment(summary.deployment));
   return out;
 }
 

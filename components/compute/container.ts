@@ -11,7 +11,8 @@ import * as scheduler from "@pulumi/aws/scheduler";
 import { GC_SCHEDULE, renderServerEnvironment } from "../../server/render";
 import { IamStatement, assumeRolePolicy, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
-import { buildServerImage } from "./image";
+import { ServerSecret, secretVersions } from "../secret";
+import { ServerImage, buildServerImage } from "./image";
 
 /** MLflow listens here in the task; only the load balancer reaches it. */
 export const CONTAINER_PORT = 5000;
@@ -23,6 +24,11 @@ export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 export const IDLE_TIMEOUT_SECONDS = 900;
 /** Seconds a stopping task keeps finishing in-flight requests (large artifact uploads and downloads). */
 export const DEREGISTRATION_DELAY_SECONDS = 600;
+/** Fargate's maximum: uvicorn finishes in-flight requests after the load balancer has drained. */
+export const STOP_TIMEOUT_SECONDS = 120;
+/** A new task serves after this many consecutive passing checks, this many seconds apart. */
+export const HEALTH_CHECK_INTERVAL_SECONDS = 15;
+export const HEALTHY_THRESHOLD = 2;
 /**
  * Within one MLflow version the schema never changes: deploys roll (new tasks start and get healthy before the
  * old ones stop; no downtime). Across versions see `serviceName`.
@@ -44,20 +50,78 @@ export const HEALTH_CHECK_GRACE_SECONDS = 600;
 /** Task scratch space: MLflow spools proxied uploads to /tmp before writing them to the artifact store. */
 export const EPHEMERAL_STORAGE_GIB = 50;
 
+/** What every builder below needs: the resource name prefix, the server's args and the component parent. */
+interface Builder {
+  name: string;
+  args: ComputeContext["args"];
+  opts: pulumi.CustomResourceOptions;
+}
+
 /**
  * MLflow on ECS Fargate behind an Application Load Balancer: tasks in private subnets (egress through the
  * network's NAT gateway), the only public endpoint is the load balancer (HTTPS with an ACM certificate when
  * `server.domain` is set), secrets injected by ECS from Secrets Manager, CPU target-tracking autoscaling.
  */
 export function createContainerServer({ name, parent, args, secrets }: ComputeContext): ServerDeployment {
-  const { settings, tags, protect } = args;
-  const container = settings.container;
+  const { settings } = args;
   const tls = settings.domain !== undefined;
   if (tls && !settings.hostedZoneId) throw new Error("server.domain needs server.hostedZoneId");
   if (!args.network.vpcCidrBlock) throw new Error("container compute needs network.vpcCidrBlock");
-  const opts = { parent };
+  const b: Builder = { name, args, opts: { parent } };
 
-  // ---- network exposure: the load balancer is the only public thing; the tasks admit only it ----
+  const groups = createSecurityGroups(b, tls, args.network.vpcCidrBlock);
+  const { loadBalancer, targetGroup } = createLoadBalancer(b, groups.alb);
+  const entry = tls
+    ? createHttpsEntry(b, loadBalancer, targetGroup)
+    : createHttpEntry(b, loadBalancer, targetGroup);
+
+  const image = buildServerImage(
+    name,
+    {
+      mlflowVersion: settings.mlflowVersion,
+      retentionCount: settings.container.imageRetentionCount,
+      protect: args.protect,
+      tags: args.tags,
+    },
+    b.opts,
+  );
+  const logGroup = new cloudwatch.LogGroup(
+    `${name}-server`,
+    { retentionInDays: settings.logRetentionDays, tags: args.tags },
+    b.opts,
+  );
+  const roles = createTaskRoles(b, image, logGroup, secrets);
+  const taskDefinition = createTaskDefinition(b, {
+    imageUri: image.imageUri,
+    logGroup,
+    secrets,
+    allowedHosts: entry.allowedHosts,
+    executionRole: roles.executionRole,
+  });
+  // A task reads every secret (ECS injects them) and uses both roles the moment it starts: neither the
+  // service nor the gc schedule may start one before the secrets have values and the policies exist. The
+  // database URI's version is written only once RDS is available, long after its secret's ARN exists.
+  const taskStart: TaskStart = {
+    taskDefinition,
+    taskSecurityGroup: groups.tasks,
+    dependencies: [...secretVersions(secrets), roles.executionPolicy, roles.taskPolicy],
+  };
+  const { cluster, service } = createService(b, taskStart, targetGroup, entry.listeners);
+  createGcSchedule(b, taskStart, cluster, roles.executionRole);
+  createAutoscaling(b, cluster, service);
+  createLoadBalancerAlarms(b, loadBalancer, targetGroup, service);
+  createGcFailureAlarm(b, logGroup);
+
+  return { trackingUri: entry.trackingUri, securityGroupId: groups.tasks.id };
+}
+
+/** The network exposure: the load balancer is the only public thing; the tasks admit only it. */
+function createSecurityGroups(
+  { name, args, opts }: Builder,
+  tls: boolean,
+  vpcCidrBlock: pulumi.Input<string>,
+): { alb: ec2.SecurityGroup; tasks: ec2.SecurityGroup } {
+  const { settings, tags } = args;
   const listenerPorts = tls ? [80, 443] : [80];
   const albSecurityGroup = new ec2.SecurityGroup(
     `${name}-alb`,
@@ -79,7 +143,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
           protocol: "tcp",
           fromPort: CONTAINER_PORT,
           toPort: CONTAINER_PORT,
-          cidrBlocks: [args.network.vpcCidrBlock],
+          cidrBlocks: [vpcCidrBlock],
         },
       ],
       tags: { ...tags, Name: `${name}-alb` },
@@ -90,7 +154,8 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     `${name}-server`,
     {
       vpcId: args.network.vpcId,
-      description: "MLflow tasks: MLflow's port from the load balancer only",
+      // EC2 descriptions allow only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$* (no apostrophe), 255 at most.
+      description: "MLflow tasks: MLflow port from the load balancer only",
       ingress: [
         {
           description: "MLflow from the load balancer",
@@ -108,7 +173,14 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+  return { alb: albSecurityGroup, tasks: taskSecurityGroup };
+}
 
+function createLoadBalancer(
+  { name, args, opts }: Builder,
+  albSecurityGroup: ec2.SecurityGroup,
+): { loadBalancer: lb.LoadBalancer; targetGroup: lb.TargetGroup } {
+  const { tags, protect } = args;
   const loadBalancer = new lb.LoadBalancer(
     `${name}-server`,
     {
@@ -142,117 +214,144 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
         protocol: "HTTP",
         port: "traffic-port",
         matcher: "200",
-        interval: 15,
+        interval: HEALTH_CHECK_INTERVAL_SECONDS,
         timeout: 5,
-        healthyThreshold: 2,
+        healthyThreshold: HEALTHY_THRESHOLD,
         unhealthyThreshold: 3,
       },
       tags,
     },
     opts,
   );
+  return { loadBalancer, targetGroup };
+}
+
+/** How clients reach the load balancer, and the names MLflow accepts as its host. */
+interface Entry {
+  listeners: lb.Listener[];
+  trackingUri: pulumi.Output<string>;
+  allowedHosts: pulumi.Output<string[]>;
+}
+
+/** HTTPS on `server.domain` with a DNS-validated ACM certificate; HTTP redirects to it. */
+function createHttpsEntry(
+  { name, args, opts }: Builder,
+  loadBalancer: lb.LoadBalancer,
+  targetGroup: lb.TargetGroup,
+): Entry {
+  const { settings, tags } = args;
   const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
-
-  let trackingUri: pulumi.Output<string>;
-  let allowedHosts: pulumi.Output<string[]>;
   const listeners: lb.Listener[] = [];
-  if (tls) {
-    const domain = settings.domain as string;
-    const zoneId = settings.hostedZoneId as string;
-    const certificate = new acm.Certificate(
-      `${name}-server`,
-      { domainName: domain, validationMethod: "DNS", tags },
-      opts,
-    );
-    const validation = certificate.domainValidationOptions.apply((options) => {
-      const option = options.find((o) => o.domainName === domain);
-      if (!option) throw new Error(`ACM returned no DNS validation record for ${domain}`);
-      return option;
-    });
-    const validationRecord = new route53.Record(
-      `${name}-server-cert-validation`,
-      {
-        zoneId,
-        name: validation.resourceRecordName,
-        type: validation.resourceRecordType,
-        records: [validation.resourceRecordValue],
-        ttl: 300,
-        allowOverwrite: true,
-      },
-      opts,
-    );
-    const validated = new acm.CertificateValidation(
-      `${name}-server`,
-      { certificateArn: certificate.arn, validationRecordFqdns: [validationRecord.fqdn] },
-      opts,
-    );
-    listeners.push(
-      new lb.Listener(
-        `${name}-https`,
-        {
-          loadBalancerArn: loadBalancer.arn,
-          port: 443,
-          protocol: "HTTPS",
-          sslPolicy: TLS_POLICY,
-          // The validated certificate: the listener waits until ACM has issued it.
-          certificateArn: validated.certificateArn,
-          defaultActions: forward,
-          routingHttpResponseStrictTransportSecurityHeaderValue: "max-age=31536000; includeSubDomains",
-          tags,
-        },
-        opts,
-      ),
-      new lb.Listener(
-        `${name}-http`,
-        {
-          loadBalancerArn: loadBalancer.arn,
-          port: 80,
-          protocol: "HTTP",
-          defaultActions: [
-            { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
-          ],
-          tags,
-        },
-        opts,
-      ),
-    );
-    new route53.Record(
-      `${name}-server`,
-      {
-        zoneId,
-        name: domain,
-        type: "A",
-        aliases: [{ name: loadBalancer.dnsName, zoneId: loadBalancer.zoneId, evaluateTargetHealth: true }],
-      },
-      opts,
-    );
-    trackingUri = pulumi.output(`https://${domain}`);
-    allowedHosts = loadBalancer.dnsName.apply((dns) => [domain, dns]);
-  } else {
-    listeners.push(
-      new lb.Listener(
-        `${name}-http`,
-        { loadBalancerArn: loadBalancer.arn, port: 80, protocol: "HTTP", defaultActions: forward, tags },
-        opts,
-      ),
-    );
-    trackingUri = pulumi.interpolate`http://${loadBalancer.dnsName}`;
-    allowedHosts = loadBalancer.dnsName.apply((dns) => [dns]);
-  }
-
-  // ---- image, logs and the two roles ----
-  const image = buildServerImage(
-    name,
-    { mlflowVersion: settings.mlflowVersion, retentionCount: container.imageRetentionCount, protect, tags },
-    opts,
-  );
-  const logGroup = new cloudwatch.LogGroup(
+  const domain = settings.domain as string;
+  const zoneId = settings.hostedZoneId as string;
+  const certificate = new acm.Certificate(
     `${name}-server`,
-    { retentionInDays: settings.logRetentionDays, tags },
+    { domainName: domain, validationMethod: "DNS", tags },
     opts,
   );
-  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
+  const validation = certificate.domainValidationOptions.apply((options) => {
+    const option = options.find((o) => o.domainName === domain);
+    if (!option) throw new Error(`ACM returned no DNS validation record for ${domain}`);
+    return option;
+  });
+  const validationRecord = new route53.Record(
+    `${name}-server-cert-validation`,
+    {
+      zoneId,
+      name: validation.resourceRecordName,
+      type: validation.resourceRecordType,
+      records: [validation.resourceRecordValue],
+      ttl: 300,
+      allowOverwrite: true,
+    },
+    opts,
+  );
+  const validated = new acm.CertificateValidation(
+    `${name}-server`,
+    { certificateArn: certificate.arn, validationRecordFqdns: [validationRecord.fqdn] },
+    opts,
+  );
+  listeners.push(
+    new lb.Listener(
+      `${name}-https`,
+      {
+        loadBalancerArn: loadBalancer.arn,
+        port: 443,
+        protocol: "HTTPS",
+        sslPolicy: TLS_POLICY,
+        // The validated certificate: the listener waits until ACM has issued it.
+        certificateArn: validated.certificateArn,
+        defaultActions: forward,
+        routingHttpResponseStrictTransportSecurityHeaderValue: "max-age=31536000; includeSubDomains",
+        tags,
+      },
+      opts,
+    ),
+    new lb.Listener(
+      `${name}-http`,
+      {
+        loadBalancerArn: loadBalancer.arn,
+        port: 80,
+        protocol: "HTTP",
+        defaultActions: [
+          { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+        ],
+        tags,
+      },
+      opts,
+    ),
+  );
+  new route53.Record(
+    `${name}-server`,
+    {
+      zoneId,
+      name: domain,
+      type: "A",
+      aliases: [{ name: loadBalancer.dnsName, zoneId: loadBalancer.zoneId, evaluateTargetHealth: true }],
+    },
+    opts,
+  );
+  return {
+    listeners,
+    trackingUri: pulumi.output(`https://${domain}`),
+    allowedHosts: loadBalancer.dnsName.apply((dns) => [domain, dns]),
+  };
+}
 
+/** Plain HTTP on the load balancer's DNS name. */
+function createHttpEntry(
+  { name, args, opts }: Builder,
+  loadBalancer: lb.LoadBalancer,
+  targetGroup: lb.TargetGroup,
+): Entry {
+  const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
+  const listener = new lb.Listener(
+    `${name}-http`,
+    {
+      loadBalancerArn: loadBalancer.arn,
+      port: 80,
+      protocol: "HTTP",
+      defaultActions: forward,
+      tags: args.tags,
+    },
+    opts,
+  );
+  return {
+    listeners: [listener],
+    trackingUri: pulumi.interpolate`http://${loadBalancer.dnsName}`,
+    allowedHosts: loadBalancer.dnsName.apply((dns) => [dns]),
+  };
+}
+
+/** The execution role (ECS's) with its policy, and the task role's (the server's) policy. */
+function createTaskRoles(
+  { name, args, opts }: Builder,
+  image: ServerImage,
+  logGroup: cloudwatch.LogGroup,
+  secrets: ServerSecret[],
+): { executionRole: iam.Role; executionPolicy: iam.RolePolicy; taskPolicy: iam.RolePolicy } {
+  const { tags } = args;
+  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
   // The execution role is ECS's, not the server's: pull this image, write this log group, read these secrets.
   const executionRole = new iam.Role(
     `${name}-execution`,
@@ -263,7 +362,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
-  new iam.RolePolicy(
+  const executionPolicy = new iam.RolePolicy(
     `${name}-execution`,
     {
       role: executionRole.name,
@@ -276,7 +375,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     opts,
   );
   // The task role (the server itself): the artifact store and nothing else. ECS injects the secrets.
-  new iam.RolePolicy(
+  const taskPolicy = new iam.RolePolicy(
     `${name}-server`,
     {
       role: args.role.name,
@@ -292,8 +391,23 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+  return { executionRole, executionPolicy, taskPolicy };
+}
 
-  // ---- task definition and service ----
+function createTaskDefinition(
+  { name, args, opts }: Builder,
+  inputs: {
+    imageUri: pulumi.Output<string>;
+    logGroup: cloudwatch.LogGroup;
+    secrets: ServerSecret[];
+    allowedHosts: pulumi.Output<string[]>;
+    executionRole: iam.Role;
+  },
+): ecs.TaskDefinition {
+  const { settings, tags } = args;
+  const container = settings.container;
+  const { logGroup, secrets, allowedHosts, executionRole } = inputs;
+  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
   const environment = pulumi
     .all([
       pulumi.output(args.artifactRoot),
@@ -316,7 +430,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
       }),
     );
   const containerDefinitions = pulumi
-    .all([image.imageUri, environment, secretArns, logGroup.name])
+    .all([inputs.imageUri, environment, secretArns, logGroup.name])
     .apply(([imageUri, env, arns, logGroupName]) =>
       JSON.stringify([
         {
@@ -334,8 +448,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
           mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
           linuxParameters: { initProcessEnabled: true },
           ulimits: [{ name: "nofile", softLimit: 65536, hardLimit: 65536 }],
-          // Fargate's maximum: uvicorn finishes in-flight requests after the load balancer has drained.
-          stopTimeout: 120,
+          stopTimeout: STOP_TIMEOUT_SECONDS,
           logConfiguration: {
             logDriver: "awslogs",
             options: {
@@ -367,7 +480,24 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+  return taskDefinition;
+}
 
+/** What starts a task (the service and the gc schedule): its definition, its network, what it needs first. */
+interface TaskStart {
+  taskDefinition: ecs.TaskDefinition;
+  taskSecurityGroup: ec2.SecurityGroup;
+  dependencies: pulumi.Resource[];
+}
+
+function createService(
+  { name, args, opts }: Builder,
+  { taskDefinition, taskSecurityGroup, dependencies }: TaskStart,
+  targetGroup: lb.TargetGroup,
+  listeners: lb.Listener[],
+): { cluster: ecs.Cluster; service: ecs.Service } {
+  const { settings, tags } = args;
+  const container = settings.container;
   const cluster = new ecs.Cluster(
     `${name}-server`,
     { settings: [{ name: "containerInsights", value: "enabled" }], tags },
@@ -404,9 +534,23 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     // Autoscaling owns the running count after creation. A replacement (new MLflow version) stops the old
     // service first: a short outage instead of two versions on one schema (docs/container.md).
-    { ...opts, dependsOn: listeners, ignoreChanges: ["desiredCount"], deleteBeforeReplace: true },
+    {
+      ...opts,
+      dependsOn: [...listeners, ...dependencies],
+      ignoreChanges: ["desiredCount"],
+      deleteBeforeReplace: true,
+    },
   );
+  return { cluster, service };
+}
 
+function createGcSchedule(
+  { name, args, opts }: Builder,
+  { taskDefinition, taskSecurityGroup, dependencies }: TaskStart,
+  cluster: ecs.Cluster,
+  executionRole: iam.Role,
+): void {
+  const { settings, tags } = args;
   // ---- weekly garbage collection: the same task definition, run once with `start.sh gc` ----
   // MLflow only soft-deletes runs; without this, deleted runs' rows and artifacts stay forever.
   const schedulerRole = new iam.Role(
@@ -465,9 +609,13 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
         retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
       },
     },
-    opts,
+    { ...opts, dependsOn: dependencies },
   );
+}
 
+function createAutoscaling({ name, args, opts }: Builder, cluster: ecs.Cluster, service: ecs.Service): void {
+  const { settings, tags } = args;
+  const container = settings.container;
   const scalingTarget = new appautoscaling.Target(
     `${name}-server`,
     {
@@ -497,9 +645,21 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
+}
 
+function createLoadBalancerAlarms(
+  { name, args, opts }: Builder,
+  loadBalancer: lb.LoadBalancer,
+  targetGroup: lb.TargetGroup,
+  service: ecs.Service,
+): void {
+  const { tags } = args;
   // Someone is told when tasks fail their health checks or the load balancer answers with errors.
-  const alarm = (suffix: string, alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace">) =>
+  const alarm = (
+    suffix: string,
+    alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace">,
+    dependsOn: pulumi.Resource[] = [],
+  ) =>
     new cloudwatch.MetricAlarm(
       `${name}-server-${suffix}`,
       {
@@ -510,7 +670,7 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
         tags,
         ...alarmArgs,
       },
-      opts,
+      { ...opts, dependsOn },
     );
   alarm("unhealthy", {
     alarmDescription: "MLflow: a task has failed its load balancer health checks for 5 minutes",
@@ -520,6 +680,34 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     period: 60,
     evaluationPeriods: 5,
     threshold: 0,
+    comparisonOperator: "GreaterThanThreshold",
+  });
+  // With every task gone there is no unhealthy host and no target error: only the healthy count (no data at
+  // all then, hence breaching) and the load balancer's own 5xx see a full outage. Created after the service
+  // is steady, so a first deployment does not page.
+  alarm(
+    "no-healthy-host",
+    {
+      alarmDescription: "MLflow: no task has passed its load balancer health checks for 3 minutes",
+      metricName: "HealthyHostCount",
+      dimensions: { LoadBalancer: loadBalancer.arnSuffix, TargetGroup: targetGroup.arnSuffix },
+      statistic: "Minimum",
+      period: 60,
+      evaluationPeriods: 3,
+      threshold: 1,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+    },
+    [service],
+  );
+  alarm("elb-5xx", {
+    alarmDescription: "MLflow: the load balancer answered more than 10 requests itself with 5xx in 5 minutes",
+    metricName: "HTTPCode_ELB_5XX_Count",
+    dimensions: { LoadBalancer: loadBalancer.arnSuffix },
+    statistic: "Sum",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 10,
     comparisonOperator: "GreaterThanThreshold",
   });
   alarm("5xx", {
@@ -532,7 +720,10 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     threshold: 10,
     comparisonOperator: "GreaterThanThreshold",
   });
+}
 
+function createGcFailureAlarm({ name, args, opts }: Builder, logGroup: cloudwatch.LogGroup): void {
+  const { tags } = args;
   // A failing weekly gc leaves deleted runs and their artifacts in place: count its errors and tell someone.
   const gcFailureMetric = { name: "GcFailures", namespace: `MLflow/${name}` };
   new cloudwatch.LogMetricFilter(
@@ -561,8 +752,6 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     },
     opts,
   );
-
-  return { trackingUri, securityGroupId: taskSecurityGroup.id };
 }
 
 /** The container command of the weekly garbage-collection task (arguments to the ENTRYPOINT start.sh). */

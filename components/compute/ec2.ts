@@ -14,6 +14,7 @@ import {
 } from "../../server/render";
 import { createPrivateBucket } from "../privateBucket";
 import { IamStatement, awsPartition, managedPolicyArn, policyDocument } from "../iam";
+import { secretVersions } from "../secret";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
 
 /** Canonical's AWS account: the only owner whose Ubuntu images we boot. */
@@ -90,13 +91,13 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
   const role = args.role;
   const namespace = heartbeatNamespace(name);
   const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
-  new iam.RolePolicyAttachment(
+  const ssmAttachment = new iam.RolePolicyAttachment(
     `${name}-ssm`,
     // Session Manager instead of SSH: no key pair, no port 22.
     { role: role.name, policyArn: managedPolicyArn(partition, "AmazonSSMManagedInstanceCore") },
     opts,
   );
-  new iam.RolePolicy(
+  const serverPolicy = new iam.RolePolicy(
     `${name}-server`,
     {
       role: role.name,
@@ -229,7 +230,13 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     {
       ...opts,
       // cloud-init installs packages at first boot only: the subnet's internet route must exist by then.
-      dependsOn: args.network.publicRoutes ?? [],
+      // The boot also reads the secrets and the requirements lock: their values and the role's policies too.
+      dependsOn: [
+        ...(args.network.publicRoutes ?? []),
+        ...secretVersions(secrets),
+        serverPolicy,
+        ssmAttachment,
+      ],
       // A newer Ubuntu image alone does not rebuild the server; roll it deliberately (README, Operations).
       ignoreChanges: ["ami"],
     },

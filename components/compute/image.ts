@@ -9,6 +9,16 @@ import * as ecr from "@pulumi/aws/ecr";
 import * as dockerBuild from "@pulumi/docker-build";
 
 export const SERVER_DIR = path.resolve(__dirname, "..", "..", "server");
+/**
+ * The build context and Dockerfile as the image's inputs name them: relative to the project root, where
+ * Pulumi runs the program and the provider. An absolute path would differ per checkout, and docker-build
+ * rebuilds (under the same immutable tag) whenever `context.location` or the Dockerfile differs from state.
+ */
+export const BUILD_CONTEXT = path
+  .relative(path.resolve(__dirname, "..", ".."), SERVER_DIR)
+  .split(path.sep)
+  .join("/");
+export const DOCKERFILE = `${BUILD_CONTEXT}/Dockerfile`;
 
 /** The runtime files the EC2 mode installs (server/render.ts renderCloudInit) and the Dockerfile COPYs. */
 export const SERVER_RUNTIME_FILES = ["requirements.txt", "start.sh", "runtime_helper.py"] as const;
@@ -41,23 +51,81 @@ export function dockerfileCopySources(dockerfile: string): string[] {
   return sources;
 }
 
+/** A file of the build context: its content and its mode as Go's `fs.FileMode.String()` prints it. */
+export interface ContextFile {
+  content: string | Buffer;
+  mode?: string;
+}
+
+// POSIX st_mode bits (the same on Linux and macOS; Node's fs.constants lacks some of them on Windows).
+const S_IFMT = 0o170000;
+const FILE_TYPE = {
+  dir: 0o040000,
+  symlink: 0o120000,
+  block: 0o060000,
+  char: 0o020000,
+  fifo: 0o010000,
+  socket: 0o140000,
+};
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+const S_ISVTX = 0o1000;
+
+/** Go's FileMode type letters in `String()` order ("dalTLDpSugct?"), as Go's os.Lstat sets them. */
+const GO_MODE_LETTERS: [string, (mode: number) => boolean][] = [
+  ["d", (m) => (m & S_IFMT) === FILE_TYPE.dir],
+  ["L", (m) => (m & S_IFMT) === FILE_TYPE.symlink],
+  ["D", (m) => (m & S_IFMT) === FILE_TYPE.block || (m & S_IFMT) === FILE_TYPE.char],
+  ["p", (m) => (m & S_IFMT) === FILE_TYPE.fifo],
+  ["S", (m) => (m & S_IFMT) === FILE_TYPE.socket],
+  ["u", (m) => (m & S_ISUID) !== 0],
+  ["g", (m) => (m & S_ISGID) !== 0],
+  ["c", (m) => (m & S_IFMT) === FILE_TYPE.char],
+  ["t", (m) => (m & S_ISVTX) !== 0],
+];
+
 /**
- * A content hash of the image's inputs: the Dockerfile, .dockerignore and the runtime files. `files` maps a
- * file name to its content (default: read from server/). Order-independent; names are part of the hash.
+ * A POSIX `st_mode` as Go's `fs.FileMode.String()` prints it: "-rw-r--r--", "-rwxr-xr-x", "Lrwxrwxrwx".
+ * On Windows fsutil (which docker-build walks the context with) reports every file as +x, at most 0755.
  */
-export function imageContentHash(files?: Record<string, string | Buffer>): string {
-  const contents =
-    files ??
-    Object.fromEntries(
-      [...IMAGE_BUILD_FILES, ...SERVER_RUNTIME_FILES].map((f) => [
-        f,
-        fs.readFileSync(path.join(SERVER_DIR, f)),
-      ]),
-    );
+export function goFileModeString(mode: number, platform: string = process.platform): string {
+  const letters = GO_MODE_LETTERS.filter(([, test]) => test(mode)).map(([letter]) => letter);
+  const bits = platform === "win32" ? (mode | 0o111) & 0o755 : mode;
+  const permissions = [..."rwxrwxrwx"].map((c, i) => (bits & (1 << (8 - i)) ? c : "-")).join("");
+  return (letters.join("") || "-") + permissions;
+}
+
+/** The hashed files of a build context directory (default: server/), with their modes (lstat, like Go). */
+export function readBuildContext(dir: string = SERVER_DIR): Record<string, ContextFile> {
+  return Object.fromEntries(
+    [...IMAGE_BUILD_FILES, ...SERVER_RUNTIME_FILES].map((f) => {
+      const file = path.join(dir, f);
+      return [f, { content: fs.readFileSync(file), mode: goFileModeString(fs.lstatSync(file).mode) }];
+    }),
+  );
+}
+
+/**
+ * A content hash of the image's build context: the Dockerfile, .dockerignore and the runtime files (the only
+ * files .dockerignore admits), by name, mode and content. `files` maps a file name to its content, or to its
+ * content and mode (default: read from server/). Order-independent.
+ *
+ * It covers everything docker-build's own context hash covers, so that whenever the provider sees a changed
+ * context (and rebuilds and pushes) the tag is new too: ECR refuses a push to an existing immutable tag.
+ * pulumi/pulumi-docker-build provider/internal/context.go `hashBuildContext`: sha256 over the Dockerfile's
+ * content, then, for each regular file or symlink of the context left by .dockerignore (fsutil walk order),
+ * `hashFile` writes its content, its slash-separated cleaned relative path and `fileMode.String()` (Go's
+ * FileMode of an lstat: type letters and rwx bits, so 0644 -> 0664 or a lost +x is a change). The context
+ * location and the Dockerfile are also compared with state in Diff (image.go): see BUILD_CONTEXT.
+ */
+export function imageContentHash(files?: Record<string, string | Buffer | ContextFile>): string {
+  const entries = files ?? readBuildContext();
   const hash = crypto.createHash("sha256");
-  for (const name of Object.keys(contents).sort()) {
-    const content = Buffer.isBuffer(contents[name]) ? contents[name] : Buffer.from(contents[name], "utf8");
-    hash.update(`${name}\0${content.length}\0`);
+  for (const name of Object.keys(entries).sort()) {
+    const entry = entries[name];
+    const file = typeof entry === "string" || Buffer.isBuffer(entry) ? { content: entry } : entry;
+    const content = Buffer.isBuffer(file.content) ? file.content : Buffer.from(file.content, "utf8");
+    hash.update(`${name}\0${file.mode ?? ""}\0${content.length}\0`);
     hash.update(content);
   }
   return hash.digest("hex");
@@ -135,10 +203,11 @@ export function buildServerImage(
       push: true,
       // Previews never need a Docker engine; `pulumi up` builds only when the context changed.
       buildOnPreview: false,
-      // .dockerignore admits only the files hashed above, so the provider's own context hash changes
-      // exactly when the tag does (a rebuild under an existing immutable tag would fail the push).
-      context: { location: SERVER_DIR },
-      dockerfile: { location: path.join(SERVER_DIR, "Dockerfile") },
+      // .dockerignore admits only the files hashed above (content, name and mode), so the provider's own
+      // context hash changes only when the tag does (a rebuild under an existing immutable tag fails the
+      // push). Relative paths: the same inputs from every checkout.
+      context: { location: BUILD_CONTEXT },
+      dockerfile: { location: DOCKERFILE },
       // Fargate runs X86_64 (see the task definition); building on an arm64 laptop still yields amd64.
       platforms: ["linux/amd64"],
       tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],

@@ -33,9 +33,22 @@ export interface CapturedResource {
   /** Resource options that a mock cannot see otherwise. */
   ignoreChanges: string[];
   /** Explicit `dependsOn`, as type and name. */
-  dependsOn: { type: string; name: string }[];
+  dependsOn: ResourceRef[];
+  /**
+   * What the engine waits for before creating this resource, as the RegisterResource request carries it:
+   * `dependsOn` (components expanded to their custom resources) and the resources behind every Output input.
+   * Sorted by type, then name. (Named apart from the URN lists `dependencies` of the policy harness.)
+   */
+  waitsFor: ResourceRef[];
+  /** The resources behind each input property (the request's propertyDependencies), sorted. */
+  inputDependencies: Record<string, ResourceRef[]>;
   /** Computed state the mock returned (inputs + ids, arns, ...). */
   state: Record<string, unknown>;
+}
+
+export interface ResourceRef {
+  type: string;
+  name: string;
 }
 
 export interface CapturedOutput {
@@ -92,6 +105,64 @@ export function readStackFile(file: string): { config: Record<string, string>; s
 
 export function stackFile(stack: string): string {
   return path.join(ROOT, `Pulumi.${stack}.yaml`);
+}
+
+/** The type and name a URN names (`urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`). */
+export function refOfUrn(urn: string): ResourceRef {
+  const [, , qualifiedType, ...name] = urn.split("::");
+  return { type: qualifiedType.split("$").pop() ?? qualifiedType, name: name.join("::") };
+}
+
+const byTypeAndName = (a: ResourceRef, b: ResourceRef) =>
+  a.type < b.type ? -1 : a.type > b.type ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+
+function refsOfUrns(urns: string[]): ResourceRef[] {
+  const unique = [...new Set(urns)];
+  return unique.map(refOfUrn).sort(byTypeAndName);
+}
+
+/** The dependencies a RegisterResource request carries (resource_pb RegisterResourceRequest). */
+interface RegisterResourceRequest {
+  getType(): string;
+  getName(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): {
+    forEach(callback: (value: { getUrnsList(): string[] }, key: string) => void): void;
+  };
+}
+
+type RecordedDependencies = Pick<CapturedResource, "waitsFor" | "inputDependencies">;
+
+function dependenciesOf(req: RegisterResourceRequest): RecordedDependencies {
+  const propertyDependencies: Record<string, ResourceRef[]> = {};
+  req.getPropertydependenciesMap().forEach((value, key) => {
+    const refs = refsOfUrns(value.getUrnsList());
+    if (refs.length > 0) propertyDependencies[key] = refs;
+  });
+  const sorted = Object.fromEntries(
+    Object.keys(propertyDependencies)
+      .sort()
+      .map((k) => [k, propertyDependencies[k]]),
+  );
+  return { waitsFor: refsOfUrns(req.getDependenciesList()), inputDependencies: sorted };
+}
+
+/**
+ * Records the dependencies of every registration: the mocks' `newResource` does not see them, the mock
+ * monitor's `registerResource` gets the whole request.
+ */
+async function recordDependencies(
+  record: (key: string, dependencies: RecordedDependencies) => void,
+): Promise<void> {
+  const settings = await import("@pulumi/pulumi/runtime/settings");
+  const monitor = settings.getMonitor() as unknown as {
+    registerResource(req: RegisterResourceRequest, callback: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    record(`${req.getType()}::${req.getName()}`, dependenciesOf(req));
+    return register(req, callback);
+  };
 }
 
 /** Computed properties a real provider would return, by resource type. */
@@ -331,6 +402,8 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
           deleteBeforeReplace: captured?.deleteBeforeReplace ?? false,
           ignoreChanges: captured?.ignoreChanges ?? [],
           dependsOn: captured?.dependsOn ?? [],
+          waitsFor: [],
+          inputDependencies: {},
           state,
         };
         if (captured && captured.custom !== undefined && captured.state.__registered) {
@@ -350,6 +423,8 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
     options.stack,
     false,
   );
+  const dependencies = new Map<string, RecordedDependencies>();
+  await recordDependencies((k, d) => dependencies.set(k, d));
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
   let exports: Record<string, unknown> = {};
@@ -377,6 +452,8 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
         deleteBeforeReplace: Boolean((t.opts as pulumiType.CustomResourceOptions).deleteBeforeReplace),
         ignoreChanges: t.opts.ignoreChanges ?? [],
         dependsOn: dependsOn.map((d) => ({ type: d.__pulumiType ?? "", name: d.__name ?? "" })),
+        waitsFor: [],
+        inputDependencies: {},
         state: {},
       });
       return undefined;
@@ -420,7 +497,7 @@ export async function evaluateInProcess(options: EvaluateOptions): Promise<Evalu
   await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
   const list = [...resources.values()].map(({ state, ...rest }) => {
     const { __registered: _, ...cleanState } = state;
-    return { ...rest, state: cleanState };
+    return { ...rest, ...dependencies.get(key(rest.type, rest.name)), state: cleanState };
   });
   return { resources: list, outputs, calls };
 }

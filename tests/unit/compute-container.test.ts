@@ -1,6 +1,8 @@
 // Container compute mode (ECS Fargate behind an ALB), evaluated offline with the mock runtime for dev and prod
 // with every artifact backend, plus the server image's Dockerfile and content tag.
+import { createHash } from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import {
   CapturedResource,
@@ -16,12 +18,21 @@ import {
   IMAGE_BUILD_FILES,
   SERVER_RUNTIME_FILES,
   dockerfileCopySources,
+  goFileModeString,
   imageContentHash,
   imageTag,
+  readBuildContext,
 } from "../../components/compute/image";
 import { loadSettings } from "../../stacks/config";
 import { GC_SCHEDULE, pinnedMlflowVersion, readServerFile } from "../../server/render";
-import { CONTAINER_NAME, serviceName } from "../../components/compute/container";
+import {
+  CONTAINER_NAME,
+  DEREGISTRATION_DELAY_SECONDS,
+  HEALTHY_THRESHOLD,
+  HEALTH_CHECK_INTERVAL_SECONDS,
+  STOP_TIMEOUT_SECONDS,
+  serviceName,
+} from "../../components/compute/container";
 import type { IamStatement } from "../../components/iam";
 
 const SERVER = "mlflow-platform:index:TrackingServer";
@@ -47,6 +58,8 @@ interface ContainerDefinition {
   mountPoints: { sourceVolume: string; containerPath: string }[];
   logConfiguration: { logDriver: string; options: Record<string, string> };
 }
+
+const refOf = (r: CapturedResource) => `${r.type} ${r.name}`;
 
 function withServer(variant: StackVariant, extra: Record<string, unknown>): StackVariant {
   const server = JSON.parse(variant.config["mlflow-platform:server"]);
@@ -87,6 +100,23 @@ interface GcTarget {
     networkConfiguration: { subnets: string[]; securityGroups: string[]; assignPublicIp: boolean };
   };
   retryPolicy?: { maximumRetryAttempts?: number };
+}
+
+/**
+ * docker-build's context hash, reimplemented from pulumi/pulumi-docker-build provider/internal/context.go
+ * (`hashBuildContext`, `hashFile`): sha256 over the Dockerfile's content, then for each file of the context
+ * that .dockerignore admits, in walk (lexical) order: its content, its relative path, Go's FileMode.String().
+ */
+function dockerBuildContextHash(dir: string): string {
+  const h = createHash("sha256");
+  h.update(fs.readFileSync(path.join(dir, "Dockerfile")));
+  for (const f of [...IMAGE_BUILD_FILES, ...SERVER_RUNTIME_FILES].sort()) {
+    const file = path.join(dir, f);
+    h.update(fs.readFileSync(file));
+    h.update(f);
+    h.update(goFileModeString(fs.lstatSync(file).mode));
+  }
+  return h.digest("hex");
 }
 
 describe("server image", () => {
@@ -171,7 +201,60 @@ describe("server image", () => {
     expect(tag).toBe(`3.17.2-${hash.slice(0, 16)}`);
     expect(tag).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/); // a valid OCI tag
   });
+
+  test("file modes print as Go's FileMode.String() (what docker-build hashes)", () => {
+    expect(goFileModeString(0o100644, "linux")).toBe("-rw-r--r--");
+    expect(goFileModeString(0o100755, "linux")).toBe("-rwxr-xr-x");
+    expect(goFileModeString(0o100664, "darwin")).toBe("-rw-rw-r--");
+    expect(goFileModeString(0o120777, "linux")).toBe("Lrwxrwxrwx");
+    expect(goFileModeString(0o040755, "linux")).toBe("drwxr-xr-x");
+    expect(goFileModeString(0o104755, "linux")).toBe("urwxr-xr-x");
+    expect(goFileModeString(0o020666, "linux")).toBe("Dcrw-rw-rw-");
+    // fsutil on Windows: every file +x, at most 0755.
+    expect(goFileModeString(0o100666, "win32")).toBe("-rwxr-xr-x");
+  });
+
+  test("the tag changes whenever docker-build's context hash does: a copy of server/ with other modes", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "image-context-"));
+    try {
+      fs.cpSync(path.join(ROOT, "server"), dir, { recursive: true });
+      fs.chmodSync(path.join(dir, "requirements.txt"), 0o644);
+      fs.chmodSync(path.join(dir, "start.sh"), 0o755);
+      const base = { ours: imageContentHash(readBuildContext(dir)), theirs: dockerBuildContextHash(dir) };
+      expect(readBuildContext(dir)["start.sh"].mode).toBe("-rwxr-xr-x");
+      const changes: [string, () => void][] = [
+        ["requirements.txt under umask 002", () => fs.chmodSync(path.join(dir, "requirements.txt"), 0o664)],
+        ["start.sh without +x", () => fs.chmodSync(path.join(dir, "start.sh"), 0o644)],
+        ["start.sh content", () => fs.appendFileSync(path.join(dir, "start.sh"), "\n")],
+      ];
+      for (const [what, change] of changes) {
+        change();
+        const now = { ours: imageContentHash(readBuildContext(dir)), theirs: dockerBuildContextHash(dir) };
+        expect([what, now.theirs === base.theirs, now.ours === base.ours]).toEqual([what, false, false]);
+      }
+      // What neither hashes: timestamps and files .dockerignore leaves out.
+      const before = { ours: imageContentHash(readBuildContext(dir)), theirs: dockerBuildContextHash(dir) };
+      fs.utimesSync(path.join(dir, "start.sh"), new Date(0), new Date(0));
+      fs.writeFileSync(path.join(dir, "render.ts"), "// not in the context\n");
+      expect({ ours: imageContentHash(readBuildContext(dir)), theirs: dockerBuildContextHash(dir) }).toEqual(
+        before,
+      );
+      // The program's own tag is this hash of the checkout's server/.
+      expect(imageContentHash()).toBe(imageContentHash(readBuildContext(path.join(ROOT, "server"))));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Every string inside an input value, with where it is. */
+function strings(value: unknown, at: string): [string, string][] {
+  if (typeof value === "string") return [[at, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, `${at}[${i}]`));
+  if (value !== null && typeof value === "object")
+    return Object.entries(value).flatMap(([k, v]) => strings(v, `${at}.${k}`));
+  return [];
+}
 
 describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, backend] as const)))(
   "container mode, %s stack, %s artifacts",
@@ -182,9 +265,10 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     const variant = tls ? withServer(base, { domain: DOMAIN, hostedZoneId: ZONE }) : base;
     const settings = JSON.parse(variant.config["mlflow-platform:server"]);
 
+    // An explicit timeout: the first evaluation starts the worker, slow on a loaded machine.
     beforeAll(async () => {
       e = await evaluateProgram(variant);
-    });
+    }, 120_000);
 
     test("only the load balancer is public; tasks run in private subnets without public addresses", () => {
       expect(ofType(e, "aws:ec2/instance:Instance")).toHaveLength(0);
@@ -495,6 +579,8 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(alarms.map((a) => a.name).sort()).toEqual([
         `${name}-gc-failed`,
         `${name}-server-5xx`,
+        `${name}-server-elb-5xx`,
+        `${name}-server-no-healthy-host`,
         `${name}-server-unhealthy`,
       ]);
 
@@ -526,6 +612,58 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         expect(alarm.inputs.alarmActions).toEqual([topic]);
         expect(alarm.inputs.okActions).toEqual([topic]);
       }
+    });
+
+    test("a full outage alarms: no healthy host (no data is breaching) and the load balancer's own 5xx", () => {
+      const topic = single(e, "aws:sns/topic:Topic").state.arn;
+      const alb = single(e, "aws:lb/loadBalancer:LoadBalancer");
+      const targetGroup = single(e, "aws:lb/targetGroup:TargetGroup");
+      const name = alb.name.replace(/-server$/, "");
+      const noHealthy = single(e, "aws:cloudwatch/metricAlarm:MetricAlarm", `${name}-server-no-healthy-host`);
+      expect(noHealthy.inputs).toMatchObject({
+        namespace: "AWS/ApplicationELB",
+        metricName: "HealthyHostCount",
+        statistic: "Minimum",
+        comparisonOperator: "LessThanThreshold",
+        threshold: 1,
+        // With every task gone the target group reports nothing at all.
+        treatMissingData: "breaching",
+        alarmActions: [topic],
+        okActions: [topic],
+      });
+      expect(noHealthy.inputs.dimensions).toEqual({
+        LoadBalancer: alb.state.arnSuffix,
+        TargetGroup: targetGroup.state.arnSuffix,
+      });
+      // Created once the service is steady: a first deployment does not page.
+      expect(noHealthy.dependsOn).toContainEqual({ type: "aws:ecs/service:Service", name: `${name}-server` });
+
+      const elb5xx = single(e, "aws:cloudwatch/metricAlarm:MetricAlarm", `${name}-server-elb-5xx`);
+      expect(elb5xx.inputs).toMatchObject({
+        namespace: "AWS/ApplicationELB",
+        metricName: "HTTPCode_ELB_5XX_Count",
+        statistic: "Sum",
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [topic],
+        okActions: [topic],
+      });
+      expect(elb5xx.inputs.dimensions).toEqual({ LoadBalancer: alb.state.arnSuffix });
+    });
+
+    test("the image inputs hold no absolute path: the context and Dockerfile are relative to the project", () => {
+      const image = single(e, "docker-build:index:Image");
+      expect(image.inputs.context).toEqual({ location: "server" });
+      expect(image.inputs.dockerfile).toEqual({ location: "server/Dockerfile" });
+      expect(fs.existsSync(path.join(ROOT, "server", "Dockerfile"))).toBe(true);
+      const absolute = strings(image.inputs, "image").filter(
+        ([, v]) => path.isAbsolute(v) || path.win32.isAbsolute(v) || v.includes(ROOT),
+      );
+      expect(absolute).toEqual([]);
+      const checkoutPaths = e.resources.flatMap((r) =>
+        strings(r.inputs, refOf(r)).filter(([, v]) => v.includes(ROOT)),
+      );
+      expect(checkoutPaths).toEqual([]);
     });
 
     test("a failed weekly gc run raises an alarm from its log lines", () => {
@@ -695,6 +833,24 @@ test("server.gcRetentionDays reaches the gc task's environment as MLFLOW_GC_OLDE
   );
   expect(taskEnvironment(e).MLFLOW_GC_OLDER_THAN).toBe("7d");
   expect(String(single(e, "aws:scheduler/schedule:Schedule").inputs.description)).toMatch(/7 days/);
+});
+
+test("docs/container.md states the MLflow upgrade outage computed from the values the code uses", () => {
+  const doc = fs.readFileSync(path.join(ROOT, "docs", "container.md"), "utf8");
+  expect(doc).toContain(`up to ${DEREGISTRATION_DELAY_SECONDS} s (\`DEREGISTRATION_DELAY_SECONDS\`)`);
+  expect(doc).toContain(`up to ${STOP_TIMEOUT_SECONDS} s (\`STOP_TIMEOUT_SECONDS\`)`);
+  expect(doc).toContain(
+    `\`HEALTHY_THRESHOLD\` x \`HEALTH_CHECK_INTERVAL_SECONDS\` = ${HEALTHY_THRESHOLD * HEALTH_CHECK_INTERVAL_SECONDS} s`,
+  );
+  const stopping = (DEREGISTRATION_DELAY_SECONDS + STOP_TIMEOUT_SECONDS) / 60;
+  // The new service: 2-3 minutes to place, pull and pass the health checks (plus the migration).
+  const [low, high] = [stopping + 1, stopping + 3];
+  expect(doc).toContain(
+    `about **${stopping} minutes of draining and stopping (${DEREGISTRATION_DELAY_SECONDS} s + up to ${STOP_TIMEOUT_SECONDS} s)`,
+  );
+  expect(doc).toContain(`an outage of about **${low} to ${high} minutes**`);
+  expect(doc).toContain(`${low}-${high} minutes and more for a long migration`);
+  expect(doc).not.toMatch(/typically 2-5 minutes/);
 });
 
 describe("examples/Pulumi.container-prod.yaml", () => {

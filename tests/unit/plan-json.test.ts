@@ -174,6 +174,61 @@ describe("plan --json", () => {
   });
 });
 
+describe("plan --json: the dependency graph", () => {
+  const SHOWN = ["dev", "prod", "container-prod"];
+  const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const idOf = (r: { type: string; name: string }) => `${r.type} ${r.name}`;
+  const rdsStep = (plan: PlanDocument) =>
+    plan.summary.deployment.criticalPath.find((s) => s.resource.startsWith("aws:rds/instance:Instance "));
+
+  test.each(SHOWN)("%s: sorted dependencies per resource, each created after what it waits for", (name) => {
+    const plan = plans[name];
+    const custom = plan.resources.filter((r) => r.custom).map(idOf);
+    const order = plan.summary.deployment.creationOrder;
+    expect([...order].sort(compare)).toEqual([...custom].sort(compare));
+    const position = new Map(order.map((id, i) => [id, i]));
+    for (const r of plan.resources.filter((r) => r.custom)) {
+      expect(r.dependencies).toEqual([...new Set(r.dependencies)].sort(compare));
+      for (const d of r.dependencies)
+        expect([idOf(r), d, position.get(d)! < position.get(idOf(r))!]).toEqual([idOf(r), d, true]);
+    }
+    // Not vacuous: the instance or the service waits for the database URI's value.
+    const uri = `aws:secretsmanager/secretVersion:SecretVersion mlflow-${name}-db-uri`;
+    const server = plan.resources.find((r) => /^aws:(ec2\/instance|ecs\/service)/.test(r.type));
+    expect(server?.dependencies).toContain(uri);
+  });
+
+  test.each(SHOWN)(
+    "%s: the critical path runs through RDS, the longest step; its length is the estimate",
+    (name) => {
+      const { criticalPath, estimatedMinutes, minutesByType } = plans[name].summary.deployment;
+      const rds = rdsStep(plans[name]);
+      expect(rds?.minutes).toBe(Math.max(...criticalPath.map((s) => s.minutes)));
+      expect(minutesByType["aws:rds/instance:Instance"]).toBe(rds?.minutes);
+      const last = criticalPath[criticalPath.length - 1];
+      expect(estimatedMinutes).toBeCloseTo(last.startsAtMinute + last.minutes, 5);
+      expect(criticalPath[0].startsAtMinute).toBe(0);
+      for (let i = 1; i < criticalPath.length; i++) {
+        const step = plans[name].resources.find((r) => idOf(r) === criticalPath[i].resource);
+        expect(step?.dependencies).toContain(criticalPath[i - 1].resource);
+        expect(criticalPath[i].startsAtMinute).toBeCloseTo(
+          criticalPath[i - 1].startsAtMinute + criticalPath[i - 1].minutes,
+          5,
+        );
+      }
+    },
+  );
+
+  test("Multi-AZ prod waits longer for RDS than dev; container-prod's service waits for the database URI", () => {
+    expect(rdsStep(plans.prod)?.minutes).toBeGreaterThan(rdsStep(plans.dev)?.minutes ?? Infinity);
+    const { criticalPath, creationOrder } = plans["container-prod"].summary.deployment;
+    const service = "aws:ecs/service:Service mlflow-container-prod-server";
+    const uri = "aws:secretsmanager/secretVersion:SecretVersion mlflow-container-prod-db-uri";
+    expect(creationOrder.indexOf(service)).toBeGreaterThan(creationOrder.indexOf(uri));
+    expect(criticalPath.map((s) => s.resource)).toEqual(expect.arrayContaining([uri, service]));
+  });
+});
+
 test("a secret inside a key input prints as [secret]; digests do not depend on secret values", () => {
   const resource = (password: string): CapturedResource => ({
     type: "aws:rds/instance:Instance",
@@ -191,6 +246,8 @@ test("a secret inside a key input prints as [secret]; digests do not depend on s
     deleteBeforeReplace: false,
     ignoreChanges: [],
     dependsOn: [],
+    waitsFor: [],
+    inputDependencies: {},
     state: {},
   });
   const doc = (password: string) =>
@@ -281,7 +338,7 @@ describe("summary: monthly cost", () => {
       352.51,
       "$$$ ($250-1000/month)",
     ]);
-    expect(plans["container-prod"].summary.cost.totalUsd).toBe(425.97);
+    expect(plans["container-prod"].summary.cost.totalUsd).toBe(426.17);
     expect(plans.dev.summary.cost.basis).toMatch(/^approximate, us-east-1 on-demand list prices, 2026/);
     expect(plans.dev.summary.cost.excluded).toContain("S3 storage and requests");
     expect(plans["container-prod"].summary.cost.excluded).toContain(

@@ -55,6 +55,25 @@ test.each(["dev", "prod"])(
     expect(summary).toContain(`  Monthly cost estimate: $${total} -> ${costClass}\n`);
     expect(summary).toMatch(/^ {4}Excluded \(usage-based\): S3 storage and requests;/m);
     expect(summary).toContain("approximate, us-east-1 on-demand list prices, 2026");
+    // Then the order in which `pulumi up` creates the resources and the critical path with minutes.
+    expect(summary).toMatch(
+      /^ {2}Creation order \(pulumi up; 56 resources, each after what it waits for\):$/m,
+    );
+    const order = summary.match(/^ {4} *\d+\. (.+)$/gm)?.map((l) => l.replace(/^ *\d+\. /, "")) ?? [];
+    expect(order).toHaveLength(56);
+    const at = (id: string) => order.indexOf(id);
+    expect(at(`aws:ec2/instance:Instance mlflow-${stack}-server`)).toBeGreaterThan(
+      at(`aws:secretsmanager/secretVersion:SecretVersion mlflow-${stack}-db-uri`),
+    );
+    expect(summary).toMatch(/^ {2}Critical path: ~\d+(\.\d)? minutes for a first pulumi up/m);
+    const rdsMinutes = stack === "prod" ? 25 : 15; // Multi-AZ in prod
+    expect(summary).toMatch(
+      new RegExp(
+        `^ {4}\\+ +\\d+\\.\\d min {2}aws:rds/instance:Instance mlflow-${stack}-db {2}\\(${rdsMinutes} min\\)$`,
+        "m",
+      ),
+    );
+    expect(summary).toMatch(new RegExp(`^ +${rdsMinutes} {2}aws:rds/instance:Instance$`, "m"));
   },
 );
 
