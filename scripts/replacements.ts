@@ -94,6 +94,7 @@ export const REPLACE_ON: Record<string, readonly string[]> = {
   ],
   "aws:rds/parameterGroup:ParameterGroup": ["name", "namePrefix", "family", "description"],
   "aws:rds/subnetGroup:SubnetGroup": ["name", "namePrefix"],
+  "aws:rds/eventSubscription:EventSubscription": ["name", "namePrefix"],
   "aws:route53/record:Record": ["name", "zoneId", "type", "setIdentifier"],
   "aws:s3/bucket:Bucket": ["bucket", "bucketPrefix", "objectLockEnabled"],
   "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["bucket", "expectedBucketOwner"],

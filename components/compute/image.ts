@@ -9,15 +9,15 @@ import * as ecr from "@pulumi/aws/ecr";
 import * as dockerBuild from "@pulumi/docker-build";
 
 export const SERVER_DIR = path.resolve(__dirname, "..", "..", "server");
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 /**
- * The build context and Dockerfile as the image's inputs name them: relative to the project root, where
- * Pulumi runs the program and the provider. An absolute path would differ per checkout, and docker-build
- * rebuilds (under the same immutable tag) whenever `context.location` or the Dockerfile differs from state.
+ * The build context and Dockerfile as the image's inputs name them: a staged copy of the image's files
+ * (stageBuildContext), relative to the project root, where Pulumi runs the program and the provider. An
+ * absolute path would differ per checkout, and docker-build rebuilds (under the same immutable tag) whenever
+ * `context.location` or the Dockerfile differs from state. A staged copy, not server/ itself, so that the file
+ * modes docker-build hashes are the same from every checkout (umask 002 makes them group-writable).
  */
-export const BUILD_CONTEXT = path
-  .relative(path.resolve(__dirname, "..", ".."), SERVER_DIR)
-  .split(path.sep)
-  .join("/");
+export const BUILD_CONTEXT = ".build/server-image";
 export const DOCKERFILE = `${BUILD_CONTEXT}/Dockerfile`;
 
 /** The runtime files the EC2 mode installs (server/render.ts renderCloudInit) and the Dockerfile COPYs. */
@@ -105,10 +105,58 @@ export function readBuildContext(dir: string = SERVER_DIR): Record<string, Conte
   );
 }
 
+/** The mode every staged file gets: executable for shell scripts, read-only for group and others. */
+export const contextFileMode = (file: string) => (file.endsWith(".sh") ? 0o755 : 0o644);
+
+/** The files stageBuildContext writes, as docker-build hashes them, without writing them. */
+export function stagedFiles(): Record<string, ContextFile> {
+  return Object.fromEntries(
+    [...IMAGE_BUILD_FILES, ...SERVER_RUNTIME_FILES].map((f) => [
+      f,
+      {
+        content: fs.readFileSync(path.join(SERVER_DIR, f)),
+        mode: goFileModeString(0o100000 | contextFileMode(f)),
+      },
+    ]),
+  );
+}
+
+/**
+ * Writes the build context: the image's files from server/, each with its fixed mode (contextFileMode) and
+ * nothing else, into BUILD_CONTEXT under `root` (from `serverDir`, default server/). Each file is replaced atomically (write, chmod, rename), so
+ * evaluations running side by side never see a half-written file. Returns the staged files as docker-build
+ * will hash them.
+ */
+export function stageBuildContext(
+  root: string = PROJECT_ROOT,
+  serverDir: string = SERVER_DIR,
+): Record<string, ContextFile> {
+  const dir = path.join(root, BUILD_CONTEXT);
+  const files: string[] = [...IMAGE_BUILD_FILES, ...SERVER_RUNTIME_FILES];
+  fs.mkdirSync(dir, { recursive: true });
+  for (const stray of fs.readdirSync(dir).filter((f) => !files.includes(f) && !f.includes(".staging-")))
+    fs.rmSync(path.join(dir, stray), { recursive: true, force: true });
+  for (const f of files) {
+    const target = path.join(dir, f);
+    const content = fs.readFileSync(path.join(serverDir, f));
+    const current = fs.existsSync(target) ? fs.lstatSync(target) : undefined;
+    const same =
+      current?.isFile() &&
+      (current.mode & 0o777) === contextFileMode(f) &&
+      fs.readFileSync(target).equals(content);
+    if (same) continue;
+    const staging = `${target}.staging-${process.pid}`;
+    fs.writeFileSync(staging, content);
+    fs.chmodSync(staging, contextFileMode(f));
+    fs.renameSync(staging, target);
+  }
+  return readBuildContext(dir);
+}
+
 /**
  * A content hash of the image's build context: the Dockerfile, .dockerignore and the runtime files (the only
  * files .dockerignore admits), by name, mode and content. `files` maps a file name to its content, or to its
- * content and mode (default: read from server/). Order-independent.
+ * content and mode (default: the staged context, stagedFiles). Order-independent.
  *
  * It covers everything docker-build's own context hash covers, so that whenever the provider sees a changed
  * context (and rebuilds and pushes) the tag is new too: ECR refuses a push to an existing immutable tag.
@@ -119,7 +167,7 @@ export function readBuildContext(dir: string = SERVER_DIR): Record<string, Conte
  * location and the Dockerfile are also compared with state in Diff (image.go): see BUILD_CONTEXT.
  */
 export function imageContentHash(files?: Record<string, string | Buffer | ContextFile>): string {
-  const entries = files ?? readBuildContext();
+  const entries = files ?? stagedFiles();
   const hash = crypto.createHash("sha256");
   for (const name of Object.keys(entries).sort()) {
     const entry = entries[name];
@@ -194,7 +242,7 @@ export function buildServerImage(
     opts,
   );
 
-  const contentHash = imageContentHash();
+  const contentHash = imageContentHash(stageBuildContext());
   const tag = imageTag(args.mlflowVersion, contentHash);
   const auth = ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, opts);
   const image = new dockerBuild.Image(
@@ -203,9 +251,9 @@ export function buildServerImage(
       push: true,
       // Previews never need a Docker engine; `pulumi up` builds only when the context changed.
       buildOnPreview: false,
-      // .dockerignore admits only the files hashed above (content, name and mode), so the provider's own
-      // context hash changes only when the tag does (a rebuild under an existing immutable tag fails the
-      // push). Relative paths: the same inputs from every checkout.
+      // The staged context holds only the files hashed above (content, name and fixed mode), so the
+      // provider's own context hash changes only when the tag does (a rebuild under an existing immutable
+      // tag fails the push). Relative paths and fixed modes: the same inputs from every checkout.
       context: { location: BUILD_CONTEXT },
       dockerfile: { location: DOCKERFILE },
       // Fargate runs X86_64 (see the task definition); building on an arm64 laptop still yields amd64.

@@ -185,6 +185,15 @@ const SNS_TOPIC: TextRule = {
   pattern: /^[A-Za-z0-9_-]+(\.fifo)?$/,
   allowed: "A-Za-z0-9_- (FIFO topics end in .fifo)",
 };
+// API CreateEventSubscription SubscriptionName: "must be less than 255 characters"; terraform-provider-aws
+// internal/service/rds/validate.go validEventSubscriptionName: ^[0-9A-Za-z-]+$ and at most 255.
+const RDS_EVENT_SUBSCRIPTION: TextRule = {
+  label: "RDS event subscription name",
+  min: 1,
+  max: 255,
+  pattern: /^[0-9A-Za-z-]+$/,
+  allowed: "A-Za-z0-9-",
+};
 // API CreateRepository repositoryName: Length Constraints 2-256, Pattern
 // (?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*
 const ECR_REPOSITORY: TextRule = {
@@ -313,6 +322,10 @@ export const AWS_NAME_SPECS: readonly NameSpec[] = [
   {
     type: "aws:sns/topic:Topic",
     fields: [{ key: "name", prefixKey: "namePrefix", autoname: "as-is", rule: SNS_TOPIC }],
+  },
+  {
+    type: "aws:rds/eventSubscription:EventSubscription",
+    fields: [{ key: "name", prefixKey: "namePrefix", autoname: "as-is", rule: RDS_EVENT_SUBSCRIPTION }],
   },
   {
     type: "aws:ecr/repository:Repository",

@@ -32,6 +32,7 @@ export const TYPES_WITHOUT_NAME_RULES: Readonly<Record<string, string>> = {
   "aws:ecr/lifecyclePolicy:LifecyclePolicy": "no name, one per repository",
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "no name",
   "aws:lb/listener:Listener": "no name",
+  "aws:sns/topicSubscription:TopicSubscription": "no name; the endpoint is a validated alarm e-mail address",
   "aws:route53/record:Record": "a DNS name derived from validated config and ACM's validation record",
   "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "no name, one per bucket",
   "aws:s3/bucketObjectv2:BucketObjectv2":

@@ -6,7 +6,7 @@ import * as path from "path";
 import { ROOT } from "./mockRuntime";
 
 /** What a checkout copy leaves out: installed and generated things, not the project's files. */
-const SKIP = new Set(["node_modules", ".git", ".tools", "sbom", ".runtime-tmp"]);
+const SKIP = new Set(["node_modules", ".git", ".tools", ".build", "sbom", ".runtime-tmp"]);
 
 /** A copy of the checkout under a new temporary directory, which `edit` may change before it is used. */
 export function checkoutCopy(label: string, edit: (dir: string) => void = () => undefined): string {

@@ -22,6 +22,8 @@ import {
   imageContentHash,
   imageTag,
   readBuildContext,
+  stageBuildContext,
+  BUILD_CONTEXT,
 } from "../../components/compute/image";
 import { loadSettings } from "../../stacks/config";
 import { GC_SCHEDULE, pinnedMlflowVersion, readServerFile } from "../../server/render";
@@ -239,10 +241,37 @@ describe("server image", () => {
       expect({ ours: imageContentHash(readBuildContext(dir)), theirs: dockerBuildContextHash(dir) }).toEqual(
         before,
       );
-      // The program's own tag is this hash of the checkout's server/.
-      expect(imageContentHash()).toBe(imageContentHash(readBuildContext(path.join(ROOT, "server"))));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the image is built from a staged context with fixed modes: the same tag and docker-build hash from any checkout", () => {
+    const umask002 = fs.mkdtempSync(path.join(os.tmpdir(), "image-umask002-"));
+    const [a, b] = [
+      fs.mkdtempSync(path.join(os.tmpdir(), "image-a-")),
+      fs.mkdtempSync(path.join(os.tmpdir(), "image-b-")),
+    ];
+    try {
+      fs.cpSync(path.join(ROOT, "server"), umask002, { recursive: true });
+      for (const f of fs.readdirSync(umask002)) fs.chmodSync(path.join(umask002, f), 0o664); // and start.sh lost +x
+      const fromThisCheckout = stageBuildContext(a);
+      const fromThatCheckout = stageBuildContext(b, umask002);
+      expect(fromThatCheckout["start.sh"].mode).toBe("-rwxr-xr-x");
+      expect(fromThatCheckout["requirements.txt"].mode).toBe("-rw-r--r--");
+      expect(dockerBuildContextHash(path.join(b, BUILD_CONTEXT))).toBe(
+        dockerBuildContextHash(path.join(a, BUILD_CONTEXT)),
+      );
+      expect(imageContentHash(fromThatCheckout)).toBe(imageContentHash(fromThisCheckout));
+      // The program's own tag is this hash, and the staged directory holds nothing else.
+      expect(imageContentHash()).toBe(imageContentHash(fromThisCheckout));
+      fs.writeFileSync(path.join(a, BUILD_CONTEXT, "stray.txt"), "left over\n");
+      stageBuildContext(a);
+      expect(fs.readdirSync(path.join(a, BUILD_CONTEXT)).sort()).toEqual(
+        Object.keys(fromThisCheckout).sort(),
+      );
+    } finally {
+      for (const d of [umask002, a, b]) fs.rmSync(d, { recursive: true, force: true });
     }
   });
 });
@@ -653,9 +682,12 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
 
     test("the image inputs hold no absolute path: the context and Dockerfile are relative to the project", () => {
       const image = single(e, "docker-build:index:Image");
-      expect(image.inputs.context).toEqual({ location: "server" });
-      expect(image.inputs.dockerfile).toEqual({ location: "server/Dockerfile" });
-      expect(fs.existsSync(path.join(ROOT, "server", "Dockerfile"))).toBe(true);
+      expect(image.inputs.context).toEqual({ location: ".build/server-image" });
+      expect(image.inputs.dockerfile).toEqual({ location: ".build/server-image/Dockerfile" });
+      // The evaluation staged the context there (stageBuildContext), with server/'s Dockerfile.
+      expect(fs.readFileSync(path.join(ROOT, ".build", "server-image", "Dockerfile"), "utf8")).toBe(
+        fs.readFileSync(path.join(ROOT, "server", "Dockerfile"), "utf8"),
+      );
       const absolute = strings(image.inputs, "image").filter(
         ([, v]) => path.isAbsolute(v) || path.win32.isAbsolute(v) || v.includes(ROOT),
       );
