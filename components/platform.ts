@@ -60,6 +60,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         awsRegion: settings.awsRegion,
         tags,
         compute: settings.server.compute,
+        alarmTopicArn: alarmTopic.arn,
         server: {
           roleName: role.name,
           roleArn: role.arn,

@@ -208,10 +208,13 @@ function mockCall(token: string, inputs: Record<string, unknown>): Record<string
       return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
-    case "azure-native:storage:listStorageAccountServiceSAS":
+    case "azure-native:storage:listStorageAccountServiceSAS": {
+      // Like ARM: without a start time the token carries (and its signature covers) st=<now>.
+      const start = inputs.sharedAccessStartTime ?? new Date().toISOString();
       return {
-        serviceSasToken: `sv=2024-11-04&sr=c&sp=${inputs.permissions}&spr=https&se=${inputs.sharedAccessExpiryTime}&sig=${markerFor("azure-sas")}`,
+        serviceSasToken: `sv=2024-11-04&sr=c&st=${start}&sp=${inputs.permissions}&spr=https&se=${inputs.sharedAccessExpiryTime}&sig=${markerFor("azure-sas")}`,
       };
+    }
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
       return {
         authorizationToken: "QVdTOm1vY2s=",
