@@ -49,13 +49,13 @@ afterAll(async () => {
   dbs.forEach(dropDb);
 });
 
-function runStart(env: Record<string, string>): { code: number; output: string } {
+function runStart(env: Record<string, string>, timeoutMs = 60_000): { code: number; output: string } {
   try {
     const out = execFileSync(path.join(SERVER_DIR, "start.sh"), [], {
       env: pythonEnv({ MLFLOW_VENV: venv, MLFLOW_RUNTIME_DIR: path.join(dir, "failfast"), ...env }),
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: 60_000,
+      timeout: timeoutMs,
     });
     return { code: 0, output: out };
   } catch (e) {
@@ -195,16 +195,17 @@ describe("artifact store preflight", () => {
     gcs = await startEmulator(venv, "gcs", dir);
   });
 
-  const startWith = (destination: string, env: Record<string, string>) => {
-    const started = Date.now();
-    const r = runStart({
-      ...renderServerEnvironment(baseConfig(destination, 5999)),
-      ...directSecrets("postgresql://postgres@127.0.0.1:5432/none"),
-      MLFLOW_ARTIFACTS_CHECK_TIMEOUT_SECONDS: "4",
-      ...env,
-    });
-    return { ...r, seconds: (Date.now() - started) / 1000 };
-  };
+  // A loaded machine takes a while to import MLflow and the cloud SDKs, twice.
+  const startWith = (destination: string, env: Record<string, string>) =>
+    runStart(
+      {
+        ...renderServerEnvironment(baseConfig(destination, 5999)),
+        ...directSecrets("postgresql://postgres@127.0.0.1:5432/none"),
+        MLFLOW_ARTIFACTS_CHECK_TIMEOUT_SECONDS: "4",
+        ...env,
+      },
+      240_000,
+    );
 
   test("Azure: an expired SAS fails at once, naming its expiry", () => {
     const sas = azureSasConnection(venv, azurite, "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z");
@@ -214,7 +215,7 @@ describe("artifact store preflight", () => {
       /ERROR: artifact store check failed for wasbs:\/\/.*the Azure SAS expired on 2021-01-01/,
     );
     expect(r.output).toMatch(/ERROR: the artifact store is not usable with the server's credential/);
-    expect(r.output).not.toMatch(/migration/);
+    expect(r.output).not.toMatch(/migration|retrying/);
     expect(r.output).not.toContain("sig=");
   });
 
@@ -258,6 +259,6 @@ describe("artifact store preflight", () => {
     const r = startWith(gcs.destination, { ...gcs.serverEnv, GOOGLE_CREDENTIALS_JSON: "{}" });
     expect(r.code).toBe(64);
     expect(r.output).toMatch(/ERROR: artifact store check failed for gs:\/\/.*: no usable GCP credential/);
-    expect(r.seconds).toBeLessThan(30);
+    expect(r.output).not.toMatch(/retrying/);
   });
 });
