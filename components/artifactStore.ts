@@ -25,6 +25,8 @@ export interface ArtifactStoreArgs {
   server: ServerIdentity;
   /** Where the server runs; decides the foreign-cloud credential (ECS tasks have no EC2 metadata service). */
   compute: ServerCompute;
+  /** SNS topic for reminders the backend schedules (Azure: the SAS expiry, 30 days ahead). */
+  alarmTopicArn?: pulumi.Input<string>;
 }
 
 /** What a backend gives the tracking server. One implementation per file in `artifact-backends/`. */

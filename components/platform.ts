@@ -54,6 +54,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         awsRegion: settings.awsRegion,
         tags,
         compute: settings.server.compute,
+        alarmTopicArn,
         server: {
           roleName: role.name,
           roleArn: role.arn,

@@ -11,6 +11,8 @@ Subcommands:
                                which is too large for user data
   gc                           `mlflow gc` in-process (the URI stays off argv): purge what was deleted
                                more than MLFLOW_GC_OLDER_THAN (default 30d) ago, rows and artifacts
+  watch-credential NAME=ARN FILE  write the secret's new values to FILE for the server to reload
+  check-artifacts              list one blob under the Azure/GCS destination with the server's credential
 """
 
 import os
@@ -145,9 +147,30 @@ def _resolve_proxied_artifacts(destination: str) -> None:
         # A run's or a model's folder only, never the destination itself or outside it.
         if len(parts) < 2 or "." in parts or ".." in parts:
             raise MlflowException(f"refusing to delete artifacts at {uri}")
-        return registry.get_artifact_repository(destination.rstrip("/") + "/" + "/".join(parts))
+        repo = registry.get_artifact_repository(destination.rstrip("/") + "/" + "/".join(parts))
+        return _tolerating_missing_artifacts(repo)
 
     registry._artifact_repository_registry.register("mlflow-artifacts", proxied)
+
+
+def _tolerating_missing_artifacts(repo):
+    # MLflow's Azure repository raises "No such file or directory" for a run without blobs and `mlflow gc`
+    # then aborts (mlflow/mlflow#15461, open in 3.17.2). Nothing to delete is success, on every backend.
+    from mlflow.exceptions import MlflowException
+
+    delete = repo.delete_artifacts
+
+    def delete_artifacts(artifact_path=None):
+        try:
+            delete(artifact_path)
+        except MlflowException as e:
+            if "No such file or directory" not in e.message:
+                raise
+        except FileNotFoundError:
+            pass
+
+    repo.delete_artifacts = delete_artifacts
+    return repo
 
 
 def gc() -> int:
@@ -199,6 +222,174 @@ def gc() -> int:
         conn.close()  # and with it the lock
 
 
+def watch_credential(pair: str, path: str) -> int:
+    import boto3
+
+    name, _, arn = pair.partition("=")
+    interval = float(os.environ.get("MLFLOW_CREDENTIAL_REFRESH_SECONDS", "300"))
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    client = boto3.client("secretsmanager", region_name=region)
+    server = os.getppid()  # start.sh, which becomes the server (exec)
+    while os.getppid() == server:
+        time.sleep(interval)
+        try:
+            value = client.get_secret_value(SecretId=arn)["SecretString"]
+            with open(path, encoding="utf-8") as f:
+                current = f.read()
+        except Exception as e:  # noqa: BLE001 - keep the value in use
+            log(f"WARNING: cannot re-read {name} from {arn}: {type(e).__name__}: {e}")
+            continue
+        if value and value != current:
+            tmp = f"{path}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(value)
+            os.replace(tmp, path)
+            log(f"{name} has a new value in Secrets Manager: the server uses it from its next artifact request")
+    return 0
+
+
+class _RefreshingCredential:
+    # MLflow artifact repository mixin (a plugin start.sh registers): self.client is rebuilt when the file
+    # MLFLOW_ARTIFACT_CREDENTIAL_FILE changed, so a renewed SAS or key needs no restart.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._credential_stamp = None
+        self._reload_if_changed()
+
+    def __getattribute__(self, name):
+        if name == "client":
+            object.__getattribute__(self, "_reload_if_changed")()
+        return object.__getattribute__(self, name)
+
+    def _reload_if_changed(self):
+        path = os.environ.get("MLFLOW_ARTIFACT_CREDENTIAL_FILE")
+        if not path or "_credential_stamp" not in self.__dict__:
+            return  # not watched, or still in the base class's __init__
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if stamp != self._credential_stamp:
+            first = self._credential_stamp is None
+            self._credential_stamp = stamp
+            self.__dict__["client"] = self._new_client(path)
+            if not first:
+                log(f"artifact store credential reloaded from {path}")
+
+
+def azure_repository(*args, **kwargs):
+    from azure.storage.blob import BlobServiceClient
+    from mlflow.store.artifact.azure_blob_artifact_repo import AzureBlobArtifactRepository
+
+    class Repository(_RefreshingCredential, AzureBlobArtifactRepository):
+        def _new_client(self, path):
+            with open(path, encoding="utf-8") as f:
+                os.environ["AZURE_STORAGE_CONNECTION_STRING"] = f.read()
+            return BlobServiceClient.from_connection_string(os.environ["AZURE_STORAGE_CONNECTION_STRING"])
+
+    return Repository(*args, **kwargs)
+
+
+def gcs_repository(*args, **kwargs):
+    from google.cloud import storage
+    from mlflow.store.artifact.gcs_artifact_repo import GCSArtifactRepository
+
+    class Repository(_RefreshingCredential, GCSArtifactRepository):
+        def _new_client(self, path):
+            return storage.Client()  # ADC: GOOGLE_APPLICATION_CREDENTIALS is this file
+
+    return Repository(*args, **kwargs)
+
+
+class PermanentCheckError(Exception):
+    pass  # no retry can fix it
+
+
+def _azure_sas_expiry(connection_string: str):
+    import re
+    from datetime import datetime
+    from urllib.parse import unquote
+
+    found = re.search(r"SharedAccessSignature=[^;]*?\bse=([^&;]+)", connection_string)
+    return datetime.fromisoformat(unquote(found.group(1)).replace("Z", "+00:00")) if found else None
+
+
+def _check_azure(destination: str) -> None:
+    from datetime import datetime, timezone
+
+    from azure.storage.blob import BlobServiceClient
+    from mlflow.store.artifact.azure_blob_artifact_repo import AzureBlobArtifactRepository
+
+    connection_string = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
+    if not connection_string:
+        raise PermanentCheckError("AZURE_STORAGE_CONNECTION_STRING is not set (or its *_SECRET_ARN)")
+    expiry = _azure_sas_expiry(connection_string)
+    if expiry is not None:
+        days = (expiry - datetime.now(timezone.utc)).total_seconds() / 86400
+        if days <= 0:
+            raise PermanentCheckError(
+                f"the Azure SAS expired on {expiry.isoformat()}: set a later artifactStore.azureBlob.sasExpiresOn and run pulumi up"
+            )
+        log(f"the Azure SAS expires on {expiry.date().isoformat()} ({days:.0f} days left)")
+    container, _, prefix, _ = AzureBlobArtifactRepository.parse_wasbs_uri(destination)
+    client = BlobServiceClient.from_connection_string(connection_string)
+    blobs = client.get_container_client(container).list_blobs(name_starts_with=prefix, results_per_page=1)
+    next(iter(blobs.by_page()), None)
+
+
+def _check_gcs(destination: str) -> None:
+    import google.auth
+    from google.auth.credentials import AnonymousCredentials
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import storage
+
+    bucket, _, prefix = destination[len("gs://") :].partition("/")
+    project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if os.environ.get("STORAGE_EMULATOR_HOST") and not os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        credentials = AnonymousCredentials()  # the local emulator (tests)
+    else:
+        # MLflow would fall back to an anonymous client here and fail every request later.
+        try:
+            credentials, found_project = google.auth.default()
+        except DefaultCredentialsError as e:
+            raise PermanentCheckError(f"no usable GCP credential (GOOGLE_CREDENTIALS_JSON): {e}") from None
+        project = project or found_project
+    client = storage.Client(project=project, credentials=credentials)
+    next(iter(client.list_blobs(bucket, prefix=prefix.rstrip("/") + "/", max_results=1)), None)
+
+
+def check_artifacts() -> int:
+    destination = os.environ["MLFLOW_ARTIFACTS_DESTINATION"]
+    if destination.startswith("wasbs://"):
+        check = _check_azure
+    elif destination.startswith("gs://"):
+        check = _check_gcs
+    else:
+        return 0  # S3: the instance or task role; nothing to expire
+    timeout = float(os.environ.get("MLFLOW_ARTIFACTS_CHECK_TIMEOUT_SECONDS", "300"))
+    deadline = time.monotonic() + timeout
+    delay = 2.0
+    while True:
+        try:
+            check(destination)
+            log(f"artifact store reachable with the server's credential: {destination}")
+            return 0
+        except PermanentCheckError as e:
+            log(f"ERROR: artifact store check failed for {destination}: {e}")
+            return 1
+        except Exception as e:  # noqa: BLE001 - name the cause; retried, e.g. while IAM propagates
+            reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+            if time.monotonic() + delay > deadline:
+                log(f"ERROR: artifact store check failed for {destination} (for {timeout:.0f}s): {reason}")
+                return 1
+            log(f"artifact store not usable yet ({reason}); retrying in {delay:.0f}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 1 and argv[0] == "fetch-secrets":
         return fetch_secrets(argv[1:])
@@ -206,11 +397,18 @@ def main(argv: list[str]) -> int:
         return migrate()
     if len(argv) == 4 and argv[0] == "fetch-object":
         return fetch_object(*argv[1:])
+    if len(argv) == 3 and argv[0] == "watch-credential":
+        return watch_credential(argv[1], argv[2])
+    if argv == ["check-artifacts"]:
+        return check_artifacts()
     if argv == ["gc"]:
         global LOG_PREFIX
         LOG_PREFIX = "mlflow-gc"
         return gc()
-    log("usage: runtime_helper.py fetch-secrets NAME=ARN... | migrate | fetch-object S3_URI SHA256 DEST | gc")
+    log(
+        "usage: runtime_helper.py fetch-secrets NAME=ARN... | migrate | fetch-object S3_URI SHA256 DEST | gc"
+        " | check-artifacts | watch-credential NAME=ARN FILE"
+    )
     return 2
 
 

@@ -156,10 +156,43 @@ MLFLOW_AUTH_CONFIG_PATH="$RUNTIME_DIR/basic_auth.ini"
 chmod 600 "$MLFLOW_AUTH_CONFIG_PATH"
 export MLFLOW_AUTH_CONFIG_PATH
 
-# 4. Migrations, exactly once across servers starting together (PostgreSQL advisory lock).
+# 4. A wrong or expired Azure/GCS credential stops the start here, not as 500s on every artifact call.
+"$PYTHON" "$SERVER_DIR/runtime_helper.py" check-artifacts || die "the artifact store is not usable with the server's credential (see above)"
+
+# 5. Migrations, exactly once across servers starting together (PostgreSQL advisory lock).
 "$PYTHON" "$SERVER_DIR/runtime_helper.py" migrate || die "database migration failed (see above)"
 
-# 5. Serve. Backend URI, admin password and secret key reach mlflow through the environment only.
+# 6. A renewed artifact credential reaches the running server without a restart: a watcher rewrites a
+#    0600 file that the server's artifact repository (an MLflow plugin in runtime_helper.py) reloads.
+credential_var=
+case "$MLFLOW_ARTIFACTS_DESTINATION" in
+  wasbs://*) credential_var=AZURE_STORAGE_CONNECTION_STRING ;;
+  gs://*) credential_var=GOOGLE_CREDENTIALS_JSON ;;
+esac
+credential_arn=
+if [ -n "$credential_var" ]; then
+  for pair in "${fetch_args[@]}"; do
+    [[ $pair == "$credential_var="* ]] && credential_arn=${pair#*=}
+  done
+fi
+if [ "$MODE" = serve ] && [ -n "$credential_arn" ]; then
+  if [ "$credential_var" = AZURE_STORAGE_CONNECTION_STRING ]; then
+    credential_file="$RUNTIME_DIR/azure-connection-string"
+    printf '%s' "$AZURE_STORAGE_CONNECTION_STRING" >"$credential_file"
+    chmod 600 "$credential_file"
+  else
+    credential_file=$GOOGLE_APPLICATION_CREDENTIALS
+  fi
+  plugin="$RUNTIME_DIR/plugins/mlflow_platform_credentials-1.0.dist-info"
+  mkdir -p "$plugin"
+  printf 'Metadata-Version: 2.1\nName: mlflow-platform-credentials\nVersion: 1.0\n' >"$plugin/METADATA"
+  printf '[mlflow.artifact_repository]\nwasbs = runtime_helper:azure_repository\ngs = runtime_helper:gcs_repository\n' >"$plugin/entry_points.txt"
+  export PYTHONPATH="$RUNTIME_DIR/plugins:$SERVER_DIR${PYTHONPATH:+:$PYTHONPATH}"
+  export MLFLOW_ARTIFACT_CREDENTIAL_FILE=$credential_file
+  "$PYTHON" "$SERVER_DIR/runtime_helper.py" watch-credential "$credential_var=$credential_arn" "$credential_file" &
+fi
+
+# 7. Serve. Backend URI, admin password and secret key reach mlflow through the environment only.
 log "starting mlflow server on $MLFLOW_HOST:$MLFLOW_PORT with $MLFLOW_WORKERS worker(s)"
 exec "$MLFLOW_VENV/bin/mlflow" server \
   --serve-artifacts \

@@ -147,6 +147,7 @@ function readSettings(raw: RawConfig, project: string, stack: string): PlatformS
   };
   checkAlarmRecipients(settings);
   checkConnectionBudget(settings);
+  if (settings.artifactStore.backend === "azureBlob") checkAzureTagNames(settings.tags);
   if (own.adminPassword !== undefined) {
     const password = own.adminPassword;
     // Never echo a secret value in an error.
@@ -175,6 +176,17 @@ function readTags(value: unknown): Record<string, string> {
     }
   }
   return tags as Record<string, string>;
+}
+
+/** Azure Resource Manager rejects tag names with any of <>%&\\?/ (the tags reach the storage account). */
+function checkAzureTagNames(tags: Record<string, string>): void {
+  for (const name of Object.keys(tags)) {
+    if (/[<>%&\\?/]/.test(name)) {
+      throw new ConfigError(
+        `${ns}:tags.${name}: got a tag name Azure rejects while ${ns}:artifactStore.backend is "azureBlob"; allowed: tag names without any of < > % & \\ ? /`,
+      );
+    }
+  }
 }
 
 function readAlarmEmails(value: unknown): string[] {
@@ -366,14 +378,25 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
   return settings;
 }
 
-/** The server's container SAS expiry: a future date, stable across plans (rotate by moving it). */
+/** The SAS alarm fires this many days before expiry; the longest SAS lives two years (azureBlob.ts). */
+const SAS_MIN_LEAD_DAYS = 30;
+const SAS_MAX_LIFETIME_YEARS = 2;
+
+/** The server's container SAS expiry: more than 30 days and at most two years ahead, stable across plans. */
 function readSasExpiry(key: string, value: unknown): string | undefined {
   const date = optionalString(key, value, /^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
   if (date === undefined) return undefined;
   const time = Date.parse(`${date}T00:00:00Z`);
-  if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== date || time <= Date.now()) {
+  const latest = new Date();
+  latest.setUTCFullYear(latest.getUTCFullYear() + SAS_MAX_LIFETIME_YEARS);
+  if (
+    Number.isNaN(time) ||
+    new Date(time).toISOString().slice(0, 10) !== date ||
+    time - SAS_MIN_LEAD_DAYS * 86_400_000 <= Date.now() ||
+    time > latest.getTime()
+  ) {
     throw new ConfigError(
-      `${key}: got "${date}"; allowed: a valid date YYYY-MM-DD in the future (the container SAS expires then; rotate it by setting a later date and running pulumi up)`,
+      `${key}: got "${date}"; allowed: a valid date YYYY-MM-DD more than ${SAS_MIN_LEAD_DAYS} days and at most ${SAS_MAX_LIFETIME_YEARS} years from today (the container SAS expires then and an alarm fires ${SAS_MIN_LEAD_DAYS} days before; rotate it by setting a later date and running pulumi up)`,
     );
   }
   return date;

@@ -1,9 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as iam from "@pulumi/aws/iam";
+import * as scheduler from "@pulumi/aws/scheduler";
 import * as random from "@pulumi/random";
 import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import * as resources from "@pulumi/azure-native/resources";
 import * as storage from "@pulumi/azure-native/storage";
 import type { ArtifactBackend, ArtifactBackendContext } from "../artifactStore";
+import { policyDocument } from "../iam";
 import { storeSecret } from "../secret";
 
 /** The one container MLflow writes to. */
@@ -55,6 +58,11 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
       allowBlobPublicAccess: false,
       // The service SAS is signed with an account key: shared-key access must stay on (see examples/README.md).
       allowSharedKeyAccess: true,
+      // Any SAS valid longer than the server's (start to expiry, at most two years) shows in Azure Monitor.
+      sasPolicy: {
+        sasExpirationPeriod: `${SAS_LIFETIME_YEARS * 366 - 1}.00:00:00`,
+        expirationAction: storage.ExpirationAction.Log,
+      },
       allowCrossTenantReplication: false,
       isLocalUserEnabled: false,
       isSftpEnabled: false,
@@ -128,9 +136,11 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
     { ...opts, dependsOn: [blobService] },
   );
 
-  // A service SAS for the one container, HTTPS only. ARM signs it with key1; the same inputs and key give the
-  // same token, so plans stay stable until the expiry setting or the key changes.
-  const expiry = sasExpiry(azure.sasExpiresOn);
+  // A service SAS for the one container, HTTPS only, signed by ARM with key1. Both ends of its validity come
+  // from the config: without a start time ARM stamps st=<now> into the token (and signs it), so every
+  // preview and up would mint a new token and a new secret version.
+  const window = sasWindow(azure.sasExpiresOn);
+  const expiry = window.expiry;
   const sas = storage.listStorageAccountServiceSASOutput(
     {
       accountName: account.name,
@@ -139,7 +149,8 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
       resource: storage.SignedResource.C,
       permissions: AZURE_SAS_PERMISSIONS,
       protocols: storage.HttpProtocol.Https,
-      sharedAccessExpiryTime: expiry,
+      sharedAccessStartTime: window.start,
+      sharedAccessExpiryTime: window.expiry,
       keyToSign: "key1",
     },
     opts,
@@ -158,6 +169,10 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
     { parent },
   );
 
+  if (args.alarmTopicArn) {
+    sasExpiryReminder(name, args.alarmTopicArn, account.name, window.expiry, tags, parent);
+  }
+
   return {
     artifactRoot: pulumi.interpolate`wasbs://${container.name}@${account.name}.blob.core.windows.net/${settings.prefix}`,
     // No AWS permissions beyond the secret, which the compute grants for every server secret.
@@ -165,6 +180,77 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
     serverEnvironment: pulumi.output<Record<string, string>>({}),
     serverSecrets: [{ variable: "AZURE_STORAGE_CONNECTION_STRING", secret }],
   };
+}
+
+/** Days before the SAS expiry when the reminder reaches the alarm topic (stacks/config.ts keeps it ahead). */
+export const SAS_REMINDER_DAYS = 30;
+
+/**
+ * A one-time EventBridge schedule that publishes to the alarm topic SAS_REMINDER_DAYS before the SAS expires.
+ * The expiry is config, known at deploy time, so the reminder needs no metric and no running server; every
+ * `pulumi up` that moves the date moves it too. (A regenerated key1 is caught by start.sh's preflight.)
+ */
+function sasExpiryReminder(
+  name: string,
+  topicArn: pulumi.Input<string>,
+  accountName: pulumi.Output<string>,
+  expiry: string,
+  tags: Record<string, string>,
+  parent: pulumi.Resource,
+): void {
+  const topic = pulumi.output(topicArn);
+  const role = new iam.Role(
+    `${name}-sas-reminder`,
+    {
+      description: "EventBridge Scheduler: remind the alarm topic of the Azure SAS expiry",
+      assumeRolePolicy: topic.apply((arn) =>
+        policyDocument([
+          {
+            Effect: "Allow",
+            Action: "sts:AssumeRole",
+            Principal: { Service: "scheduler.amazonaws.com" },
+            // Only schedules of this account (confused deputy).
+            Condition: { StringEquals: { "aws:SourceAccount": arn.split(":")[4] } },
+          },
+        ]),
+      ),
+      tags,
+    },
+    { parent },
+  );
+  const policy = new iam.RolePolicy(
+    `${name}-sas-reminder`,
+    {
+      role: role.name,
+      policy: topic.apply((arn) =>
+        policyDocument([{ Effect: "Allow", Action: "sns:Publish", Resource: arn }]),
+      ),
+    },
+    { parent },
+  );
+  new scheduler.Schedule(
+    `${name}-sas-reminder`,
+    {
+      description: `MLflow: the Azure SAS of the artifact store expires on ${expiry.slice(0, 10)}`,
+      scheduleExpression: `at(${sasReminderTime(expiry)})`,
+      scheduleExpressionTimezone: "UTC",
+      flexibleTimeWindow: { mode: "OFF" },
+      // Kept after it fired: deleting it would make the next `pulumi up` create it again.
+      actionAfterCompletion: "NONE",
+      target: {
+        arn: topic,
+        roleArn: role.arn,
+        input: pulumi.interpolate`MLflow artifact store: the server's Azure SAS for storage account ${accountName} expires on ${expiry.slice(0, 10)} (in ${SAS_REMINDER_DAYS} days); after that every artifact upload and download fails. Set a later mlflow-platform:artifactStore.azureBlob.sasExpiresOn and run pulumi up (examples/README.md, "Rotating the Azure SAS").`,
+        retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 86400 },
+      },
+    },
+    { parent, dependsOn: [policy] },
+  );
+}
+
+/** `yyyy-mm-ddThh:mm:ss` (Scheduler's at() format), SAS_REMINDER_DAYS before the expiry. */
+export function sasReminderTime(expiry: string): string {
+  return new Date(Date.parse(expiry) - SAS_REMINDER_DAYS * 86_400_000).toISOString().slice(0, 19);
 }
 
 /** `<component name, letters and digits only, at most 16>` + 8 hex characters: 3-24 lower-case alphanumerics. */
@@ -175,6 +261,23 @@ export function storageAccountName(componentName: string, hex: string): string {
       .replace(/[^a-z0-9]/g, "")
       .slice(0, 16) || "mlflow";
   return `${base}${hex.toLowerCase()}`.slice(0, 24);
+}
+
+/** The longest SAS validity (start to expiry); stacks/config.ts caps `sasExpiresOn` to match. */
+export const SAS_LIFETIME_YEARS = 2;
+
+/**
+ * The SAS validity window, from the config alone: expiry on the configured date (or 1 January of the year
+ * after next, which changes once a year), start SAS_LIFETIME_YEARS before it, so never after today.
+ */
+export function sasWindow(
+  configured: string | undefined,
+  now = new Date(),
+): { start: string; expiry: string } {
+  const expiry = sasExpiry(configured, now);
+  const start = new Date(expiry);
+  start.setUTCFullYear(start.getUTCFullYear() - SAS_LIFETIME_YEARS);
+  return { start: start.toISOString().replace(".000Z", "Z"), expiry };
 }
 
 /** The SAS expiry: the configured date, or 1 January of the year after next (changes once a year). */

@@ -64,7 +64,7 @@ export function createGcsBackend({ name, args, parent }: ArtifactBackendContext)
   const bucket = new storage.Bucket(
     `${name}-artifacts`,
     {
-      name: suffix.hex.apply((hex) => `${base}-artifacts-${hex}`),
+      name: suffix.hex.apply((hex) => gcsBucketName(base, hex)),
       project,
       location: gcs.location,
       storageClass: "STANDARD",
@@ -116,7 +116,7 @@ export function createGcsBackend({ name, args, parent }: ArtifactBackendContext)
 
   const credentials: pulumi.Output<string> =
     args.compute === "ec2"
-      ? workloadIdentityCredentials(name, args, account, project, suffix.hex, opts)
+      ? workloadIdentityCredentials(name, args, account, project, opts)
       : serviceAccountKeyCredentials(name, account, opts);
 
   const secret = storeSecret(
@@ -151,17 +151,24 @@ function workloadIdentityCredentials(
   args: ArtifactBackendContext["args"],
   account: serviceaccount.Account,
   project: string,
-  hex: pulumi.Output<string>,
   opts: pulumi.CustomResourceOptions,
 ): pulumi.Output<string> {
-  const { awsAccountId, roleName } = args.server;
+  const { awsAccountId, roleName, roleArn } = args.server;
   // STS reports an instance role's calls as this assumed-role ARN; the provider maps it to attribute.aws_role.
-  const assumedRole = pulumi.interpolate`arn:aws:sts::${awsAccountId}:assumed-role/${roleName}`;
-  // Deleted pools linger 30 days and block their id: a random suffix lets a stack be recreated.
+  const assumedRole = pulumi.all([roleArn, roleName]).apply(([arn, role]) => assumedRoleArn(arn, role));
+  // Deleted pools and providers linger 30 days and block their ids. The pool has its own random id (not the
+  // bucket's): a new pool (compute toggled back to ec2, another AWS account) never meets its deleted
+  // predecessor, and renaming it never renames the bucket. Replacing a pool (this change, on stacks made
+  // before it) is create-before-delete: see docs/artifact-backends.md.
+  const poolSuffix = new random.RandomId(
+    `${name}-gcp-pool`,
+    { byteLength: 4, keepers: { project, awsAccountId } },
+    { parent: opts.parent },
+  );
   const pool = new gcpIam.WorkloadIdentityPool(
     `${name}-aws`,
     {
-      workloadIdentityPoolId: hex.apply((h) => `${gcpBaseName(name).slice(0, 23)}-${h}`),
+      workloadIdentityPoolId: poolSuffix.hex.apply((h) => workloadIdentityPoolId(name, h)),
       project,
       displayName: "MLflow server on AWS",
       description: "The MLflow tracking server's AWS IAM role",
@@ -172,9 +179,10 @@ function workloadIdentityCredentials(
     `${name}-aws`,
     {
       workloadIdentityPoolId: pool.workloadIdentityPoolId,
-      workloadIdentityPoolProviderId: "aws-server",
+      workloadIdentityPoolProviderId: poolSuffix.hex.apply((h) => `aws-${h}`),
       project,
-      displayName: "AWS account of the MLflow server",
+      // At most 32 characters.
+      displayName: "MLflow server's AWS account",
       aws: { accountId: pulumi.output(awsAccountId) },
       attributeMapping: {
         "google.subject": "assertion.arn",
@@ -199,6 +207,18 @@ function workloadIdentityCredentials(
   return pulumi
     .all([awsProvider.name, account.email])
     .apply(([providerName, email]) => JSON.stringify(workloadIdentityConfig(providerName, email)));
+}
+
+/** `arn:<partition>:sts::<account>:assumed-role/<role>` for a role ARN of any partition (GovCloud, China). */
+export function assumedRoleArn(roleArn: string, roleName: string): string {
+  const [, partition, , , account] = roleArn.split(":");
+  return `arn:${partition}:sts::${account}:assumed-role/${roleName}`;
+}
+
+/** 4-32 of [a-z0-9-], starting with a letter and not with "gcp-" (reserved by Google). */
+export function workloadIdentityPoolId(componentName: string, hex: string): string {
+  const base = gcpBaseName(componentName).replace(/^gcp-/, "mlflow-gcp-").slice(0, 23).replace(/-+$/, "");
+  return `${base}-${hex}`;
 }
 
 /** The external_account credential configuration google-auth reads (AWS source over IMDSv2). */
@@ -248,6 +268,11 @@ export function gcpBaseName(componentName: string): string {
     .replace(/^[^a-z]+/, "")
     .replace(/-+$/, "");
   return (cleaned || "mlflow").slice(0, 40);
+}
+
+/** `<base>-artifacts-<hex>`; bucket names may not contain "google" (nor "g00gle") or start with "goog". */
+export function gcsBucketName(base: string, hex: string): string {
+  return `${base.replace(/g[o0]{2}g/g, "gcs")}-artifacts-${hex}`;
 }
 
 /** AWS-style tags as GCP labels: lower-case keys and values of letters, digits, `_` and `-`, at most 63. */

@@ -17,6 +17,7 @@ import {
 } from "./support/proc";
 import {
   ADMIN,
+  Backend,
   baseConfig,
   directSecrets,
   Emulator,
@@ -25,6 +26,7 @@ import {
   startServer,
 } from "./support/stack";
 import { freePort } from "./support/proc";
+import { azureSasConnection } from "./support/azureSas";
 
 jest.setTimeout(600_000);
 
@@ -164,4 +166,74 @@ test("start.sh refuses an unknown mode", () => {
   const r = startSh(server.env, ["collect"]);
   expect(r.code).toBe(64);
   expect(r.output).toMatch(/usage: start\.sh \[gc\]/);
+});
+
+// Runs that logged no artifact (sweeps, failed runs) are the usual case; MLflow's Azure repository raised on
+// them and the whole gc stopped there, every week, leaving deleted experiments' names reserved.
+describe.each<Backend>(["s3", "azure", "gcs"])("gc on %s", (backend) => {
+  let emulator: Emulator;
+  let backendServer: Server;
+  let backendDb: string;
+
+  beforeAll(async () => {
+    const backendDir = tmpDir(`gc-${backend}`);
+    emulator = await startEmulator(venv, backend, backendDir);
+    backendDb = createDb(`rt_gc_${backend}`);
+    dbs.push(backendDb);
+    const serverEnv =
+      backend === "azure"
+        ? {
+            AZURE_STORAGE_CONNECTION_STRING: azureSasConnection(
+              venv,
+              emulator,
+              "2020-01-01T00:00:00Z",
+              "2099-01-01T00:00:00Z",
+            ),
+          }
+        : emulator.serverEnv;
+    backendServer = await startServer({
+      venv,
+      dir: backendDir,
+      config: baseConfig(emulator.destination, await freePort()),
+      env: { ...serverEnv, ...directSecrets(dbUri(backendDb)) },
+      name: `gc-${backend}`,
+    });
+  });
+
+  test("a deleted run without artifacts, one with, their deleted experiment: all purged, exit 0", async () => {
+    const out = execFileSync(
+      path.join(venv, "bin", "python"),
+      [path.join(__dirname, "support", "gc_backend_fixture.py"), `gc-${backend}`],
+      {
+        env: pythonEnv({
+          MLFLOW_TRACKING_URI: backendServer.url,
+          MLFLOW_TRACKING_USERNAME: ADMIN.username,
+          MLFLOW_TRACKING_PASSWORD: ADMIN.password,
+        }),
+        encoding: "utf8",
+        timeout: 180_000,
+      },
+    );
+    const ids = JSON.parse(out.trim().split("\n").pop() as string) as {
+      experiment_id: string;
+      with_artifact: string;
+      without_artifact: string;
+    };
+    const rows = (runId: string) =>
+      Number(psql(backendDb, `SELECT count(*) FROM runs WHERE run_uuid = '${runId}'`));
+    const objects = (runId: string) => emulator.listObjects().filter((key) => key.includes(`/${runId}/`));
+    expect(objects(ids.with_artifact)).toHaveLength(1);
+    expect(objects(ids.without_artifact)).toEqual([]);
+
+    const env: Record<string, string> = { ...backendServer.env, MLFLOW_GC_OLDER_THAN: "0s" };
+    const r = startSh(env);
+    expect(r.output).not.toMatch(/ERROR/);
+    expect(r.output).toMatch(/gc done: 2 deleted run\(s\) purged/);
+    expect(r.code).toBe(0);
+    expect([rows(ids.with_artifact), rows(ids.without_artifact)]).toEqual([0, 0]);
+    expect(
+      psql(backendDb, `SELECT count(*) FROM experiments WHERE experiment_id = ${Number(ids.experiment_id)}`),
+    ).toBe("0");
+    expect(objects(ids.with_artifact)).toEqual([]);
+  });
 });

@@ -31,6 +31,7 @@ import {
   startEmulator,
   startServer,
 } from "./support/stack";
+import { azureSasConnection } from "./support/azureSas";
 
 jest.setTimeout(600_000);
 
@@ -48,13 +49,13 @@ afterAll(async () => {
   dbs.forEach(dropDb);
 });
 
-function runStart(env: Record<string, string>): { code: number; output: string } {
+function runStart(env: Record<string, string>, timeoutMs = 60_000): { code: number; output: string } {
   try {
     const out = execFileSync(path.join(SERVER_DIR, "start.sh"), [], {
       env: pythonEnv({ MLFLOW_VENV: venv, MLFLOW_RUNTIME_DIR: path.join(dir, "failfast"), ...env }),
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: 60_000,
+      timeout: timeoutMs,
     });
     return { code: 0, output: out };
   } catch (e) {
@@ -182,4 +183,82 @@ test("EC2 boot: the bootstrap subset of the lock installs with --require-hashes 
   expect(result.stderr).not.toMatch(/ERROR/);
   expect(result.status).toBe(0);
   expect(result.stdout).toMatch(/Would install .*boto3-/);
+});
+
+// The artifact store preflight: a credential that cannot work stops the start with the reason (exit 64),
+// before migrations, instead of a healthy /health and a 500 on every artifact call.
+describe("artifact store preflight", () => {
+  let azurite: Emulator;
+  let gcs: Emulator;
+  beforeAll(async () => {
+    azurite = await startEmulator(venv, "azure", dir);
+    gcs = await startEmulator(venv, "gcs", dir);
+  });
+
+  // A loaded machine takes a while to import MLflow and the cloud SDKs, twice.
+  const startWith = (destination: string, env: Record<string, string>) =>
+    runStart(
+      {
+        ...renderServerEnvironment(baseConfig(destination, 5999)),
+        ...directSecrets("postgresql://postgres@127.0.0.1:5432/none"),
+        MLFLOW_ARTIFACTS_CHECK_TIMEOUT_SECONDS: "4",
+        ...env,
+      },
+      240_000,
+    );
+
+  test("Azure: an expired SAS fails at once, naming its expiry", () => {
+    const sas = azureSasConnection(venv, azurite, "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z");
+    const r = startWith(azurite.destination, { AZURE_STORAGE_CONNECTION_STRING: sas });
+    expect(r.code).toBe(64);
+    expect(r.output).toMatch(
+      /ERROR: artifact store check failed for wasbs:\/\/.*the Azure SAS expired on 2021-01-01/,
+    );
+    expect(r.output).toMatch(/ERROR: the artifact store is not usable with the server's credential/);
+    expect(r.output).not.toMatch(/migration|retrying/);
+    expect(r.output).not.toContain("sig=");
+  });
+
+  test("Azure: a SAS Azure refuses (signed with another key) fails after the retry window", () => {
+    const sas = azureSasConnection(venv, azurite, "2020-01-01T00:00:00Z", "2099-01-01T00:00:00Z").replace(
+      /sig=[^&;]+/,
+      "sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D",
+    );
+    const r = startWith(azurite.destination, {
+      AZURE_STORAGE_CONNECTION_STRING: sas,
+      MLFLOW_ARTIFACTS_CHECK_TIMEOUT_SECONDS: "20",
+    });
+    expect(r.code).toBe(64);
+    expect(r.output).toMatch(/artifact store not usable yet \(HttpResponseError: .*\); retrying/);
+    expect(r.output).toMatch(
+      /ERROR: artifact store check failed for wasbs:\/\/.* \(for 20s\): HttpResponseError/,
+    );
+  });
+
+  test("Azure: a valid SAS passes and reports the days left", () => {
+    const sas = azureSasConnection(venv, azurite, "2020-01-01T00:00:00Z", "2099-01-01T00:00:00Z");
+    const r = startWith(azurite.destination, {
+      AZURE_STORAGE_CONNECTION_STRING: sas,
+      MLFLOW_MIGRATION_LOCK_TIMEOUT_SECONDS: "1",
+    });
+    expect(r.output).toMatch(/the Azure SAS expires on 2099-01-01 \(\d+ days left\)/);
+    expect(r.output).toMatch(/artifact store reachable with the server's credential/);
+    // It goes on to the database, which does not exist here.
+    expect(r.output).toMatch(/database migration failed|cannot connect/);
+  });
+
+  test("GCS: a bucket that does not exist fails with the reason", () => {
+    const r = startWith("gs://no-such-bucket-0a1b2c/mlflow", gcs.serverEnv);
+    expect(r.code).toBe(64);
+    expect(r.output).toMatch(
+      /ERROR: artifact store check failed for gs:\/\/no-such-bucket-0a1b2c\/mlflow .*NotFound/,
+    );
+  });
+
+  test("GCS: an unusable credential (GOOGLE_CREDENTIALS_JSON) fails at once, not as an anonymous client", () => {
+    const r = startWith(gcs.destination, { ...gcs.serverEnv, GOOGLE_CREDENTIALS_JSON: "{}" });
+    expect(r.code).toBe(64);
+    expect(r.output).toMatch(/ERROR: artifact store check failed for gs:\/\/.*: no usable GCP credential/);
+    expect(r.output).not.toMatch(/retrying/);
+  });
 });

@@ -329,10 +329,13 @@ function mockCall(
         reverseDnsPrefix: partition === "aws-cn" ? "cn.com.amazonaws" : "com.amazonaws",
         id: partition,
       };
-    case "azure-native:storage:listStorageAccountServiceSAS":
+    case "azure-native:storage:listStorageAccountServiceSAS": {
+      // Like ARM: without a start time the token carries (and its signature covers) st=<now>.
+      const start = inputs.sharedAccessStartTime ?? new Date().toISOString();
       return {
-        serviceSasToken: `sv=2024-11-04&sr=c&sp=${inputs.permissions}&spr=https&se=${inputs.sharedAccessExpiryTime}&sig=${markerFor("azure-sas")}`,
+        serviceSasToken: `sv=2024-11-04&sr=c&st=${start}&sp=${inputs.permissions}&spr=https&se=${inputs.sharedAccessExpiryTime}&sig=${markerFor("azure-sas")}`,
       };
+    }
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
       return {
         authorizationToken: "QVdTOm1vY2s=",

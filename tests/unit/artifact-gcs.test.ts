@@ -11,6 +11,12 @@ import {
   storedSecret,
 } from "../support/inspect";
 import { StackVariant, fileVariants, matrixVariants } from "../support/variants";
+import {
+  assumedRoleArn,
+  gcpBaseName,
+  gcsBucketName,
+  workloadIdentityPoolId,
+} from "../../components/artifact-backends/gcs";
 
 const KEY_MARKER = markerFor("gcp-key");
 const BUCKET = "gcp:storage/bucket:Bucket";
@@ -130,7 +136,8 @@ describe.each(variants.map((v) => [v.id, v] as const))("gcs %s", (_id, variant) 
       const pool = single(e, POOL);
       const provider = single(e, POOL_PROVIDER).inputs as Record<string, any>;
       const role = ofType(e, "aws:iam/role:Role").find((r) => r.name.endsWith("-server"))!;
-      const assumedRole = `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${role.state.name}`;
+      const partition = String(role.state.arn).split(":")[1];
+      const assumedRole = `arn:${partition}:sts::${ACCOUNT_ID}:assumed-role/${role.state.name}`;
       expect(provider.aws).toEqual({ accountId: ACCOUNT_ID });
       expect(provider.attributeCondition).toBe(`attribute.aws_role == '${assumedRole}'`);
       const binding = single(e, SA_MEMBER).inputs;
@@ -189,6 +196,22 @@ describe.each(variants.map((v) => [v.id, v] as const))("gcs %s", (_id, variant) 
     expect(userData).not.toMatch(/external_account|GOOGLE_CREDENTIALS_JSON="/);
   });
 
+  test("the identity pool has its own random id (not the bucket's); provider ids follow it", () => {
+    if (compute !== "ec2") return;
+    const ids = ofType(e, "random:index/randomId:RandomId");
+    const poolId = ids.find((r) => r.name.endsWith("-gcp-pool"));
+    expect(poolId).toBeDefined();
+    expect(poolId!.inputs.keepers).toEqual({ project, awsAccountId: ACCOUNT_ID });
+    const hex = String(poolId!.state.hex);
+    const pool = single(e, POOL).inputs;
+    expect(pool.workloadIdentityPoolId).toMatch(/^[a-z][a-z0-9-]{2,30}[a-z0-9]$/);
+    expect(pool.workloadIdentityPoolId).not.toMatch(/^gcp-/);
+    expect(String(pool.workloadIdentityPoolId).endsWith(`-${hex}`)).toBe(true);
+    const provider = single(e, POOL_PROVIDER).inputs;
+    expect(provider.workloadIdentityPoolProviderId).toBe(`aws-${hex}`);
+    expect(String(provider.displayName).length).toBeLessThanOrEqual(32);
+  });
+
   test("resource names are unique per type", () => {
     const keys = e.resources.map((r) => `${r.type}::${r.name}`);
     expect(new Set(keys).size).toBe(keys.length);
@@ -198,3 +221,27 @@ describe.each(variants.map((v) => [v.id, v] as const))("gcs %s", (_id, variant) 
 function variantProject(variant: StackVariant): string {
   return JSON.parse(variant.config["mlflow-platform:artifactStore"]).gcs.project;
 }
+
+test("the assumed-role ARN takes the partition of the role's ARN (GovCloud, China)", () => {
+  expect(assumedRoleArn("arn:aws-us-gov:iam::123456789012:role/path/srv", "srv")).toBe(
+    "arn:aws-us-gov:sts::123456789012:assumed-role/srv",
+  );
+  expect(assumedRoleArn("arn:aws-cn:iam::123456789012:role/srv", "srv")).toBe(
+    "arn:aws-cn:sts::123456789012:assumed-role/srv",
+  );
+  expect(assumedRoleArn("arn:aws:iam::123456789012:role/srv", "srv")).toBe(
+    "arn:aws:sts::123456789012:assumed-role/srv",
+  );
+});
+
+test.each(["mlflow", "gcp-ml", "a-very-long-component-name-for-a-stack-0123456789", "my-google-stack"])(
+  "ids for component %s fit GCP's rules",
+  (name) => {
+    const pool = workloadIdentityPoolId(name, "0a1b2c3d");
+    expect(pool).toMatch(/^[a-z][a-z0-9-]{2,30}[a-z0-9]$/);
+    expect(pool).not.toMatch(/^gcp-/);
+    const bucket = gcsBucketName(gcpBaseName(name), "0a1b2c3d");
+    expect(bucket).toMatch(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/);
+    expect(bucket).not.toMatch(/g[o0]{2}gle|^goog/);
+  },
+);
