@@ -56,6 +56,15 @@ const READS_SECRETS_AT_START = [
   "aws:ec2/instance:Instance",
 ];
 
+/**
+ * Resources that start the server (or its gc task) and so read its secrets: the service, the instance, and
+ * the schedules that run a task (not, e.g., the Azure SAS reminder, which only publishes to SNS).
+ */
+const startsTheServer = (r: CapturedResource) =>
+  READS_SECRETS_AT_START.includes(r.type) &&
+  (r.type !== "aws:scheduler/schedule:Schedule" ||
+    (r.inputs.target as { ecsParameters?: unknown } | undefined)?.ecsParameters !== undefined);
+
 /** The secret each SecretVersion stores a value in, by the secret's id. */
 function versionsBySecret(e: Evaluation): Map<string, string> {
   const versions = new Map<string, string>();
@@ -133,7 +142,7 @@ describe.each(variants.map((v) => [v.id, v] as const))("%s", (_id, variant) => {
 
   test("whatever reads a secret when it starts waits for that secret's value (its version)", () => {
     const versions = versionsBySecret(e);
-    const readers = e.resources.filter((r) => READS_SECRETS_AT_START.includes(r.type));
+    const readers = e.resources.filter(startsTheServer);
     expect(readers.length).toBeGreaterThan(0);
     for (const reader of readers) {
       const upstream = transitiveDependencies(nodes, refId(reader));
@@ -146,7 +155,7 @@ describe.each(variants.map((v) => [v.id, v] as const))("%s", (_id, variant) => {
   });
 
   test("whatever starts with a role waits for the role's policies (instance, service, gc schedule)", () => {
-    for (const reader of e.resources.filter((r) => READS_SECRETS_AT_START.includes(r.type))) {
+    for (const reader of e.resources.filter(startsTheServer)) {
       const upstream = transitiveDependencies(nodes, refId(reader));
       for (const role of rolesUsedAtStart(e, reader)) {
         const policies = policiesOf(e, role);
