@@ -160,8 +160,13 @@ export MLFLOW_AUTH_CONFIG_PATH
 "$PYTHON" "$SERVER_DIR/runtime_helper.py" migrate || die "database migration failed (see above)"
 
 # 5. Serve. Backend URI, admin password and secret key reach mlflow through the environment only.
+# Idle connections: the server must outlive every proxy in front of it (ALB idle timeout 900 s, nginx
+# upstream keepalive_timeout 60 s), else a proxy reuses a socket uvicorn just closed (its default: 5 s)
+# and a POST on it ends as a 502. tests/unit/server-render.test.ts checks the order.
+UVICORN_KEEP_ALIVE_SECONDS=960
 log "starting mlflow server on $MLFLOW_HOST:$MLFLOW_PORT with $MLFLOW_WORKERS worker(s)"
 exec "$MLFLOW_VENV/bin/mlflow" server \
+  --uvicorn-opts "--timeout-keep-alive $UVICORN_KEEP_ALIVE_SECONDS" \
   --serve-artifacts \
   --artifacts-destination "$MLFLOW_ARTIFACTS_DESTINATION" \
   --host "$MLFLOW_HOST" \
