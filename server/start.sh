@@ -179,6 +179,10 @@ case "${MLFLOW_SQLALCHEMYSTORE_POOLCLASS:-QueuePool}" in
   *) MLFLOW_WORKER_REQUEST_THREADS=40 ;;
 esac
 export MLFLOW_WORKER_REQUEST_THREADS
+# uvicorn's supervisor SIGKILLs a worker that does not answer its ping within --timeout-worker-healthcheck
+# (default 5 s), losing every request in flight there; a CPU-starved worker (a burstable instance out of
+# credits, a busy task) misses 5 s, and its replacement's minute of imports starves the others further.
+UVICORN_WORKER_HEALTHCHECK_SECONDS=30
 # uvicorn runs each worker on the event loop this factory makes (--loop module:callable, uvicorn/config.py
 # get_loop_factory); its first task sets the thread limit MLflow's WSGI bridge (anyio.to_thread) uses.
 cat >"$RUNTIME_DIR/mlflow_worker_loop.py" <<'PY'
@@ -205,7 +209,7 @@ PY
 export PYTHONPATH="$RUNTIME_DIR${PYTHONPATH:+:$PYTHONPATH}"
 log "starting mlflow server on $MLFLOW_HOST:$MLFLOW_PORT with $MLFLOW_WORKERS worker(s)"
 exec "$MLFLOW_VENV/bin/mlflow" server \
-  --uvicorn-opts "--timeout-keep-alive $UVICORN_KEEP_ALIVE_SECONDS --loop mlflow_worker_loop:new_event_loop" \
+  --uvicorn-opts "--timeout-keep-alive $UVICORN_KEEP_ALIVE_SECONDS --timeout-worker-healthcheck $UVICORN_WORKER_HEALTHCHECK_SECONDS --loop mlflow_worker_loop:new_event_loop" \
   --serve-artifacts \
   --artifacts-destination "$MLFLOW_ARTIFACTS_DESTINATION" \
   --host "$MLFLOW_HOST" \

@@ -15,6 +15,7 @@ import {
   rawGetStatus,
   sleep,
   tmpDir,
+  waitFor,
 } from "./support/proc";
 import { baseConfig, basicAuth, directSecrets, Emulator, startEmulator, startServer } from "./support/stack";
 
@@ -203,5 +204,39 @@ test("more concurrent log-batch calls than one worker's pool holds connections a
   expect(Date.now() - started).toBeLessThan(120_000);
   expect(psql(db, "SELECT count(*) FROM metrics")).toBe(String(clients * calls));
   expect(server.proc.output()).toContain("at most 3 requests at once");
+  await server.proc.kill();
+});
+
+test("a worker that cannot run for 8 s (CPU-starved) is not killed by uvicorn's supervisor; a request sent meanwhile is served", async () => {
+  const db = createDb("rt_starved");
+  dbs.push(db);
+  const port = await freePort();
+  const server = await startServer({
+    venv,
+    dir,
+    name: "starved",
+    // With one worker uvicorn runs no supervisor; with two it pings each.
+    config: baseConfig(moto.destination, port, { workers: 2 }),
+    env: { ...directSecrets(dbUri(db)), ...moto.serverEnv },
+  });
+  await waitFor(
+    "both workers",
+    async () => server.proc.output().match(/mlflow-worker\[/g)?.length === 2,
+    60_000,
+  );
+  const pid = Number(/mlflow-worker\[(\d+)\]/.exec(server.proc.output())?.[1]);
+  expect(pid).toBeGreaterThan(0);
+  process.kill(pid, "SIGSTOP"); // not scheduled at all: no ping answered, as on a starved box
+  const pending = fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
+    method: "POST",
+    headers: { Authorization: basicAuth(), "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "starved" }),
+    signal: AbortSignal.timeout(20_000),
+  });
+  await sleep(8_000);
+  process.kill(pid, "SIGCONT");
+  expect((await pending).status).toBe(200);
+  expect(server.proc.output()).not.toContain(`Child process [${pid}] died`);
+  expect(() => process.kill(pid, 0)).not.toThrow();
   await server.proc.kill();
 });
