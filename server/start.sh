@@ -193,8 +193,56 @@ if [ "$MODE" = serve ] && [ -n "$credential_arn" ]; then
 fi
 
 # 7. Serve. Backend URI, admin password and secret key reach mlflow through the environment only.
+# Idle connections: the server must outlive every proxy in front of it (ALB idle timeout 900 s, nginx
+# upstream keepalive_timeout 60 s), else a proxy reuses a socket uvicorn just closed (its default: 5 s)
+# and a POST on it ends as a 502. tests/unit/server-render.test.ts checks the order.
+UVICORN_KEEP_ALIVE_SECONDS=960
+# Requests a worker runs at once: fewer than its SQLAlchemy pool holds. MLflow's log_batch keeps its
+# session's connection while each of _log_params/_log_metrics/_set_tags checks out a second one, so with
+# as many log_batch calls in flight as the pool has connections, each holds one and waits for another
+# until the pool's 30 s timeout: the benchmark's 30-second stall (server/BENCHMARKS.md). anyio's default
+# of 40 request threads per worker would need 41 connections; instead the rest wait, holding none.
+# MLflow ignores a pool size or overflow of 0 (SQLAlchemy's defaults 5 and 10 apply) and NullPool has no limit.
+pool_size=$((10#${MLFLOW_SQLALCHEMYSTORE_POOL_SIZE:-0}))
+pool_overflow=$((10#${MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW:-0}))
+[ "$pool_size" -gt 0 ] || pool_size=5
+[ "$pool_overflow" -gt 0 ] || pool_overflow=10
+case "${MLFLOW_SQLALCHEMYSTORE_POOLCLASS:-QueuePool}" in
+  QueuePool) MLFLOW_WORKER_REQUEST_THREADS=$((pool_size + pool_overflow - 1)) ;;
+  *) MLFLOW_WORKER_REQUEST_THREADS=40 ;;
+esac
+export MLFLOW_WORKER_REQUEST_THREADS
+# uvicorn's supervisor SIGKILLs a worker that does not answer its ping within --timeout-worker-healthcheck
+# (default 5 s), losing every request in flight there; a CPU-starved worker (a burstable instance out of
+# credits, a busy task) misses 5 s, and its replacement's minute of imports starves the others further.
+UVICORN_WORKER_HEALTHCHECK_SECONDS=30
+# uvicorn runs each worker on the event loop this factory makes (--loop module:callable, uvicorn/config.py
+# get_loop_factory); its first task sets the thread limit MLflow's WSGI bridge (anyio.to_thread) uses.
+cat >"$RUNTIME_DIR/mlflow_worker_loop.py" <<'PY'
+import asyncio
+import os
+import sys
+
+from uvicorn.loops.auto import auto_loop_factory
+
+
+async def _limit_request_threads():
+    import anyio.to_thread
+
+    threads = int(os.environ["MLFLOW_WORKER_REQUEST_THREADS"])
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+    print(f"mlflow-worker[{os.getpid()}]: at most {threads} requests at once", file=sys.stderr, flush=True)
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    loop = auto_loop_factory(use_subprocess=True)()
+    loop.create_task(_limit_request_threads())
+    return loop
+PY
+export PYTHONPATH="$RUNTIME_DIR${PYTHONPATH:+:$PYTHONPATH}"
 log "starting mlflow server on $MLFLOW_HOST:$MLFLOW_PORT with $MLFLOW_WORKERS worker(s)"
 exec "$MLFLOW_VENV/bin/mlflow" server \
+  --uvicorn-opts "--timeout-keep-alive $UVICORN_KEEP_ALIVE_SECONDS --timeout-worker-healthcheck $UVICORN_WORKER_HEALTHCHECK_SECONDS --loop mlflow_worker_loop:new_event_loop" \
   --serve-artifacts \
   --artifacts-destination "$MLFLOW_ARTIFACTS_DESTINATION" \
   --host "$MLFLOW_HOST" \

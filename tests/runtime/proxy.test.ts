@@ -1,6 +1,9 @@
-// nginx (rendered config) in front of the server: 50 MB artifact up and down intact, auth, Host checks.
+// nginx (rendered config) in front of the server: 50 MB artifact up and down intact, auth, Host checks,
+// keep-alive connections left idle longer than uvicorn's default still serve a POST.
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { renderNginxConfig } from "../../server/render";
 import {
@@ -12,6 +15,7 @@ import {
   httpStatus,
   killAll,
   rawGetStatus,
+  sleep,
   startProcess,
   tmpDir,
   waitFor,
@@ -21,6 +25,8 @@ import { baseConfig, basicAuth, directSecrets, startEmulator, startServer } from
 jest.setTimeout(600_000);
 
 let nginxUrl = "";
+let nginxPort = 0;
+let serverPort = 0;
 let db = "";
 let emulatorKeys: () => string[];
 
@@ -31,6 +37,7 @@ beforeAll(async () => {
   emulatorKeys = emulator.listObjects;
   db = createDb("rt_proxy");
   const port = await freePort();
+  serverPort = port;
   await startServer({
     venv,
     dir,
@@ -60,6 +67,7 @@ beforeAll(async () => {
       cwd: dir,
     },
   );
+  nginxPort = listenPort;
   nginxUrl = `http://127.0.0.1:${listenPort}`;
   await waitFor("nginx", async () => (await httpStatus(`${nginxUrl}/health`)) === 200, 30_000, nginx);
 });
@@ -129,4 +137,135 @@ test("a 50 MB artifact goes up and comes back intact through nginx", async () =>
   expect(body.length).toBe(data.length);
   expect(crypto.createHash("sha256").update(body).digest("hex")).toBe(sha);
   expect(emulatorKeys().some((k) => k.endsWith(`${run.run_id}/artifacts/big.bin`))).toBe(true);
+});
+
+// uvicorn closes idle keep-alive connections after 5 s unless start.sh says otherwise.
+const IDLE_MS = 7_000;
+
+/** One HTTP/1.1 keep-alive connection read and written by hand, as a proxy or load balancer holds it. */
+class KeepAliveConnection {
+  private buf = Buffer.alloc(0);
+  private closed: string | undefined;
+  private wake: () => void = () => undefined;
+  readonly socket: net.Socket;
+
+  constructor(port: number) {
+    this.socket = net.connect({ host: "127.0.0.1", port });
+    this.socket.on("data", (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    const close = (why: string) => {
+      this.closed ??= why;
+      this.wake();
+    };
+    this.socket.on("end", () => close("the other side closed the connection"));
+    this.socket.on("error", (e) => close(`socket error: ${e.message}`));
+    this.socket.on("close", () => close("connection closed"));
+  }
+
+  async post(p: string, body: unknown): Promise<{ status: number; body: string }> {
+    const payload = JSON.stringify(body);
+    this.socket.write(
+      `POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nAuthorization: ${basicAuth()}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
+    );
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const res = this.parse();
+      if (res) return res;
+      if (this.closed) throw new Error(`no response to POST ${p}: ${this.closed}`);
+      if (Date.now() > deadline) throw new Error(`no response to POST ${p} in 30 s`);
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, 500);
+      });
+    }
+  }
+
+  /** A complete response at the head of the buffer (Content-Length or chunked), consumed; else undefined. */
+  private parse(): { status: number; body: string } | undefined {
+    const end = this.buf.indexOf("\r\n\r\n");
+    if (end < 0) return undefined;
+    const head = this.buf.subarray(0, end).toString("latin1");
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+    const rest = this.buf.subarray(end + 4);
+    const length = /^content-length: *(\d+)$/im.exec(head);
+    let body: Buffer;
+    let used: number;
+    if (length) {
+      if (rest.length < Number(length[1])) return undefined;
+      used = Number(length[1]);
+      body = rest.subarray(0, used);
+    } else if (/^transfer-encoding: *chunked$/im.test(head)) {
+      const chunks: Buffer[] = [];
+      let at = 0;
+      for (;;) {
+        const eol = rest.indexOf("\r\n", at);
+        if (eol < 0) return undefined;
+        const size = parseInt(rest.subarray(at, eol).toString(), 16);
+        if (rest.length < eol + 2 + size + 2) return undefined;
+        chunks.push(rest.subarray(eol + 2, eol + 2 + size));
+        at = eol + 2 + size + 2;
+        if (size === 0) break;
+      }
+      used = at;
+      body = Buffer.concat(chunks);
+    } else {
+      throw new Error(`response without a length on a keep-alive connection:\n${head}`);
+    }
+    this.buf = this.buf.subarray(end + 4 + used);
+    return { status, body: body.toString() };
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Local ports of the established connections from nginx to the MLflow server. */
+function upstreamConnections(): string[] {
+  const out = execFileSync("ss", ["-Htn", "state", "established", `( dport = :${serverPort} )`], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => line.trim().split(/\s+/)[2])
+    .sort();
+}
+
+describe("a keep-alive connection left idle longer than uvicorn's default 5 s still serves a POST", () => {
+  const create = (conn: KeepAliveConnection) =>
+    conn.post("/api/2.0/mlflow/experiments/create", {
+      name: `idle-${crypto.randomBytes(6).toString("hex")}`,
+    });
+
+  test("directly to the server, as the load balancer holds its connections", async () => {
+    const conn = new KeepAliveConnection(serverPort);
+    try {
+      expect((await create(conn)).status).toBe(200);
+      await sleep(IDLE_MS);
+      expect((await create(conn)).status).toBe(200);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("through nginx: its upstream connection survives the idle time and serves the POST", async () => {
+    const conn = new KeepAliveConnection(nginxPort);
+    try {
+      expect((await create(conn)).status).toBe(200);
+      const before = upstreamConnections();
+      expect(before.length).toBeGreaterThan(0);
+      await sleep(IDLE_MS);
+      // Closed by the server while nginx still counted on it, a POST on it would be a 502.
+      expect(upstreamConnections()).toEqual(before);
+      expect((await create(conn)).status).toBe(200);
+      expect(upstreamConnections()).toEqual(before); // served on a kept connection, none opened
+    } finally {
+      conn.close();
+    }
+  });
 });

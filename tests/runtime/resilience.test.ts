@@ -1,5 +1,6 @@
 // Several servers against one empty database migrate exactly once; a SIGKILLed server is restarted
-// (the test is the supervisor, as systemd Restart=always would be) and no acknowledged write is lost.
+// (the test is the supervisor, as systemd Restart=always would be) and no acknowledged write is lost; more
+// concurrent writes than a worker's database pool holds do not deadlock it.
 import { execFileSync } from "child_process";
 import * as path from "path";
 import {
@@ -14,6 +15,7 @@ import {
   rawGetStatus,
   sleep,
   tmpDir,
+  waitFor,
 } from "./support/proc";
 import { baseConfig, basicAuth, directSecrets, Emulator, startEmulator, startServer } from "./support/stack";
 
@@ -145,4 +147,96 @@ test("a server killed with SIGKILL during a burst of logging is restarted; no ac
   );
   const lost = acknowledged.filter((id) => !stored.has(id));
   expect(lost).toEqual([]);
+});
+
+test("more concurrent log-batch calls than one worker's pool holds connections all succeed, without a 30 s stall", async () => {
+  // A small pool (2 + 2) and twice as many clients as connections: before start.sh capped a worker's
+  // request threads below its pool, every call held one connection and waited for a second one (MLflow's
+  // log_batch nests sessions) until the pool's 30 s timeout.
+  const db = createDb("rt_pool");
+  dbs.push(db);
+  const port = await freePort();
+  const server = await startServer({
+    venv,
+    dir,
+    name: "pool",
+    config: baseConfig(moto.destination, port, { workers: 1, pool: { size: 2, maxOverflow: 2 } }),
+    env: { ...directSecrets(dbUri(db)), ...moto.serverEnv },
+  });
+  const headers = { Authorization: basicAuth(), "Content-Type": "application/json" };
+  const post = async (p: string, body: unknown, timeoutMs: number) => {
+    const res = await fetch(`${server.url}/api/2.0/mlflow/${p}`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`${p}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  };
+  const { experiment_id } = (await post("experiments/create", { name: "pool" }, 30_000)) as {
+    experiment_id: string;
+  };
+  const clients = 8;
+  const calls = 15;
+  const runIds: string[] = [];
+  for (let c = 0; c < clients; c++) {
+    const r = (await post("runs/create", { experiment_id, start_time: Date.now() }, 30_000)) as {
+      run: { info: { run_id: string } };
+    };
+    runIds.push(r.run.info.run_id);
+  }
+  const failures: string[] = [];
+  const started = Date.now();
+  await Promise.all(
+    runIds.map(async (run_id) => {
+      for (let i = 0; i < calls && failures.length === 0; i++) {
+        const metrics = [{ key: "m", value: i, timestamp: Date.now(), step: i }];
+        // Far below the pool's 30 s timeout: a stalled call fails here instead of waiting it out.
+        await post("runs/log-batch", { run_id, metrics }, 20_000).catch((e: Error) =>
+          failures.push(e.message),
+        );
+      }
+    }),
+  );
+  expect(failures).toEqual([]);
+  expect(Date.now() - started).toBeLessThan(120_000);
+  expect(psql(db, "SELECT count(*) FROM metrics")).toBe(String(clients * calls));
+  expect(server.proc.output()).toContain("at most 3 requests at once");
+  await server.proc.kill();
+});
+
+test("a worker that cannot run for 8 s (CPU-starved) is not killed by uvicorn's supervisor; a request sent meanwhile is served", async () => {
+  const db = createDb("rt_starved");
+  dbs.push(db);
+  const port = await freePort();
+  const server = await startServer({
+    venv,
+    dir,
+    name: "starved",
+    // With one worker uvicorn runs no supervisor; with two it pings each.
+    config: baseConfig(moto.destination, port, { workers: 2 }),
+    env: { ...directSecrets(dbUri(db)), ...moto.serverEnv },
+  });
+  await waitFor(
+    "both workers",
+    async () => server.proc.output().match(/mlflow-worker\[/g)?.length === 2,
+    60_000,
+  );
+  const pid = Number(/mlflow-worker\[(\d+)\]/.exec(server.proc.output())?.[1]);
+  expect(pid).toBeGreaterThan(0);
+  process.kill(pid, "SIGSTOP"); // not scheduled at all: no ping answered, as on a starved box
+  const pending = fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
+    method: "POST",
+    headers: { Authorization: basicAuth(), "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "starved" }),
+    signal: AbortSignal.timeout(20_000),
+  });
+  await sleep(8_000);
+  process.kill(pid, "SIGCONT");
+  expect((await pending).status).toBe(200);
+  expect(server.proc.output()).not.toContain(`Child process [${pid}] died`);
+  expect(() => process.kill(pid, 0)).not.toThrow();
+  await server.proc.kill();
 });

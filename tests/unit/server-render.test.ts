@@ -27,6 +27,7 @@ import {
 import { cloudInitFiles } from "../support/inspect";
 import { bootCommands } from "../support/boot";
 import * as zlib from "zlib";
+import { IDLE_TIMEOUT_SECONDS } from "../../components/compute/container";
 
 const arn = (n: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${n}-AbCdEf`;
 const base: ServerRuntimeConfig = {
@@ -401,4 +402,41 @@ test("pinnedMlflowVersion reads requirements.txt, which is hash-locked", () => {
     expect(req).toMatch(new RegExp(`^${pkg}==\\S+ \\\\\\n\\s+--hash=sha256:`, "m"));
   }
   expect(() => readServerFile("../package.json")).toThrow();
+});
+
+describe("keep-alive order: the server closes an idle connection only after every proxy in front of it", () => {
+  // What start.sh hands uvicorn: `--uvicorn-opts "--timeout-keep-alive $VAR"` and VAR's one assignment.
+  const uvicornKeepAliveSeconds = (): number => {
+    const script = readServerFile("start.sh");
+    const launch = script.slice(script.indexOf('exec "$MLFLOW_VENV/bin/mlflow" server'));
+    const opt = /--uvicorn-opts "[^"]*--timeout-keep-alive \$\{?([A-Z_]+)\}?[^"]*"/.exec(launch);
+    if (!opt) throw new Error("start.sh does not pass --timeout-keep-alive to uvicorn (its default is 5 s)");
+    const assignments = [...script.matchAll(new RegExp(`^\\s*${opt[1]}=(\\d+)$`, "gm"))];
+    expect(assignments).toHaveLength(1);
+    return Number(assignments[0][1]);
+  };
+  const nginxUpstreamKeepAliveSeconds = (): number => {
+    const conf = renderNginxConfig({
+      listenPort: 80,
+      upstreamPort: 5000,
+      serverNames: ["mlflow.example.com"],
+    });
+    const upstream = /upstream mlflow \{([^}]*)\}/.exec(conf)?.[1] ?? "";
+    const m = /^\s*keepalive_timeout (\d+)s;$/m.exec(upstream);
+    if (!m) throw new Error("nginx's upstream block sets no explicit keepalive_timeout");
+    return Number(m[1]);
+  };
+
+  test("nothing in the rendered environment overrides the uvicorn options start.sh passes", () => {
+    const env = renderServerEnvironment(base);
+    expect(Object.keys(env).filter((k) => /UVICORN|KEEP_ALIVE/.test(k))).toEqual([]);
+  });
+
+  test("container: uvicorn keeps idle connections longer than the load balancer's idle timeout", () => {
+    expect(uvicornKeepAliveSeconds()).toBeGreaterThan(IDLE_TIMEOUT_SECONDS);
+  });
+
+  test("EC2: uvicorn keeps idle connections longer than nginx's upstream keepalive_timeout", () => {
+    expect(uvicornKeepAliveSeconds()).toBeGreaterThan(nginxUpstreamKeepAliveSeconds());
+  });
 });
