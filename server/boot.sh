@@ -5,7 +5,8 @@
 # (breaching). Re-run by hand: sudo sh -eu /opt/mlflow/server/boot.sh /etc/mlflow/boot.env
 set -eu
 
-# MLFLOW_BOOT_PYTHON, MLFLOW_BOOT_OS_PACKAGES, MLFLOW_REQUIREMENTS_URI, MLFLOW_REQUIREMENTS_SHA256
+# MLFLOW_BOOT_PYTHON, MLFLOW_BOOT_OS_PACKAGES, MLFLOW_REQUIREMENTS_URI, MLFLOW_REQUIREMENTS_SHA256,
+# MLFLOW_SERVER_FILES
 # shellcheck source=/dev/null
 . "$1"
 : "${MLFLOW_VENV:=/opt/mlflow/venv}"
@@ -63,6 +64,19 @@ retry "$MLFLOW_VENV/bin/pip" install --no-cache-dir --require-hashes --only-bina
 step="requirements lock"
 retry "$MLFLOW_VENV/bin/python" "$SERVER_DIR/runtime_helper.py" fetch-object \
   "$MLFLOW_REQUIREMENTS_URI" "$MLFLOW_REQUIREMENTS_SHA256" "$SERVER_DIR/requirements.txt"
+
+# MLFLOW_SERVER_FILES: "name|s3-uri|sha256|mode ..." (server/render.ts FETCHED_SERVER_FILES).
+for entry in $MLFLOW_SERVER_FILES; do
+  file=${entry%%|*}
+  rest=${entry#*|}
+  uri=${rest%%|*}
+  rest=${rest#*|}
+  sha256=${rest%%|*}
+  mode=${rest#*|}
+  step="server file $file"
+  retry "$MLFLOW_VENV/bin/python" "$SERVER_DIR/runtime_helper.py" fetch-object "$uri" "$sha256" "$SERVER_DIR/$file"
+  chmod "$mode" "$SERVER_DIR/$file"
+done
 
 step="server packages"
 retry "$MLFLOW_VENV/bin/pip" install --no-cache-dir --require-hashes --only-binary=:all: \

@@ -456,9 +456,19 @@ export function requirementsSubset(packages: readonly string[]): string {
   return found.map((entry) => entry.replace(/\n\s*#.*$/gm, "").trimEnd()).join("\n") + "\n";
 }
 
+/**
+ * server/ files that boot.sh fetches from S3 (sha256-checked, like the lock) instead of carrying them in
+ * the user data, which EC2 limits to 16 KB gzipped; with their modes. runtime_helper.py stays in the user
+ * data: it is what fetches them.
+ */
+export const FETCHED_SERVER_FILES = { "start.sh": "0755", "heartbeat.py": "0644" } as const;
+export type FetchedServerFile = keyof typeof FETCHED_SERVER_FILES;
+
 export interface CloudInitOptions {
   /** The full lock in S3 (EC2 user data is limited to 16 KB; the hash-locked requirements are ~200 KB). */
   requirementsSource: RequirementsSource;
+  /** Where each of FETCHED_SERVER_FILES is in S3, with the sha256 of its content. */
+  serverFileSources: Record<FetchedServerFile, RequirementsSource>;
   nginxServerNames?: string[];
   /** Port nginx listens on (default 80). */
   httpPort?: number;
@@ -531,6 +541,28 @@ export function compressUserData(cloudConfig: string): string {
   return gzipped.toString("base64");
 }
 
+const isS3Source = (s: RequirementsSource | undefined) =>
+  s !== undefined &&
+  /^s3:\/\/[a-z0-9.-]{3,63}\/[A-Za-z0-9._/-]+$/.test(s.uri) &&
+  /^[0-9a-f]{64}$/.test(s.sha256);
+
+/**
+ * boot.env's MLFLOW_SERVER_FILES: one `name|s3-uri|sha256|mode` word per fetched file. Each source must be
+ * an s3:// object whose sha256 is the file's here, so a changed file is a changed user data (a new server).
+ */
+function fetchedFilesEntry(sources: Record<FetchedServerFile, RequirementsSource>): string {
+  return Object.entries(FETCHED_SERVER_FILES)
+    .map(([file, mode]) => {
+      const source = sources?.[file as FetchedServerFile];
+      if (!isS3Source(source) || source.sha256 !== serverFileSha256(file))
+        throw new Error(
+          `cloud-init: serverFileSources.${file} needs an s3://bucket/key uri and the sha256 of server/${file}`,
+        );
+      return `${file}|${source.uri}|${source.sha256}|${mode}`;
+    })
+    .join(" ");
+}
+
 /**
  * EC2 user data (#cloud-config, before `compressUserData`). No secret values: only ARNs, resolved by
  * start.sh at boot.
@@ -561,6 +593,7 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
       MLFLOW_BOOT_OS_PACKAGES: packages.join(" "),
       MLFLOW_REQUIREMENTS_URI: source.uri,
       MLFLOW_REQUIREMENTS_SHA256: source.sha256,
+      MLFLOW_SERVER_FILES: fetchedFilesEntry(c.serverFileSources),
     },
     "# Rendered by server/render.ts: what server/boot.sh installs.",
   );
@@ -571,13 +604,11 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
       BOOT_SH: literal(readServerFile("boot.sh")),
       BOOT_ENV: literal(bootEnv),
       BOOTSTRAP_REQUIREMENTS_TXT: literal(requirementsSubset(BOOTSTRAP_PACKAGES)),
-      START_SH: literal(readServerFile("start.sh")),
       RUNTIME_HELPER_PY: literal(readServerFile("runtime_helper.py")),
       ENV_FILE: literal(envFile),
       SYSTEMD_UNIT: literal(renderSystemdUnit()),
       GC_SERVICE_UNIT: literal(renderGcServiceUnit()),
       GC_TIMER_UNIT: literal(renderGcTimerUnit()),
-      HEARTBEAT_PY: literal(readServerFile("heartbeat.py")),
       HEARTBEAT_SERVICE_UNIT: literal(
         renderHeartbeatServiceUnit({ namespace: c.heartbeat?.namespace, healthUrl }),
       ),

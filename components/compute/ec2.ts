@@ -5,6 +5,8 @@ import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as s3 from "@pulumi/aws/s3";
 import {
   DEFAULT_HEARTBEAT_NAMESPACE,
+  FETCHED_SERVER_FILES,
+  FetchedServerFile,
   HEARTBEAT,
   checkMetricNamespace,
   compressUserData,
@@ -88,6 +90,29 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     opts,
   );
 
+  // The server files too large for user data beside the rest (FETCHED_SERVER_FILES), likewise by hash.
+  const serverFiles = (Object.keys(FETCHED_SERVER_FILES) as FetchedServerFile[]).map((file) => {
+    const sha256 = serverFileSha256(file);
+    const object = new s3.BucketObjectv2(
+      `${name}-server-${file.replace(/[^A-Za-z0-9]+/g, "-")}`,
+      {
+        bucket: runtimeBucket.id,
+        key: `server/${file}-${sha256}`,
+        content: readServerFile(file),
+        contentType: "text/plain",
+        tags,
+      },
+      opts,
+    );
+    return { file, sha256, object };
+  });
+  const serverFileUris = pulumi.all(
+    serverFiles.map(({ object }) => pulumi.interpolate`s3://${runtimeBucket.bucket}/${object.key}`),
+  );
+  const serverFileArns = pulumi.all(
+    serverFiles.map(({ object }) => pulumi.interpolate`${runtimeBucket.arn}/${object.key}`),
+  );
+
   const role = args.role;
   const namespace = heartbeatNamespace(name);
   const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
@@ -106,8 +131,9 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
           pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>,
           secretArns,
           pulumi.interpolate`${runtimeBucket.arn}/${requirements.key}`,
+          serverFileArns,
         ])
-        .apply(([artifactStatements, secretArns, requirementsArn]) =>
+        .apply(([artifactStatements, secretArns, requirementsArn, fileArns]) =>
           policyDocument([
             ...artifactStatements,
             {
@@ -120,7 +146,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
               Sid: "ReadServerRequirements",
               Effect: "Allow",
               Action: "s3:GetObject",
-              Resource: requirementsArn,
+              Resource: [requirementsArn, ...fileArns],
             },
             {
               // PutMetricData has no resource type: "*" is the only Resource IAM accepts, and the namespace
@@ -174,25 +200,30 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       pulumi.output(args.artifactEnvironment) as pulumi.Output<Record<string, string>>,
       secretArns,
       pulumi.interpolate`s3://${runtimeBucket.bucket}/${requirements.key}`,
+      serverFileUris,
     ])
-    .apply(([publicIp, publicDns, artifactRoot, artifactEnvironment, secretArns, requirementsUri]) =>
-      compressUserData(
-        renderCloudInit({
-          requirementsSource: { uri: requirementsUri, sha256: requirementsSha256 },
-          artifactsDestination: artifactRoot,
-          // The Elastic IP and its public DNS name: nginx forwards the client's Host, which MLflow checks.
-          allowedHosts: [publicIp, publicDns],
-          nginxServerNames: [publicIp, publicDns],
-          adminUsername: settings.adminUsername,
-          workers: settings.workers,
-          // mlflow-gc.timer purges runs deleted longer ago than this, weekly.
-          gcOlderThan: `${settings.gcRetentionDays}d`,
-          awsRegion: args.awsRegion,
-          extraEnvironment: artifactEnvironment,
-          secretArns: Object.fromEntries(secrets.map((s, i) => [s.variable, secretArns[i]])),
-          heartbeat: { namespace },
-        }),
-      ),
+    .apply(
+      ([publicIp, publicDns, artifactRoot, artifactEnvironment, secretArns, requirementsUri, fileUris]) =>
+        compressUserData(
+          renderCloudInit({
+            requirementsSource: { uri: requirementsUri, sha256: requirementsSha256 },
+            serverFileSources: Object.fromEntries(
+              serverFiles.map(({ file, sha256 }, i) => [file, { uri: fileUris[i], sha256 }]),
+            ) as Record<FetchedServerFile, { uri: string; sha256: string }>,
+            artifactsDestination: artifactRoot,
+            // The Elastic IP and its public DNS name: nginx forwards the client's Host, which MLflow checks.
+            allowedHosts: [publicIp, publicDns],
+            nginxServerNames: [publicIp, publicDns],
+            adminUsername: settings.adminUsername,
+            workers: settings.workers,
+            // mlflow-gc.timer purges runs deleted longer ago than this, weekly.
+            gcOlderThan: `${settings.gcRetentionDays}d`,
+            awsRegion: args.awsRegion,
+            extraEnvironment: artifactEnvironment,
+            secretArns: Object.fromEntries(secrets.map((s, i) => [s.variable, secretArns[i]])),
+            heartbeat: { namespace },
+          }),
+        ),
     );
 
   const instance = new ec2.Instance(

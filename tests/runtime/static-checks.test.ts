@@ -1,4 +1,5 @@
 // The rendered files pass the real tools: shellcheck, nginx -t, systemd-analyze verify, cloud-init schema.
+import { exampleServerFileSources } from "../support/boot";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -119,6 +120,7 @@ test("cloud-init schema accepts the rendered user data, which holds no secret va
       uri: "s3://mlflow-runtime/server/requirements.txt",
       sha256: serverFileSha256("requirements.txt"),
     },
+    serverFileSources: exampleServerFileSources(),
   });
   fs.writeFileSync(file, text);
   expect(run("cloud-init", ["schema", "--config-file", file])).toMatch(/Valid/);

@@ -1,6 +1,7 @@
 // Readers of the EC2 first-boot script as the cloud-config ships it (server/boot.sh via renderCloudInit).
 import { parse as parseYaml } from "yaml";
 import { cloudInitFiles } from "./inspect";
+import { FETCHED_SERVER_FILES, FetchedServerFile, serverFileSha256 } from "../../server/render";
 
 export const BOOT_SCRIPT = "/opt/mlflow/server/boot.sh";
 export const BOOT_ENV = "/etc/mlflow/boot.env";
@@ -33,4 +34,16 @@ export function runcmdScript(userData: string): string {
     Array.isArray(entry) ? entry.map(quote).join(" ") : String(entry),
   );
   return ["#!/bin/sh", ...lines, ""].join("\n");
+}
+
+/** Example S3 sources of the files boot.sh fetches (FETCHED_SERVER_FILES), with their real sha256s. */
+export function exampleServerFileSources(
+  bucket = "mlflow-runtime",
+): Record<FetchedServerFile, { uri: string; sha256: string }> {
+  return Object.fromEntries(
+    (Object.keys(FETCHED_SERVER_FILES) as FetchedServerFile[]).map((file) => {
+      const sha256 = serverFileSha256(file);
+      return [file, { uri: `s3://${bucket}/server/${file}-${sha256}`, sha256 }];
+    }),
+  ) as Record<FetchedServerFile, { uri: string; sha256: string }>;
 }

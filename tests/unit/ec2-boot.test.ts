@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { renderCloudInit, serverFileSha256 } from "../../server/render";
 import { cloudInitFiles } from "../support/inspect";
-import { BOOT_ENV, BOOT_SCRIPT, runcmdOf, runcmdScript } from "../support/boot";
+import { BOOT_ENV, BOOT_SCRIPT, runcmdOf, runcmdScript, exampleServerFileSources } from "../support/boot";
 
 const userData = renderCloudInit({
   artifactsDestination: "s3://my-bucket/mlflow",
@@ -18,10 +18,11 @@ const userData = renderCloudInit({
     uri: "s3://mlflow-dev-server-runtime-0123abc/server/requirements-abc.txt",
     sha256: serverFileSha256("requirements.txt"),
   },
+  serverFileSources: exampleServerFileSources("mlflow-dev-server-runtime-0123abc"),
 });
 
 // Every command boot.sh may call. `id` answers "no such user", as on a first boot.
-const SHIMS = ["apt-get", "useradd", "install", "systemctl", "sleep", "python3"];
+const SHIMS = ["apt-get", "useradd", "install", "systemctl", "sleep", "python3", "chmod"];
 const SHIM = `#!/bin/sh
 line="\${0##*/} $*"
 echo "$line" >>"$BOOT_LOG"
@@ -94,6 +95,10 @@ describe.each(["/bin/sh", "/bin/bash"])("%s", (shell) => {
       "python3 -m",
       "pip install",
       "python " + path.join("/opt/mlflow/server", "runtime_helper.py"),
+      "python " + path.join("/opt/mlflow/server", "runtime_helper.py"),
+      "chmod 0755",
+      "python " + path.join("/opt/mlflow/server", "runtime_helper.py"),
+      "chmod 0644",
       "pip install",
       "install -m",
       "systemctl daemon-reload",
@@ -104,8 +109,17 @@ describe.each(["/bin/sh", "/bin/bash"])("%s", (shell) => {
       "systemctl enable",
     ]);
     expect(run.calls.at(-1)).toBe("systemctl enable --now mlflow-heartbeat.timer");
+    const sources = exampleServerFileSources("mlflow-dev-server-runtime-0123abc");
     expect(fetchObject(run.calls)).toEqual([
       `python /opt/mlflow/server/runtime_helper.py fetch-object s3://mlflow-dev-server-runtime-0123abc/server/requirements-abc.txt ${serverFileSha256("requirements.txt")} /opt/mlflow/server/requirements.txt`,
+      ...["start.sh", "heartbeat.py"].map(
+        (f) =>
+          `python /opt/mlflow/server/runtime_helper.py fetch-object ${sources[f as "start.sh"].uri} ${serverFileSha256(f)} /opt/mlflow/server/${f}`,
+      ),
+    ]);
+    expect(run.calls.filter((c) => c.startsWith("chmod "))).toEqual([
+      "chmod 0755 /opt/mlflow/server/start.sh",
+      "chmod 0644 /opt/mlflow/server/heartbeat.py",
     ]);
   });
 
@@ -128,7 +142,7 @@ describe("a step that keeps failing stops the boot there, non-zero", () => {
     (_name, step, index) => {
       const run = boot({ FAIL_LINE: step });
       expect(run.status).not.toBe(0);
-      expect(run.stderr).toMatch(/BOOT FAILED at step '[a-z ]+' \(exit [1-9]\d*\)/);
+      expect(run.stderr).toMatch(/BOOT FAILED at step '[a-z][a-z0-9 ._-]*' \(exit [1-9]\d*\)/);
       const calls = withoutSleeps(run.calls).filter((c) => !c.startsWith("id "));
       const tries = calls.filter((c) => c === step).length;
       // Nothing after the failing step ran; downloads were tried 6 times with a capped backoff.

@@ -21,7 +21,15 @@ import {
   statements,
   userDataOf,
 } from "../support/inspect";
-import { GC_SCHEDULE, HEARTBEAT, renderGcServiceUnit, renderGcTimerUnit } from "../../server/render";
+import {
+  FETCHED_SERVER_FILES,
+  GC_SCHEDULE,
+  HEARTBEAT,
+  readServerFile,
+  renderGcServiceUnit,
+  renderGcTimerUnit,
+  serverFileSha256,
+} from "../../server/render";
 import { HEARTBEAT_ALARM_MINUTES } from "../../components/compute/ec2";
 import { bootCommands } from "../support/boot";
 
@@ -350,12 +358,15 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       const secretStatement = policy.find((s) => asList(s.Action).includes("secretsmanager:GetSecretValue"))!;
       expect(asList(secretStatement.Resource).sort()).toEqual(secretArns);
       const bucketArn = artifactBucket(ev()).state.arn as string;
-      const requirements = single(ev(), "aws:s3/bucketObjectv2:BucketObjectv2");
       const runtimeBucket = ofType(ev(), "aws:s3/bucket:Bucket").find((b) => b !== artifactBucket(ev()))!;
-      const requirementsArn = `${runtimeBucket.state.arn}/${requirements.inputs.key}`;
+      // The lock and the server files boot fetches: exactly these objects of the runtime bucket.
+      const objectArns = ofType(ev(), "aws:s3/bucketObjectv2:BucketObjectv2").map(
+        (o) => `${runtimeBucket.state.arn}/${o.inputs.key}`,
+      );
+      expect(objectArns).toHaveLength(1 + Object.keys(FETCHED_SERVER_FILES).length);
       for (const s of policy.filter((s) => asList(s.Action).some((a) => a.startsWith("s3:")))) {
         for (const resource of asList(s.Resource)) {
-          expect([bucketArn, `${bucketArn}/mlflow/*`, requirementsArn]).toContain(resource);
+          expect([bucketArn, `${bucketArn}/mlflow/*`, ...objectArns]).toContain(resource);
         }
         expect(asList(s.Action).every((a) => a.startsWith("s3:") && !a.includes("*"))).toBe(true);
       }
@@ -363,7 +374,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         Sid: "ReadServerRequirements",
         Effect: "Allow",
         Action: "s3:GetObject",
-        Resource: requirementsArn,
+        Resource: objectArns,
       });
       // "*" only where IAM has no resource type (PutMetricData), held to the server's own namespace.
       for (const s of policy.filter((s) => asList(s.Resource).includes("*"))) {
@@ -446,7 +457,13 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       const nginxConf = Object.entries(files).find(([path]) => path.includes("nginx"))![1];
       expect(nginxConf).toContain(`server_name ${ELASTIC_IP} ${eip.publicDns};`);
       expect(envFile).toMatch(/MLFLOW_AUTH_ADMIN_USERNAME="admin"/);
-      const startScript = Object.entries(files).find(([path]) => path.endsWith("start.sh"))![1];
+      // start.sh is fetched by boot.sh: the object the user data names holds it verbatim.
+      const startScript = single(
+        ev(),
+        "aws:s3/bucketObjectv2:BucketObjectv2",
+        `mlflow-${stack}-server-start-sh`,
+      ).inputs.content as string;
+      expect(startScript).toBe(readServerFile("start.sh"));
       expect(startScript).toContain("--serve-artifacts");
       expect(startScript).toMatch(/runtime_helper\.py" migrate/);
       const helper = Object.entries(files).find(([path]) => path.endsWith("runtime_helper.py"))![1];
@@ -467,7 +484,11 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(gzipped.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
       expect(gzipped.length).toBeLessThanOrEqual(16384);
       expect(instance().inputs.userData).toBeUndefined();
-      const requirements = single(ev(), "aws:s3/bucketObjectv2:BucketObjectv2");
+      const requirements = single(
+        ev(),
+        "aws:s3/bucketObjectv2:BucketObjectv2",
+        `mlflow-${stack}-server-requirements`,
+      );
       const lock = fs.readFileSync(path.join(ROOT, "server", "requirements.txt"), "utf8");
       const sha256 = crypto.createHash("sha256").update(lock).digest("hex");
       expect(requirements.inputs.content).toBe(lock);
@@ -483,6 +504,22 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         'fetch-object "$MLFLOW_REQUIREMENTS_URI" "$MLFLOW_REQUIREMENTS_SHA256"',
       );
       expect(Object.keys(cloudInitFiles(userData()))).not.toContain("/opt/mlflow/server/requirements.txt");
+      // Likewise start.sh and heartbeat.py: an object each, keyed by its sha256, named in boot.env.
+      for (const [file, mode] of Object.entries(FETCHED_SERVER_FILES)) {
+        const object = single(
+          ev(),
+          "aws:s3/bucketObjectv2:BucketObjectv2",
+          `mlflow-${stack}-server-${file.replace(".", "-")}`,
+        );
+        const fileSha = serverFileSha256(file);
+        expect([object.inputs.content, object.inputs.key]).toEqual([
+          readServerFile(file),
+          `server/${file}-${fileSha}`,
+        ]);
+        expect(bootEnv).toContain(
+          `${file}|s3://${runtimeBucket.state.bucket}/server/${file}-${fileSha}|${fileSha}|${mode}`,
+        );
+      }
     });
 
     test("weekly gc: a persistent timer, enabled at boot, starts `start.sh gc` as the server's user", () => {

@@ -25,7 +25,7 @@ import {
   HEARTBEAT,
 } from "../../server/render";
 import { cloudInitFiles } from "../support/inspect";
-import { bootCommands } from "../support/boot";
+import { bootCommands, exampleServerFileSources } from "../support/boot";
 import * as zlib from "zlib";
 import { IDLE_TIMEOUT_SECONDS } from "../../components/compute/container";
 
@@ -206,6 +206,7 @@ test("heartbeat units: a oneshot probe of /health as the server's user, with its
         uri: "s3://mlflow-runtime/server/requirements.txt",
         sha256: serverFileSha256("requirements.txt"),
       },
+      serverFileSources: exampleServerFileSources(),
     }),
   ).toContain("Environment=MLFLOW_HEARTBEAT_URL=http://127.0.0.1:8080/health");
 });
@@ -241,7 +242,8 @@ describe("renderCloudInit", () => {
     uri: "s3://mlflow-dev-server-runtime-0123abc/server/requirements-abc.txt",
     sha256: serverFileSha256("requirements.txt"),
   };
-  const doc = renderCloudInit({ ...base, requirementsSource });
+  const serverFileSources = exampleServerFileSources("mlflow-dev-server-runtime-0123abc");
+  const doc = renderCloudInit({ ...base, requirementsSource, serverFileSources });
 
   test("gzipped, fits EC2's 16 KB user data limit with room to spare; too large is refused", () => {
     const gzipped = Buffer.from(compressUserData(doc), "base64");
@@ -290,12 +292,15 @@ describe("renderCloudInit", () => {
         'MLFLOW_BOOT_PYTHON="python3"',
         `MLFLOW_REQUIREMENTS_SHA256="${requirementsSource.sha256}"`,
         `MLFLOW_REQUIREMENTS_URI="${requirementsSource.uri}"`,
+        `MLFLOW_SERVER_FILES="${Object.entries(serverFileSources)
+          .map(([file, src]) => `${file}|${src.uri}|${src.sha256}|${file.endsWith(".sh") ? "0755" : "0644"}`)
+          .join(" ")}"`,
         "",
       ].join("\n"),
     );
   });
 
-  test("downloads are retried (apt, both pip installs, the lock from S3); local steps are not", () => {
+  test("downloads are retried (apt, both pip installs, the lock and the server files from S3); local steps are not", () => {
     const commands = bootCommands(doc);
     const retried = commands.filter((c) => c.startsWith("retry "));
     expect(retried.map((c) => c.split(" ").slice(1, 3).join(" "))).toEqual([
@@ -303,10 +308,12 @@ describe("renderCloudInit", () => {
       "apt-get -q",
       '"$MLFLOW_VENV/bin/pip" install',
       '"$MLFLOW_VENV/bin/python" "$SERVER_DIR/runtime_helper.py"',
+      '"$MLFLOW_VENV/bin/python" "$SERVER_DIR/runtime_helper.py"',
       '"$MLFLOW_VENV/bin/pip" install',
     ]);
     expect(retried[0]).toContain(" update --error-on=any");
     expect(retried[3]).toContain(" fetch-object ");
+    expect(retried[4]).toContain(' fetch-object "$uri" "$sha256" "$SERVER_DIR/$file"');
     const notRetried = commands.filter((c) => !c.startsWith("retry "));
     expect(notRetried.filter((c) => /^(apt-get|"\$MLFLOW_VENV\/bin\/pip")|fetch-object/.test(c))).toEqual([]);
   });
@@ -348,12 +355,33 @@ describe("renderCloudInit", () => {
     expect(() =>
       renderCloudInit({
         ...base,
+        serverFileSources,
         requirementsSource: { uri: "https://x/y", sha256: requirementsSource.sha256 },
       }),
     ).toThrow(/requirementsSource/);
     expect(() =>
-      renderCloudInit({ ...base, requirementsSource: { ...requirementsSource, sha256: "abc" } }),
+      renderCloudInit({
+        ...base,
+        serverFileSources,
+        requirementsSource: { ...requirementsSource, sha256: "abc" },
+      }),
     ).toThrow(/sha256/);
+    // A fetched file's source must name its sha256, and an s3 object.
+    const startSh = serverFileSources["start.sh"];
+    expect(() =>
+      renderCloudInit({
+        ...base,
+        requirementsSource,
+        serverFileSources: { ...serverFileSources, "start.sh": { ...startSh, sha256: "0".repeat(64) } },
+      }),
+    ).toThrow(/serverFileSources.start.sh needs .* the sha256 of server\/start.sh/);
+    expect(() =>
+      renderCloudInit({
+        ...base,
+        requirementsSource,
+        serverFileSources: { ...serverFileSources, "start.sh": { ...startSh, uri: "https://x/start.sh" } },
+      }),
+    ).toThrow(/serverFileSources.start.sh/);
   });
 
   test("requirementsSubset names what the lock lacks", () => {
@@ -362,13 +390,18 @@ describe("renderCloudInit", () => {
 
   test("writes the server files verbatim and the rendered env, unit and nginx config", () => {
     expect(doc.startsWith("#cloud-config\n")).toBe(true);
-    expect(gunzipFile(doc, "/opt/mlflow/server/start.sh")).toBe(readServerFile("start.sh"));
+    // start.sh and heartbeat.py are fetched by boot.sh (too large for the user data with the rest).
+    expect(cloudInitFiles(doc)["/opt/mlflow/server/start.sh"]).toBeUndefined();
+    expect(cloudInitFiles(doc)["/opt/mlflow/server/heartbeat.py"]).toBeUndefined();
+    expect(gunzipFile(doc, "/etc/mlflow/boot.env")).toContain(
+      `MLFLOW_SERVER_FILES="start.sh|${serverFileSources["start.sh"].uri}|${serverFileSha256("start.sh")}|0755 ` +
+        `heartbeat.py|${serverFileSources["heartbeat.py"].uri}|${serverFileSha256("heartbeat.py")}|0644"`,
+    );
     expect(gunzipFile(doc, "/etc/mlflow/mlflow.env")).toBe(renderEnvFile(base));
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow.service")).toBe(renderSystemdUnit());
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow-gc.service")).toBe(renderGcServiceUnit());
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow-gc.timer")).toBe(renderGcTimerUnit());
     expect(gunzipFile(doc, "/opt/mlflow/server/boot.sh")).toBe(readServerFile("boot.sh"));
-    expect(gunzipFile(doc, "/opt/mlflow/server/heartbeat.py")).toBe(readServerFile("heartbeat.py"));
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow-heartbeat.service")).toBe(
       renderHeartbeatServiceUnit(),
     );
