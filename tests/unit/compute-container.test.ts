@@ -26,7 +26,7 @@ import {
   BUILD_CONTEXT,
 } from "../../components/compute/image";
 import { loadSettings } from "../../stacks/config";
-import { GC_SCHEDULE, pinnedMlflowVersion, readServerFile } from "../../server/render";
+import { FETCHED_SERVER_FILES, GC_SCHEDULE, pinnedMlflowVersion, readServerFile } from "../../server/render";
 import {
   CONTAINER_NAME,
   DEREGISTRATION_DELAY_SECONDS,
@@ -136,10 +136,13 @@ describe("server image", () => {
   test("the Dockerfile COPYs exactly the runtime files the EC2 mode installs", () => {
     const copied = dockerfileCopySources(dockerfile);
     expect([...new Set(copied)].sort()).toEqual([...SERVER_RUNTIME_FILES].sort());
-    // The EC2 mode's cloud-init reads the same files from server/.
+    // The EC2 mode installs the same files from server/: in the cloud-config, or fetched by boot.sh.
     const render = fs.readFileSync(path.join(serverDir, "render.ts"), "utf8");
     for (const file of SERVER_RUNTIME_FILES) {
-      expect(render).toContain(`readServerFile("${file}")`);
+      expect([file, render.includes(`readServerFile("${file}")`) || file in FETCHED_SERVER_FILES]).toEqual([
+        file,
+        true,
+      ]);
       expect(fs.existsSync(path.join(serverDir, file))).toBe(true);
     }
   });
