@@ -6,9 +6,11 @@
 set -eu
 
 # MLFLOW_BOOT_PYTHON, MLFLOW_BOOT_OS_PACKAGES, MLFLOW_REQUIREMENTS_URI, MLFLOW_REQUIREMENTS_SHA256,
-# MLFLOW_SERVER_FILES
+# MLFLOW_SERVER_FILES, and AWS_REGION/AWS_DEFAULT_REGION when the stack has one
 # shellcheck source=/dev/null
 . "$1"
+# The region, when boot.env names it, for the S3 downloads below (boto3 reads it from the environment).
+if [ -n "${AWS_REGION:-}" ]; then export AWS_REGION AWS_DEFAULT_REGION; fi
 : "${MLFLOW_VENV:=/opt/mlflow/venv}"
 SERVER_DIR=/opt/mlflow/server
 # A download: 6 tries, 5+10+20+40+60 s apart.

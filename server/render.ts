@@ -594,6 +594,9 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
       MLFLOW_REQUIREMENTS_URI: source.uri,
       MLFLOW_REQUIREMENTS_SHA256: source.sha256,
       MLFLOW_SERVER_FILES: fetchedFilesEntry(c.serverFileSources),
+      // boto3 takes no region from the instance metadata: without one, S3 calls go to the global endpoint,
+      // which GovCloud and China buckets do not answer.
+      ...(c.awsRegion ? { AWS_REGION: c.awsRegion, AWS_DEFAULT_REGION: c.awsRegion } : {}),
     },
     "# Rendered by server/render.ts: what server/boot.sh installs.",
   );

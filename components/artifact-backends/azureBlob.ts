@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import * as iam from "@pulumi/aws/iam";
 import * as scheduler from "@pulumi/aws/scheduler";
 import * as random from "@pulumi/random";
@@ -199,18 +200,20 @@ function sasExpiryReminder(
   parent: pulumi.Resource,
 ): void {
   const topic = pulumi.output(topicArn);
+  // The deploying account, not the topic's: an alarm topic may live in another (central) account.
+  const account = getCallerIdentityOutput({}, { parent }).accountId;
   const role = new iam.Role(
     `${name}-sas-reminder`,
     {
       description: "EventBridge Scheduler: remind the alarm topic of the Azure SAS expiry",
-      assumeRolePolicy: topic.apply((arn) =>
+      assumeRolePolicy: account.apply((accountId) =>
         policyDocument([
           {
             Effect: "Allow",
             Action: "sts:AssumeRole",
             Principal: { Service: "scheduler.amazonaws.com" },
             // Only schedules of this account (confused deputy).
-            Condition: { StringEquals: { "aws:SourceAccount": arn.split(":")[4] } },
+            Condition: { StringEquals: { "aws:SourceAccount": accountId } },
           },
         ]),
       ),

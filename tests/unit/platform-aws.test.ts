@@ -500,6 +500,9 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         `MLFLOW_REQUIREMENTS_URI="s3://${runtimeBucket.state.bucket}/${requirements.inputs.key}"`,
       );
       expect(bootEnv).toContain(`MLFLOW_REQUIREMENTS_SHA256="${sha256}"`);
+      // The downloads use the stack's region (boto3 takes none from the instance metadata).
+      expect(bootEnv).toContain('AWS_REGION="us-east-1"');
+      expect(bootEnv).toContain('AWS_DEFAULT_REGION="us-east-1"');
       expect(bootCommands(userData()).join("\n")).toContain(
         'fetch-object "$MLFLOW_REQUIREMENTS_URI" "$MLFLOW_REQUIREMENTS_SHA256"',
       );

@@ -288,6 +288,8 @@ describe("renderCloudInit", () => {
     expect(files["/etc/mlflow/boot.env"]).toBe(
       [
         "# Rendered by server/render.ts: what server/boot.sh installs.",
+        'AWS_DEFAULT_REGION="eu-west-1"',
+        'AWS_REGION="eu-west-1"',
         'MLFLOW_BOOT_OS_PACKAGES="nginx python3-venv"',
         'MLFLOW_BOOT_PYTHON="python3"',
         `MLFLOW_REQUIREMENTS_SHA256="${requirementsSource.sha256}"`,
