@@ -185,6 +185,14 @@ function blockedDeletes(outcome: Outcome[], after: Evaluation): string[] {
     });
 }
 
+/** Each stack's "before" is shared by all its changes: evaluated once per distinct config, not per change. */
+const baselines = new Map<string, Promise<Evaluation>>();
+function baselineOf(variant: StackVariant): Promise<Evaluation> {
+  const key = JSON.stringify([variant.stack, variant.config]);
+  if (!baselines.has(key)) baselines.set(key, evaluateProgram(variant));
+  return baselines.get(key) as Promise<Evaluation>;
+}
+
 const cases = fileVariants().flatMap((variant) =>
   ROUTINE_CHANGES.filter((c) => c.applies?.(variant.config) ?? true).map((change) => ({ variant, change })),
 );
@@ -201,7 +209,7 @@ describe.each(cases.map((c) => [c.variant.id, c.change.what, c] as const))("%s: 
     const program = c.change.checkout
       ? path.join(checkoutCopy("routine", c.change.checkout), "index.ts")
       : undefined;
-    before = await evaluateProgram(baseline);
+    before = await baselineOf(baseline);
     after = await evaluateProgram({ ...baseline, config: c.change.after(baseline.config), program });
     result = outcomes(before, after);
   });
