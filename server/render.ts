@@ -464,6 +464,41 @@ export function requirementsSubset(packages: readonly string[]): string {
 export const FETCHED_SERVER_FILES = { "start.sh": "0755", "heartbeat.py": "0644" } as const;
 export type FetchedServerFile = keyof typeof FETCHED_SERVER_FILES;
 
+/** Let's Encrypt production; the default ACME directory (config `server.acme.directoryUrl`). */
+export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
+/** nginx's HTTPS port on EC2 (443 admits `server.allowedCidrs`). */
+export const HTTPS_PORT = 443;
+/**
+ * The EC2 server publishes, with its heartbeat (same namespace and dimension), the days its publicly
+ * trusted certificate has left; 0 while it serves the self-signed stand-in. The alarm treats missing data
+ * as breaching.
+ */
+export const CERTIFICATE_METRIC = Object.freeze({
+  metricName: "CertificateDaysLeft",
+  dimensionName: "InstanceId",
+});
+
+/**
+ * How nginx on the EC2 server serves clients. `acme` (the default of every stack): HTTPS on HTTPS_PORT with
+ * a certificate from an ACME CA, a self-signed stand-in until it is issued, port 80 only for the http-01
+ * challenge and a redirect. `plain`: HTTP on port 80 only (config `server.allowPlainHttp: true`).
+ */
+export type TlsOptions =
+  | {
+      mode: "acme";
+      /** What the certificate names: the Elastic IP address, or `server.domain`. */
+      identifier: string;
+      /** ACME directory URL (https). Default LETS_ENCRYPT_DIRECTORY. */
+      directoryUrl?: string;
+      /** Account contact; optional (Let's Encrypt sends no expiry mail any more). */
+      email?: string;
+      /** `http-01` (port 80 open to the CA) or `dns-01` (a domain in Route 53; port 80 may stay closed). */
+      challenge: "http-01" | "dns-01";
+      /** The Route 53 hosted zone of `identifier`, for dns-01. */
+      hostedZoneId?: string;
+    }
+  | { mode: "plain" };
+
 export interface CloudInitOptions {
   /** The full lock in S3 (EC2 user data is limited to 16 KB; the hash-locked requirements are ~200 KB). */
   requirementsSource: RequirementsSource;
@@ -478,6 +513,8 @@ export interface CloudInitOptions {
   osPackages?: string[];
   /** Where the heartbeat goes (see `HEARTBEAT`). */
   heartbeat?: Pick<HeartbeatOptions, "namespace">;
+  /** HTTPS (ACME) or, explicitly, plain HTTP. Required: there is no silent default to clear text. */
+  tls?: TlsOptions;
 }
 
 /**
