@@ -19,11 +19,25 @@ export function tmpDir(prefix: string): string {
 }
 
 /**
- * A venv under .venv-runtime/<prefix><hash of the requirement files>, built once: `pip install -q` of each
- * file in order (`--require-hashes` for the hash-locked ones), marked complete only when all succeeded.
+ * pip's own entry (version and hashes) in the hash-locked scripts/python-tools.txt. A venv's bundled pip
+ * (23.2 with Python 3.11 here) misreads a dependency's `pkg[extra]` as an unpinned requirement once a newer
+ * `pkg` is published (mlflow-skinny[databricks] in the migration lock, November 2026); 26.x does not.
+ */
+export function lockedPipRequirement(): string {
+  const lock = fs.readFileSync(path.join(REPO_ROOT, "scripts", "python-tools.txt"), "utf8");
+  const entry = /^pip==\S+(?: \\\n\s+--hash=sha256:[0-9a-f]{64})+/m.exec(lock);
+  if (!entry) throw new Error("scripts/python-tools.txt locks no pip==<version> with hashes");
+  return entry[0] + "\n";
+}
+
+/**
+ * A venv under .venv-runtime/<prefix><hash of pip's pin and the requirement files>, built once: the locked
+ * pip first, then `pip install -q` of each file in order (`--require-hashes` for the hash-locked ones),
+ * marked complete only when all succeeded.
  */
 export function cachedVenv(prefix: string, requirements: { file: string; hashed: boolean }[]): string {
-  const hash = crypto.createHash("sha256");
+  const pip = lockedPipRequirement();
+  const hash = crypto.createHash("sha256").update(pip);
   for (const { file } of requirements) hash.update(fs.readFileSync(file));
   const venv = path.join(REPO_ROOT, ".venv-runtime", `${prefix}${hash.digest("hex").slice(0, 12)}`);
   if (fs.existsSync(path.join(venv, ".complete"))) return venv;
@@ -32,6 +46,9 @@ export function cachedVenv(prefix: string, requirements: { file: string; hashed:
   const run = (cmd: string, args: string[]) =>
     execFileSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"], timeout: 15 * 60_000 });
   run("python3", ["-m", "venv", venv]);
+  const pipLock = path.join(venv, "pip-requirement.txt");
+  fs.writeFileSync(pipLock, pip);
+  run(path.join(venv, "bin", "pip"), ["install", "-q", "--require-hashes", "-r", pipLock]);
   for (const { file, hashed } of requirements) {
     run(path.join(venv, "bin", "pip"), [
       "install",
