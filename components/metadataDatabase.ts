@@ -3,6 +3,7 @@ import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as rds from "@pulumi/aws/rds";
 import * as random from "@pulumi/random";
+import { RDS_CA_BUNDLE_PATH } from "../server/render";
 import { DatabaseSettings } from "../stacks/settings";
 import { storeSecret } from "./secret";
 
@@ -23,6 +24,12 @@ export interface MetadataDatabaseArgs {
 export const DATABASE_NAME = "mlflow";
 export const DATABASE_USER = "mlflow";
 export const DATABASE_PORT = 5432;
+/**
+ * libpq's TLS settings of the database URI: verify RDS's certificate against AWS's RDS CA bundle and its
+ * name against the URI's host. `require` would only encrypt, to whoever answers on the address. The path is
+ * on every server (RDS_CA_BUNDLE_PATH), so the URI also works for psql on the EC2 server.
+ */
+export const VERIFIED_TLS = `sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE_PATH}`;
 
 /** Bytes of free storage below which the database alarms, and the alarm's description. */
 export function freeStorageAlarm(settings: DatabaseSettings): {
@@ -56,7 +63,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
   /** `host:port`. */
   readonly endpoint: pulumi.Output<string>;
   readonly securityGroupId: pulumi.Output<string>;
-  /** Secrets Manager secret holding the SQLAlchemy URI (`postgresql://…?sslmode=require`). */
+  /** Secrets Manager secret holding the SQLAlchemy URI (`postgresql://…?sslmode=verify-full&sslrootcert=…`). */
   readonly connectionSecret: ReturnType<typeof storeSecret>;
   /** The SQLAlchemy URI, as a Pulumi secret. */
   readonly connectionUri: pulumi.Output<string>;
@@ -201,7 +208,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
     this.endpoint = pulumi.interpolate`${instance.address}:${instance.port}`;
     this.securityGroupId = securityGroup.id;
     this.connectionUri = pulumi.secret(
-      pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${instance.address}:${instance.port}/${DATABASE_NAME}?sslmode=require`,
+      pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${instance.address}:${instance.port}/${DATABASE_NAME}?${VERIFIED_TLS}`,
     );
     this.connectionSecret = storeSecret(
       `${name}-db-uri`,
