@@ -102,6 +102,53 @@ describe("what the unit test and the refresh refuse", () => {
     expect(() => parseBundle(leaf.replace(/\n/g, "\r\n"))).toThrow(/not a bundle of PEM certificates/);
   });
 
+  test("an intermediate CA whose issuer is not in the bundle; with its root beside it, none", () => {
+    const root = selfSigned("root.test", 3650, true);
+    fs.writeFileSync(path.join(dir, "inter.ext"), "basicConstraints=critical,CA:TRUE,pathlen:0\n");
+    const openssl = (...args: string[]) => spawnSync("openssl", args, { cwd: dir }).status;
+    expect(
+      openssl(
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "inter.key",
+        "-out",
+        "inter.csr",
+        "-subj",
+        "/CN=inter.test",
+      ),
+    ).toBe(0);
+    expect(
+      openssl(
+        "x509",
+        "-req",
+        "-in",
+        "inter.csr",
+        "-CA",
+        "root.test.pem",
+        "-CAkey",
+        "root.test.key",
+        "-CAcreateserial",
+        "-out",
+        "inter.pem",
+        "-days",
+        "3650",
+        "-extfile",
+        "inter.ext",
+      ),
+    ).toBe(0);
+    const intermediate = fs.readFileSync(path.join(dir, "inter.pem"), "utf8");
+    expect(bundleProblems(parseBundle(intermediate))).toEqual([
+      "inter.test: not signed by itself or another certificate of the bundle",
+    ]);
+    expect(bundleProblems(parseBundle(root + intermediate))).toEqual([]);
+  });
+
   test("refresh: writes the bundle and its checksum, reports what changed, and writes nothing when refused", () => {
     const ca = selfSigned("one.test", 3650, true);
     const first = writeBundle(ca, dir);
