@@ -127,7 +127,7 @@ const uri = (host: string, tls: string) =>
 const verifyFull = (rootCert: string) => `sslmode=verify-full&sslrootcert=${rootCert}`;
 
 /** runtime_helper.py `command` as start.sh runs it (start.sh rewrites postgresql:// for psycopg2). */
-function helper(command: "migrate" | "gc", backendUri: string) {
+function helper(command: "migrate" | "gc", backendUri: string, lockTimeoutSeconds = 0) {
   const runtime = fs.mkdtempSync(path.join(dir, "run-"));
   const sqlalchemyUri = backendUri.replace(/^postgresql:/, "postgresql+psycopg2:");
   const authConfig = path.join(runtime, "basic_auth.ini");
@@ -141,7 +141,7 @@ function helper(command: "migrate" | "gc", backendUri: string) {
       MLFLOW_AUTH_CONFIG_PATH: authConfig,
       MLFLOW_AUTH_ADMIN_USERNAME: "admin",
       MLFLOW_AUTH_ADMIN_PASSWORD: "Tls-admin-Passw0rd-1",
-      MLFLOW_MIGRATION_LOCK_TIMEOUT_SECONDS: "0",
+      MLFLOW_MIGRATION_LOCK_TIMEOUT_SECONDS: String(lockTimeoutSeconds),
     },
     timeoutMs: 180_000,
   });
@@ -168,6 +168,13 @@ test("verify-full refuses a server whose certificate another CA issued (the vend
       /ERROR: cannot connect to the backend store database: .*certificate verify failed/s,
     );
   }
+});
+
+test("while it retries, migrate says why, once per reason", async () => {
+  const r = await helper("migrate", uri(HOST, verifyFull(VENDORED_BUNDLE)), 3);
+  expect(r.status).toBe(1);
+  const retries = r.output.match(/database not reachable yet, retrying: .*certificate verify failed/g) ?? [];
+  expect(retries).toHaveLength(1);
 });
 
 test("verify-full refuses a host name the certificate lacks, even with the right CA", async () => {
