@@ -3,11 +3,15 @@ import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as rds from "@pulumi/aws/rds";
 import * as random from "@pulumi/random";
+import { RDS_CA_BUNDLE_PATH } from "../server/render";
+import { rdsCaRegions } from "./rdsCaBundle";
 import { DatabaseSettings } from "../stacks/settings";
 import { storeSecret } from "./secret";
 
 export interface MetadataDatabaseArgs {
   settings: DatabaseSettings;
+  /** The stack's region: whether the vendored RDS CA bundle can verify its databases (databaseTls). */
+  awsRegion: string;
   vpcId: pulumi.Input<string>;
   /** Private subnets in two or more availability zones. */
   subnetIds: pulumi.Input<string>[];
@@ -23,6 +27,26 @@ export interface MetadataDatabaseArgs {
 export const DATABASE_NAME = "mlflow";
 export const DATABASE_USER = "mlflow";
 export const DATABASE_PORT = 5432;
+/**
+ * libpq's TLS settings of the database URI: verify RDS's certificate against AWS's RDS CA bundle and its
+ * name against the URI's host. `require` would only encrypt, to whoever answers on the address. The path is
+ * on every server (RDS_CA_BUNDLE_PATH), so the URI also works for psql on the EC2 server.
+ */
+export const VERIFIED_TLS = `sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE_PATH}`;
+
+/**
+ * The URI's TLS settings for a database in `region`: VERIFIED_TLS where the vendored bundle holds the
+ * region's RDS root CAs (every commercial region). GovCloud and China publish their own bundles, not
+ * vendored yet: there the connection stays encrypted but unverified, and every deployment says so.
+ */
+export function databaseTls(region: string, regions: Set<string> = rdsCaRegions()): string {
+  if (regions.has(region)) return VERIFIED_TLS;
+  pulumi.log.warn(
+    `aws:region ${region}: server/rds-ca-bundle.pem holds no RDS root CA of this region, so the database ` +
+      "connection is encrypted but does not verify the server (sslmode=require); see docs/aws-operations.md",
+  );
+  return "sslmode=require";
+}
 
 /** Bytes of free storage below which the database alarms, and the alarm's description. */
 export function freeStorageAlarm(settings: DatabaseSettings): {
@@ -56,7 +80,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
   /** `host:port`. */
   readonly endpoint: pulumi.Output<string>;
   readonly securityGroupId: pulumi.Output<string>;
-  /** Secrets Manager secret holding the SQLAlchemy URI (`postgresql://…?sslmode=require`). */
+  /** Secrets Manager secret holding the SQLAlchemy URI (`postgresql://…?sslmode=verify-full&sslrootcert=…`). */
   readonly connectionSecret: ReturnType<typeof storeSecret>;
   /** The SQLAlchemy URI, as a Pulumi secret. */
   readonly connectionUri: pulumi.Output<string>;
@@ -201,7 +225,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
     this.endpoint = pulumi.interpolate`${instance.address}:${instance.port}`;
     this.securityGroupId = securityGroup.id;
     this.connectionUri = pulumi.secret(
-      pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${instance.address}:${instance.port}/${DATABASE_NAME}?sslmode=require`,
+      pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${instance.address}:${instance.port}/${DATABASE_NAME}?${databaseTls(args.awsRegion)}`,
     );
     this.connectionSecret = storeSecret(
       `${name}-db-uri`,

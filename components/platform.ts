@@ -67,6 +67,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
       name,
       {
         settings: settings.database,
+        awsRegion: settings.awsRegion,
         vpcId: network.vpcId,
         subnetIds: network.privateSubnetIds,
         alarmTopicArn,

@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for tool in nginx:nginx shellcheck:shellcheck cloud-init:cloud-init htpasswd:apache2-utils psql:postgresql-client; do
+for tool in nginx:nginx shellcheck:shellcheck cloud-init:cloud-init htpasswd:apache2-utils psql:postgresql-client openssl:openssl; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
+# initdb/pg_ctl for the throwaway TLS cluster of tests/runtime/database-tls.test.ts.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "runtime-setup: installing ${need[*]}"
   apt-get update -qq

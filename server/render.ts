@@ -461,8 +461,19 @@ export function requirementsSubset(packages: readonly string[]): string {
  * the user data, which EC2 limits to 16 KB gzipped; with their modes. runtime_helper.py stays in the user
  * data: it is what fetches them.
  */
-export const FETCHED_SERVER_FILES = { "start.sh": "0755", "heartbeat.py": "0644" } as const;
+export const FETCHED_SERVER_FILES = {
+  "start.sh": "0755",
+  "heartbeat.py": "0644",
+  "rds-ca-bundle.pem": "0644",
+} as const;
 export type FetchedServerFile = keyof typeof FETCHED_SERVER_FILES;
+
+/**
+ * Where every server (EC2: boot.sh fetches it into /opt/mlflow/server like the files above; container: the
+ * Dockerfile copies it there) has AWS's RDS CA bundle (server/rds-ca-bundle.pem, docs/aws-operations.md).
+ * The database URI names it (`sslrootcert=`), so libpq verifies RDS's certificate and host name.
+ */
+export const RDS_CA_BUNDLE_PATH = "/opt/mlflow/server/rds-ca-bundle.pem";
 
 /** Let's Encrypt production; the default ACME directory (config `server.acme.directoryUrl`). */
 export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";

@@ -69,6 +69,7 @@ def migrate() -> int:
     timeout = float(os.environ.get("MLFLOW_MIGRATION_LOCK_TIMEOUT_SECONDS", "900"))
     deadline = time.monotonic() + timeout
     conn = None
+    last_error = None
     while conn is None:
         try:
             conn = psycopg2.connect(_libpq_dsn(uri), connect_timeout=10)
@@ -76,7 +77,10 @@ def migrate() -> int:
             if time.monotonic() > deadline:
                 log(f"ERROR: cannot connect to the backend store database: {str(e).strip()}")
                 return 1
-            log("database not reachable yet, retrying")
+            # The reason, once per new reason: a refused certificate is not a database still starting.
+            if str(e) != last_error:
+                log(f"database not reachable yet, retrying: {str(e).strip()}")
+                last_error = str(e)
             time.sleep(2)
     conn.autocommit = True
     waited = False

@@ -21,7 +21,12 @@ export const BUILD_CONTEXT = ".build/server-image";
 export const DOCKERFILE = `${BUILD_CONTEXT}/Dockerfile`;
 
 /** The runtime files the EC2 mode installs (server/render.ts renderCloudInit) and the Dockerfile COPYs. */
-export const SERVER_RUNTIME_FILES = ["requirements.txt", "start.sh", "runtime_helper.py"] as const;
+export const SERVER_RUNTIME_FILES = [
+  "requirements.txt",
+  "start.sh",
+  "runtime_helper.py",
+  "rds-ca-bundle.pem",
+] as const;
 /** Files that shape the image besides the runtime files. */
 export const IMAGE_BUILD_FILES = ["Dockerfile", ".dockerignore"] as const;
 

@@ -26,7 +26,13 @@ import {
   BUILD_CONTEXT,
 } from "../../components/compute/image";
 import { loadSettings } from "../../stacks/config";
-import { FETCHED_SERVER_FILES, GC_SCHEDULE, pinnedMlflowVersion, readServerFile } from "../../server/render";
+import {
+  FETCHED_SERVER_FILES,
+  GC_SCHEDULE,
+  RDS_CA_BUNDLE_PATH,
+  pinnedMlflowVersion,
+  readServerFile,
+} from "../../server/render";
 import {
   CONTAINER_NAME,
   DEREGISTRATION_DELAY_SECONDS,
@@ -145,6 +151,12 @@ describe("server image", () => {
       ]);
       expect(fs.existsSync(path.join(serverDir, file))).toBe(true);
     }
+  });
+
+  test("the RDS CA bundle lands where the database URI names it, readable by the server's user", () => {
+    const copy = /^COPY --chown=root:root --chmod=(\d+) rds-ca-bundle\.pem (\S+)$/m.exec(dockerfile);
+    expect(copy?.[1]).toBe("0644");
+    expect(path.posix.join(copy?.[2] ?? "", "rds-ca-bundle.pem")).toBe(RDS_CA_BUNDLE_PATH);
   });
 
   test("multi-stage, pinned slim base, hash-checked install, non-root, health check, start script", () => {

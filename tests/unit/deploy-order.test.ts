@@ -1,9 +1,10 @@
 // What the cloud does with the program, checked over every stack variant (the shipped stacks, the examples and
 // the backend x compute x environment matrix): values EC2 accepts in security group descriptions, and the
 // dependency graph the engine gets, so that nothing starts before what it reads at start exists.
+import * as fs from "fs";
 import * as path from "path";
 import { CapturedResource, Evaluation, evaluateProgram } from "../support/mockRuntime";
-import { ofType, single } from "../support/inspect";
+import { cloudInitFiles, ofType, single, storedSecret, userDataOf } from "../support/inspect";
 import { StackVariant, fileVariants, matrixVariants } from "../support/variants";
 import {
   GraphNode,
@@ -14,6 +15,11 @@ import {
   refId,
   transitiveDependencies,
 } from "../../scripts/deploymentGraph";
+import { VERIFIED_TLS } from "../../components/metadataDatabase";
+import { BUILD_CONTEXT, SERVER_DIR, stagedFiles } from "../../components/compute/image";
+import { RDS_CA_BUNDLE_PATH, serverFileSha256 } from "../../server/render";
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 const variants: StackVariant[] = [...fileVariants(), ...matrixVariants()];
 
@@ -151,6 +157,28 @@ describe.each(variants.map((v) => [v.id, v] as const))("%s", (_id, variant) => {
       expect(read.some((s) => s.endsWith("-db-uri"))).toBe(true);
       const missing = read.filter((secret) => !upstream.has(versions.get(secret) as string));
       expect([refId(reader), missing]).toEqual([refId(reader), []]);
+    }
+  });
+
+  test("the database URI verifies RDS against the CA bundle that every server and gc task has at start", () => {
+    // libpq's sslmode=require would encrypt to whoever answers; verify-full checks the chain and the name.
+    expect(storedSecret(e, "-db-uri").value).toMatch(
+      new RegExp(`^postgresql://mlflow:[^@/]+@[^/?]+:5432/mlflow\\?${escapeRegExp(VERIFIED_TLS)}$`),
+    );
+    expect(VERIFIED_TLS).toBe(`sslmode=verify-full&sslrootcert=${RDS_CA_BUNDLE_PATH}`);
+    const [instance] = ofType(e, "aws:ec2/instance:Instance");
+    if (instance) {
+      // boot.sh fetches it (sha256-checked) into /opt/mlflow/server before anything starts.
+      const bootEnv = cloudInitFiles(userDataOf(instance))["/etc/mlflow/boot.env"];
+      const sha256 = serverFileSha256("rds-ca-bundle.pem");
+      expect(bootEnv).toMatch(new RegExp(` rds-ca-bundle\\.pem\\|s3://[^|]+-${sha256}\\|${sha256}\\|0644"`));
+      expect(path.posix.join("/opt/mlflow/server", "rds-ca-bundle.pem")).toBe(RDS_CA_BUNDLE_PATH);
+    } else {
+      // The image the service and the gc task run is built from the staged context, which holds the bundle.
+      expect(single(e, "docker-build:index:Image").inputs.context).toEqual({ location: BUILD_CONTEXT });
+      expect(stagedFiles()["rds-ca-bundle.pem"]?.content).toEqual(
+        fs.readFileSync(path.join(SERVER_DIR, "rds-ca-bundle.pem")),
+      );
     }
   });
 

@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderCloudInit, serverFileSha256 } from "../../server/render";
+import { RDS_CA_BUNDLE_PATH, renderCloudInit, serverFileSha256 } from "../../server/render";
 import { cloudInitFiles } from "../support/inspect";
 import { BOOT_ENV, BOOT_SCRIPT, runcmdOf, runcmdScript, exampleServerFileSources } from "../support/boot";
 
@@ -99,6 +99,8 @@ describe.each(["/bin/sh", "/bin/bash"])("%s", (shell) => {
       "chmod 0755",
       "python " + path.join("/opt/mlflow/server", "runtime_helper.py"),
       "chmod 0644",
+      "python " + path.join("/opt/mlflow/server", "runtime_helper.py"),
+      "chmod 0644",
       "pip install",
       "install -m",
       "systemctl daemon-reload",
@@ -112,7 +114,7 @@ describe.each(["/bin/sh", "/bin/bash"])("%s", (shell) => {
     const sources = exampleServerFileSources("mlflow-dev-server-runtime-0123abc");
     expect(fetchObject(run.calls)).toEqual([
       `python /opt/mlflow/server/runtime_helper.py fetch-object s3://mlflow-dev-server-runtime-0123abc/server/requirements-abc.txt ${serverFileSha256("requirements.txt")} /opt/mlflow/server/requirements.txt`,
-      ...["start.sh", "heartbeat.py"].map(
+      ...["start.sh", "heartbeat.py", "rds-ca-bundle.pem"].map(
         (f) =>
           `python /opt/mlflow/server/runtime_helper.py fetch-object ${sources[f as "start.sh"].uri} ${serverFileSha256(f)} /opt/mlflow/server/${f}`,
       ),
@@ -120,6 +122,7 @@ describe.each(["/bin/sh", "/bin/bash"])("%s", (shell) => {
     expect(run.calls.filter((c) => c.startsWith("chmod "))).toEqual([
       "chmod 0755 /opt/mlflow/server/start.sh",
       "chmod 0644 /opt/mlflow/server/heartbeat.py",
+      `chmod 0644 ${RDS_CA_BUNDLE_PATH}`,
     ]);
   });
 

@@ -241,7 +241,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       ]);
     });
 
-    test("a generated URL-safe password; the SSL-required URI stored only as a secret", () => {
+    test("a generated URL-safe password; the server-verifying URI stored only as a secret", () => {
       const password = ofType(ev(), "random:index/randomPassword:RandomPassword").find((p) =>
         p.name.endsWith("-db"),
       )!;
@@ -254,7 +254,9 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       )!;
       const wrapped = uriVersion.wrappedInputs.secretString as { __secret__: string };
       expect(wrapped.__secret__).toMatch(
-        new RegExp(`^postgresql://mlflow:${markerFor(password.name)}@.+:5432/mlflow\\?sslmode=require$`),
+        new RegExp(
+          `^postgresql://mlflow:${markerFor(password.name)}@.+:5432/mlflow\\?sslmode=verify-full&sslrootcert=/opt/mlflow/server/rds-ca-bundle\\.pem$`,
+        ),
       );
     });
   });

@@ -23,6 +23,7 @@ import {
   renderHeartbeatServiceUnit,
   renderHeartbeatTimerUnit,
   HEARTBEAT,
+  RDS_CA_BUNDLE_PATH,
 } from "../../server/render";
 import { cloudInitFiles } from "../support/inspect";
 import { bootCommands, exampleServerFileSources } from "../support/boot";
@@ -392,12 +393,15 @@ describe("renderCloudInit", () => {
 
   test("writes the server files verbatim and the rendered env, unit and nginx config", () => {
     expect(doc.startsWith("#cloud-config\n")).toBe(true);
-    // start.sh and heartbeat.py are fetched by boot.sh (too large for the user data with the rest).
+    // start.sh, heartbeat.py and the RDS CA bundle are fetched by boot.sh (too large for the user data
+    // with the rest).
     expect(cloudInitFiles(doc)["/opt/mlflow/server/start.sh"]).toBeUndefined();
     expect(cloudInitFiles(doc)["/opt/mlflow/server/heartbeat.py"]).toBeUndefined();
+    expect(cloudInitFiles(doc)[RDS_CA_BUNDLE_PATH]).toBeUndefined();
     expect(gunzipFile(doc, "/etc/mlflow/boot.env")).toContain(
       `MLFLOW_SERVER_FILES="start.sh|${serverFileSources["start.sh"].uri}|${serverFileSha256("start.sh")}|0755 ` +
-        `heartbeat.py|${serverFileSources["heartbeat.py"].uri}|${serverFileSha256("heartbeat.py")}|0644"`,
+        `heartbeat.py|${serverFileSources["heartbeat.py"].uri}|${serverFileSha256("heartbeat.py")}|0644 ` +
+        `rds-ca-bundle.pem|${serverFileSources["rds-ca-bundle.pem"].uri}|${serverFileSha256("rds-ca-bundle.pem")}|0644"`,
     );
     expect(gunzipFile(doc, "/etc/mlflow/mlflow.env")).toBe(renderEnvFile(base));
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow.service")).toBe(renderSystemdUnit());
