@@ -1,7 +1,10 @@
 """Heartbeat, every minute (mlflow-heartbeat.timer): GET /health through nginx, put 1 (200) or 0 into
-CloudWatch for this instance. Its alarm treats missing data as breaching: a stopped boot alarms too."""
+CloudWatch for this instance. Its alarm treats missing data as breaching: a stopped boot alarms too.
+With it, the number of 5xx answers nginx logged since the last run (its own alarm)."""
 
+import json
 import os
+import re
 import sys
 import urllib.request
 
@@ -31,22 +34,92 @@ def healthy(url: str) -> bool:
         return False
 
 
+# nginx's default "combined" format: ... [$time_local] "$request" $status ... A '"' inside a logged value is
+# written as \x22, so the first '] "' ends the timestamp and the request has no raw quote.
+STATUS = re.compile(rb'\] "[^"]*" (\d{3}) ')
+
+
+def _read_new_lines(path: str, offset: int) -> tuple[list[bytes], int]:
+    """Complete lines of `path` from `offset` on, and the offset after the last of them."""
+    with open(path, "rb") as log:
+        log.seek(offset)
+        data = log.read()
+    end = data.rfind(b"\n") + 1  # a line nginx is still writing is read next time
+    return data[:end].splitlines(), offset + end
+
+
+def server_errors_since_last_run(access_log: str, state_file: str) -> int:
+    """5xx answers nginx logged in `access_log` since the previous call, which `state_file` remembers (inode
+    and offset). The first call (no state) starts at the end: nothing before it is reported. Rotation is
+    followed: when the inode changes, the rest of the old file (`access_log`.1, logrotate's delaycompress)
+    is read before the new one; a file shorter than the offset (copytruncate) is read from its start."""
+    try:
+        with open(state_file, encoding="utf-8") as f:
+            state = json.load(f)
+    except FileNotFoundError:
+        state = None
+    current = os.stat(access_log)
+    lines: list[bytes] = []
+    if state is None:
+        offset = current.st_size
+    elif state["inode"] == current.st_ino:
+        offset = state["offset"] if state["offset"] <= current.st_size else 0
+    else:
+        rotated = f"{access_log}.1"
+        if os.path.exists(rotated) and os.stat(rotated).st_ino == state["inode"]:
+            lines, _ = _read_new_lines(rotated, state["offset"])
+        offset = 0
+    new_lines, offset = _read_new_lines(access_log, offset)
+    lines += new_lines
+    statuses = [STATUS.search(line) for line in lines]
+    unparsed = sum(1 for match in statuses if match is None)
+    if unparsed:
+        message = f"mlflow-heartbeat: {unparsed} lines of {access_log} have no status (not nginx's combined format)"
+        print(message, file=sys.stderr, flush=True)
+    temporary = f"{state_file}.tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump({"inode": current.st_ino, "offset": offset}, f)
+    os.replace(temporary, state_file)
+    return sum(1 for match in statuses if match is not None and match.group(1).startswith(b"5"))
+
+
+def server_errors_metric(dimensions: list[dict]) -> dict | None:
+    """The 5xx count as a metric datum (0 too, so its alarm sees data). Without it (log unreadable, no state
+    directory) the health metric still goes out; the error says why."""
+    try:
+        count = server_errors_since_last_run(
+            os.environ["MLFLOW_HEARTBEAT_ACCESS_LOG"],
+            os.path.join(os.environ["STATE_DIRECTORY"], "access-log-position.json"),
+        )
+    except Exception as error:  # noqa: BLE001 - the health metric must not depend on the log
+        print(f"mlflow-heartbeat: no 5xx count: {error!r}", file=sys.stderr, flush=True)
+        return None
+    return {
+        "MetricName": os.environ["MLFLOW_HEARTBEAT_ERRORS_METRIC"],
+        "Dimensions": dimensions,
+        "Value": float(count),
+        "Unit": "Count",
+    }
+
+
 def main() -> int:
     import boto3
 
     url = os.environ["MLFLOW_HEARTBEAT_URL"]
     value = 1.0 if healthy(url) else 0.0
+    healthy_datum = {
+        "MetricName": os.environ["MLFLOW_HEARTBEAT_METRIC"],
+        "Dimensions": [{"Name": "InstanceId", "Value": instance_id()}],
+        "Value": value,
+        "Unit": "Count",
+    }
+    metrics = [healthy_datum]
+    errors = server_errors_metric(healthy_datum["Dimensions"])
+    if errors is not None:
+        metrics.append(errors)
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     boto3.client("cloudwatch", region_name=region).put_metric_data(
-        Namespace=os.environ["MLFLOW_HEARTBEAT_NAMESPACE"],
-        MetricData=[
-            {
-                "MetricName": os.environ["MLFLOW_HEARTBEAT_METRIC"],
-                "Dimensions": [{"Name": "InstanceId", "Value": instance_id()}],
-                "Value": value,
-                "Unit": "Count",
-            }
-        ],
+        Namespace=os.environ["MLFLOW_HEARTBEAT_NAMESPACE"], MetricData=metrics
     )
     if value == 0.0:
         print(f"mlflow-heartbeat: {url} is not healthy", file=sys.stderr, flush=True)

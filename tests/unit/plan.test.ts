@@ -36,7 +36,7 @@ test.each(["dev", "prod"])(
     const summary = out.slice(out.indexOf("\nSummary\n"));
     expect(out.indexOf("\nSummary\n")).toBeGreaterThan(out.indexOf("\nOutputs:\n"));
     // prod has one more: its placeholder alarm email's subscription.
-    const count = stack === "prod" ? 63 : 62;
+    const count = stack === "prod" ? 64 : 63;
     expect(summary).toMatch(
       new RegExp(`^ {2}Resources by type \\(${count} resources, 5 components\\):$`, "m"),
     );
@@ -51,7 +51,7 @@ test.each(["dev", "prod"])(
     expect(summary).toMatch(/^ {2}Anything else publicly reachable \(.*\): none$/m);
     expect(summary).toContain(`    - RDS instance mlflow-${stack}-db: publiclyAccessible=false;`);
     const [total, costClass] =
-      stack === "prod" ? ["352.51", "$$$ ($250-1000/month)"] : ["38.21", "$ (< $50/month)"];
+      stack === "prod" ? ["352.61", "$$$ ($250-1000/month)"] : ["38.31", "$ (< $50/month)"];
     expect(summary).toContain(`  Monthly cost estimate: $${total} -> ${costClass}\n`);
     expect(summary).toMatch(/^ {4}Excluded \(usage-based\): S3 storage and requests;/m);
     expect(summary).toContain("approximate, us-east-1 on-demand list prices, 2026");
