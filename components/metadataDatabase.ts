@@ -145,7 +145,16 @@ export class MetadataDatabase extends pulumi.ComponentResource {
       },
       // Instances created before the identifier was explicit keep their autonamed one: a new identifier
       // would replace the database. RDS writes its log into the group made above, created first.
-      { ...parent, protect, ignoreChanges: ["identifier"], dependsOn: [postgresLog] },
+      // The identifier is explicit and survives a replacement (`pulumi up --replace`, or a replace-triggering
+      // input): created first, the new instance would collide with the old one (DBInstanceAlreadyExists), so
+      // the old one goes first. A protected database is never replaced (protect, deletionProtection).
+      {
+        ...parent,
+        protect,
+        ignoreChanges: ["identifier"],
+        dependsOn: [postgresLog],
+        deleteBeforeReplace: true,
+      },
     );
     warnOnLegacyIdentifier(instance, identifier);
 
