@@ -25,7 +25,8 @@ async function planJson(...args: string[]): Promise<string> {
     ["-r", "./scripts/ts-register.js", "scripts/plan.ts", ...args, "--json"],
     { cwd: ROOT, encoding: "utf8", timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
   );
-  expect(stderr).toBe("");
+  // Nothing but the config warnings (placeholders of the shipped stacks, tests/unit/config-warnings.test.ts).
+  expect(stderr.replace(/^warning: \[runtime\] mlflow-platform:\S+: .*\n/gm, "")).toBe("");
   return stdout;
 }
 

@@ -18,7 +18,12 @@ test.each(["dev", "prod"])(
   "plan --stack %s lists resources with parents and settings, outputs masked",
   (stack) => {
     const result = plan("--stack", stack);
-    expect(result.stderr).toBe("");
+    // prod ships placeholders (its allowed range, its alarm address): the plan warns about each, once.
+    const warned = result.stderr.split("\n").filter((line) => line.startsWith("warning: "));
+    expect(warned.map((line) => /mlflow-platform:[A-Za-z.[\]0-9]+/.exec(line)?.[0])).toEqual(
+      stack === "prod" ? ["mlflow-platform:server.allowedCidrs[0]", "mlflow-platform:alarmEmails[0]"] : [],
+    );
+    expect(result.stderr.replace(/^warning: .*\n/gm, "")).toBe("");
     expect(result.status).toBe(0);
     const out = result.stdout;
     expect(out).toMatch(new RegExp(`^\\+ mlflow-platform:index:MlflowPlatform  mlflow-${stack}$`, "m"));
