@@ -39,13 +39,27 @@ def healthy(url: str) -> bool:
 STATUS = re.compile(rb'\] "[^"]*" (\d{3}) ')
 
 
-def _read_new_lines(path: str, offset: int) -> tuple[list[bytes], int]:
-    """Complete lines of `path` from `offset` on, and the offset after the last of them."""
-    with open(path, "rb") as log:
+class _Count:
+    """5xx answers and lines without a status, over complete log lines."""
+
+    def __init__(self) -> None:
+        self.errors = 0
+        self.unparsed = 0
+
+    def read(self, log, offset: int) -> int:
+        """Count the complete lines of the open `log` from `offset` on, line by line (a busy day's log need not
+        fit in memory); the offset after the last complete line, where the next read starts."""
         log.seek(offset)
-        data = log.read()
-    end = data.rfind(b"\n") + 1  # a line nginx is still writing is read next time
-    return data[:end].splitlines(), offset + end
+        for line in log:
+            if not line.endswith(b"\n"):
+                break  # a line nginx is still writing: counted next time
+            offset += len(line)
+            match = STATUS.search(line)
+            if match is None:
+                self.unparsed += 1
+            elif match.group(1).startswith(b"5"):
+                self.errors += 1
+        return offset
 
 
 def server_errors_since_last_run(access_log: str, state_file: str) -> int:
@@ -58,29 +72,35 @@ def server_errors_since_last_run(access_log: str, state_file: str) -> int:
             state = json.load(f)
     except FileNotFoundError:
         state = None
-    current = os.stat(access_log)
-    lines: list[bytes] = []
-    if state is None:
-        offset = current.st_size
-    elif state["inode"] == current.st_ino:
-        offset = state["offset"] if state["offset"] <= current.st_size else 0
-    else:
-        rotated = f"{access_log}.1"
-        if os.path.exists(rotated) and os.stat(rotated).st_ino == state["inode"]:
-            lines, _ = _read_new_lines(rotated, state["offset"])
-        offset = 0
-    new_lines, offset = _read_new_lines(access_log, offset)
-    lines += new_lines
-    statuses = [STATUS.search(line) for line in lines]
-    unparsed = sum(1 for match in statuses if match is None)
-    if unparsed:
-        message = f"mlflow-heartbeat: {unparsed} lines of {access_log} have no status (not nginx's combined format)"
-        print(message, file=sys.stderr, flush=True)
+    count = _Count()
+    with open(access_log, "rb") as log:
+        current = os.fstat(log.fileno())
+        if state is None:
+            offset = current.st_size
+        elif state["inode"] == current.st_ino:
+            offset = state["offset"] if state["offset"] <= current.st_size else 0
+        else:
+            _count_rotated(f"{access_log}.1", state, count)
+            offset = 0
+        offset = count.read(log, offset)
+    if count.unparsed:
+        message = f"mlflow-heartbeat: {access_log}: {count.unparsed} line(s) without a status"
+        print(f"{message} (not nginx's combined format)", file=sys.stderr, flush=True)
     temporary = f"{state_file}.tmp"
     with open(temporary, "w", encoding="utf-8") as f:
         json.dump({"inode": current.st_ino, "offset": offset}, f)
     os.replace(temporary, state_file)
-    return sum(1 for match in statuses if match is not None and match.group(1).startswith(b"5"))
+    return count.errors
+
+
+def _count_rotated(rotated: str, state: dict, count: _Count) -> None:
+    """The rest of the file the state points into, if logrotate renamed it to `rotated`."""
+    try:
+        with open(rotated, "rb") as log:
+            if os.fstat(log.fileno()).st_ino == state["inode"]:
+                count.read(log, state["offset"])
+    except FileNotFoundError:
+        pass  # rotated twice since, or removed: those lines are gone
 
 
 def server_errors_metric(dimensions: list[dict]) -> dict | None:

@@ -256,6 +256,20 @@ test("the 5xx answers nginx logged since the last run are published, each once, 
   expect(await serverErrorsOfOneRun()).toBe(1);
 });
 
+test("a line still being written counts once complete; a line in another format is reported", async () => {
+  await serverErrorsOfOneRun();
+  const line = '127.0.0.1 - - [06/Dec/2026:03:04:05 +0000] "GET /x HTTP/1.1" 500 0 "-" "test"';
+  fs.appendFileSync(accessLog, line);
+  expect(await serverErrorsOfOneRun()).toBe(0);
+  fs.appendFileSync(accessLog, "\n");
+  expect(await serverErrorsOfOneRun()).toBe(1);
+
+  fs.appendFileSync(accessLog, "not an access log line\n");
+  const run = await heartbeat();
+  expect(run.status).toBe(0);
+  expect(run.output).toContain(`mlflow-heartbeat: ${accessLog}: 1 line(s) without a status`);
+});
+
 test("an unreadable access log costs the 5xx count, not the health metric", async () => {
   const samples = (metric: string) => datapoints(metric).reduce((n, p) => n + p.SampleCount, 0);
   const healthy = samples(HEARTBEAT.metricName);
