@@ -4,9 +4,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MlflowPlatform } from "./components/platform";
 import { loadStackSettings } from "./stacks/config";
+import { configWarnings } from "./stacks/warnings";
 
 export = function mlflowPlatform() {
   const settings = loadStackSettings();
+  for (const warning of configWarnings(settings)) pulumi.log.warn(warning);
   const platform = new MlflowPlatform(`mlflow-${settings.stack.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, {
     settings,
     adminPassword: new pulumi.Config().getSecret("adminPassword"),

@@ -149,7 +149,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         multiAz: settings.multiAz,
         backupRetentionPeriod: settings.backupRetentionDays,
         backupWindow: "03:00-04:00",
-        maintenanceWindow: "sun:04:30-sun:05:30",
+        maintenanceWindow: MAINTENANCE_WINDOW,
         copyTagsToSnapshot: true,
         autoMinorVersionUpgrade: true,
         // engineVersion is a validated major version, so a major upgrade happens only when config changes it;
@@ -169,9 +169,19 @@ export class MetadataDatabase extends pulumi.ComponentResource {
       },
       // Instances created before the identifier was explicit keep their autonamed one: a new identifier
       // would replace the database. RDS writes its log into the group made above, created first.
-      { ...parent, protect, ignoreChanges: ["identifier"], dependsOn: [postgresLog] },
+      // The identifier is explicit and survives a replacement (`pulumi up --replace`, or a replace-triggering
+      // input): created first, the new instance would collide with the old one (DBInstanceAlreadyExists), so
+      // the old one goes first. A protected database is never replaced (protect, deletionProtection).
+      {
+        ...parent,
+        protect,
+        ignoreChanges: ["identifier"],
+        dependsOn: [postgresLog],
+        deleteBeforeReplace: true,
+      },
     );
     warnOnLegacyIdentifier(instance, identifier);
+    if (protect) warnOnQueuedChanges(instance, settings);
 
     // CPU saturation shows before timeouts do.
     const alarm = (suffix: string, alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace" | "dimensions">) =>
@@ -274,6 +284,77 @@ function postgresLogGroup(
     },
     { ...parent, retainOnDelete: args.protect },
   );
+}
+
+/** The protected instance's maintenance window (applyImmediately false queues changes until then). */
+export const MAINTENANCE_WINDOW = "sun:04:30-sun:05:30";
+
+/** What the instance reports after an `up`, beside what the config asks for. */
+export interface RunningDatabase {
+  instanceClass: string;
+  engineVersionActual: string;
+  allocatedStorage: number;
+  backupRetentionPeriod: number;
+  multiAz: boolean;
+}
+
+/**
+ * The config changes RDS has queued for the maintenance window: the provider reads the instance's current
+ * values back, so they differ from the config until the window has run (and every preview shows the diff).
+ * Storage above the configured allocation is autoscaling's growth, not a queued change.
+ */
+export function queuedChanges(wanted: DatabaseSettings, running: RunningDatabase): string[] {
+  const changes: string[] = [];
+  const differs = (key: string, want: unknown, now: unknown) => {
+    if (want !== now)
+      changes.push(`database.${key} ${JSON.stringify(want)} (running: ${JSON.stringify(now)})`);
+  };
+  differs("instanceClass", wanted.instanceClass, running.instanceClass);
+  differs("engineVersion", wanted.engineVersion, running.engineVersionActual.split(".")[0]);
+  if (running.allocatedStorage < wanted.allocatedStorageGb) {
+    differs("allocatedStorageGb", wanted.allocatedStorageGb, running.allocatedStorage);
+  }
+  differs("backupRetentionDays", wanted.backupRetentionDays, running.backupRetentionPeriod);
+  differs("multiAz", wanted.multiAz, running.multiAz);
+  return changes;
+}
+
+/** After an `up` of a protected stack, say which changes wait for the maintenance window. */
+function warnOnQueuedChanges(instance: rds.Instance, settings: DatabaseSettings): void {
+  pulumi
+    .all([
+      instance.identifier,
+      instance.instanceClass,
+      instance.engineVersionActual,
+      instance.allocatedStorage,
+      instance.backupRetentionPeriod,
+      instance.multiAz,
+    ])
+    .apply(
+      ([
+        identifier,
+        instanceClass,
+        engineVersionActual,
+        allocatedStorage,
+        backupRetentionPeriod,
+        multiAz,
+      ]) => {
+        if (!instanceClass || !engineVersionActual) return; // not created yet
+        const queued = queuedChanges(settings, {
+          instanceClass,
+          engineVersionActual,
+          allocatedStorage,
+          backupRetentionPeriod,
+          multiAz,
+        });
+        if (queued.length > 0) {
+          pulumi.log.warn(
+            `database ${identifier}: ${queued.join(", ")} queued by RDS for the maintenance window (${MAINTENANCE_WINDOW} UTC, protect: true); previews show this change until then. To apply it now, with everything else queued: aws rds modify-db-instance --db-instance-identifier ${identifier} --apply-immediately plus the change (docs/aws-operations.md)`,
+            instance,
+          );
+        }
+      },
+    );
 }
 
 /**

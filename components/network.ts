@@ -47,6 +47,13 @@ export class Network extends pulumi.ComponentResource {
     new ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, tags: tag("default-deny") }, parent);
 
     const zones = selectZones(args, parent);
+    const pinned = args.availabilityZoneIds !== undefined;
+    // Chosen zones follow the instance type's offerings, which change with server.instanceType (and with
+    // AWS): an existing subnet keeps its zone (a new zone would replace the network and the database subnet
+    // group). Pinned zones are deliberate: changing the pins moves the subnets.
+    const subnetOptions: pulumi.CustomResourceOptions = pinned
+      ? parent
+      : { ...parent, ignoreChanges: ["availabilityZone"] };
 
     const internetGateway = new ec2.InternetGateway(
       `${name}-igw`,
@@ -71,13 +78,13 @@ export class Network extends pulumi.ComponentResource {
         `${name}-public-${i}`,
         {
           vpcId: vpc.id,
-          ...subnetZone(zones, i, args.availabilityZoneIds !== undefined),
+          ...subnetZone(zones, i, pinned),
           cidrBlock: subnetCidr(args.cidrBlock, 4, i),
           // Instances get their public address from the Elastic IP; nothing is public by accident.
           mapPublicIpOnLaunch: false,
           tags: tag(`public-${i}`),
         },
-        parent,
+        subnetOptions,
       );
       publicAssociations.push(
         new ec2.RouteTableAssociation(
@@ -92,12 +99,12 @@ export class Network extends pulumi.ComponentResource {
           `${name}-private-${i}`,
           {
             vpcId: vpc.id,
-            ...subnetZone(zones, i, args.availabilityZoneIds !== undefined),
+            ...subnetZone(zones, i, pinned),
             cidrBlock: subnetCidr(args.cidrBlock, 4, 8 + i),
             mapPublicIpOnLaunch: false,
             tags: tag(`private-${i}`),
           },
-          parent,
+          subnetOptions,
         ),
       );
     }
@@ -139,6 +146,8 @@ export class Network extends pulumi.ComponentResource {
           parent,
         ),
     );
+
+    if (!pinned) warnOnKeptZones(publicSubnets, zones, args.instanceType);
 
     this.vpcId = vpc.id;
     this.vpcCidrBlock = vpc.cidrBlock;
@@ -203,6 +212,34 @@ export function chooseZones(
     );
   }
   return chosen;
+}
+
+/**
+ * An existing stack's subnets keep their zones (ignoreChanges) when the choice moves: say so, since the
+ * server's instance type may not be offered where its subnet is (its resize would then fail).
+ */
+function warnOnKeptZones(subnets: ec2.Subnet[], chosen: pulumi.Output<Zone[]>, instanceType?: string): void {
+  pulumi.all([pulumi.all(subnets.map((s) => s.availabilityZone)), chosen]).apply(([actual, zones]) => {
+    const message = keptZonesWarning(actual, zones, instanceType);
+    if (message) pulumi.log.warn(message, subnets[0]);
+  });
+}
+
+/** The warning for subnets in `actual` zones while the zones chosen now are `chosen`; undefined if the same. */
+export function keptZonesWarning(
+  actual: string[],
+  chosen: Zone[],
+  instanceType?: string,
+): string | undefined {
+  const now = chosen.map((z) => z.name);
+  if (actual.every((zone, i) => zone === undefined || zone === now[i])) return undefined;
+  const offered = instanceType ? ` offered for server.instanceType ${instanceType}` : "";
+  return (
+    `network: the subnets stay in ${actual.join(", ")} (a subnet's zone cannot change without replacing the ` +
+    `network and the database subnet group), while the zones${offered} chosen now are ${now.join(", ")}. ` +
+    `If the server's zone ${actual[0]} lacks the instance type, its resize fails: choose another type, or ` +
+    `pin network.availabilityZoneIds (docs/aws-operations.md, "Availability zones").`
+  );
 }
 
 /** The provider lookups behind chooseZones. */

@@ -1,7 +1,10 @@
 """Heartbeat, every minute (mlflow-heartbeat.timer): GET /health through nginx, put 1 (200) or 0 into
-CloudWatch for this instance. Its alarm treats missing data as breaching: a stopped boot alarms too."""
+CloudWatch for this instance. Its alarm treats missing data as breaching: a stopped boot alarms too.
+With it, the number of 5xx answers nginx logged since the last run (its own alarm)."""
 
+import json
 import os
+import re
 import sys
 import urllib.request
 
@@ -31,22 +34,112 @@ def healthy(url: str) -> bool:
         return False
 
 
+# nginx's default "combined" format: ... [$time_local] "$request" $status ... A '"' inside a logged value is
+# written as \x22, so the first '] "' ends the timestamp and the request has no raw quote.
+STATUS = re.compile(rb'\] "[^"]*" (\d{3}) ')
+
+
+class _Count:
+    """5xx answers and lines without a status, over complete log lines."""
+
+    def __init__(self) -> None:
+        self.errors = 0
+        self.unparsed = 0
+
+    def read(self, log, offset: int) -> int:
+        """Count the complete lines of the open `log` from `offset` on, line by line (a busy day's log need not
+        fit in memory); the offset after the last complete line, where the next read starts."""
+        log.seek(offset)
+        for line in log:
+            if not line.endswith(b"\n"):
+                break  # a line nginx is still writing: counted next time
+            offset += len(line)
+            match = STATUS.search(line)
+            if match is None:
+                self.unparsed += 1
+            elif match.group(1).startswith(b"5"):
+                self.errors += 1
+        return offset
+
+
+def server_errors_since_last_run(access_log: str, state_file: str) -> int:
+    """5xx answers nginx logged in `access_log` since the previous call, which `state_file` remembers (inode
+    and offset). The first call (no state) starts at the end: nothing before it is reported. Rotation is
+    followed: when the inode changes, the rest of the old file (`access_log`.1, logrotate's delaycompress)
+    is read before the new one; a file shorter than the offset (copytruncate) is read from its start."""
+    try:
+        with open(state_file, encoding="utf-8") as f:
+            state = json.load(f)
+    except FileNotFoundError:
+        state = None
+    count = _Count()
+    with open(access_log, "rb") as log:
+        current = os.fstat(log.fileno())
+        if state is None:
+            offset = current.st_size
+        elif state["inode"] == current.st_ino:
+            offset = state["offset"] if state["offset"] <= current.st_size else 0
+        else:
+            _count_rotated(f"{access_log}.1", state, count)
+            offset = 0
+        offset = count.read(log, offset)
+    if count.unparsed:
+        message = f"mlflow-heartbeat: {access_log}: {count.unparsed} line(s) without a status"
+        print(f"{message} (not nginx's combined format)", file=sys.stderr, flush=True)
+    temporary = f"{state_file}.tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump({"inode": current.st_ino, "offset": offset}, f)
+    os.replace(temporary, state_file)
+    return count.errors
+
+
+def _count_rotated(rotated: str, state: dict, count: _Count) -> None:
+    """The rest of the file the state points into, if logrotate renamed it to `rotated`."""
+    try:
+        with open(rotated, "rb") as log:
+            if os.fstat(log.fileno()).st_ino == state["inode"]:
+                count.read(log, state["offset"])
+    except FileNotFoundError:
+        pass  # rotated twice since, or removed: those lines are gone
+
+
+def server_errors_metric(dimensions: list[dict]) -> dict | None:
+    """The 5xx count as a metric datum (0 too, so its alarm sees data). Without it (log unreadable, no state
+    directory) the health metric still goes out; the error says why."""
+    try:
+        count = server_errors_since_last_run(
+            os.environ["MLFLOW_HEARTBEAT_ACCESS_LOG"],
+            os.path.join(os.environ["STATE_DIRECTORY"], "access-log-position.json"),
+        )
+    except Exception as error:  # noqa: BLE001 - the health metric must not depend on the log
+        print(f"mlflow-heartbeat: no 5xx count: {error!r}", file=sys.stderr, flush=True)
+        return None
+    return {
+        "MetricName": os.environ["MLFLOW_HEARTBEAT_ERRORS_METRIC"],
+        "Dimensions": dimensions,
+        "Value": float(count),
+        "Unit": "Count",
+    }
+
+
 def main() -> int:
     import boto3
 
     url = os.environ["MLFLOW_HEARTBEAT_URL"]
     value = 1.0 if healthy(url) else 0.0
+    healthy_datum = {
+        "MetricName": os.environ["MLFLOW_HEARTBEAT_METRIC"],
+        "Dimensions": [{"Name": "InstanceId", "Value": instance_id()}],
+        "Value": value,
+        "Unit": "Count",
+    }
+    metrics = [healthy_datum]
+    errors = server_errors_metric(healthy_datum["Dimensions"])
+    if errors is not None:
+        metrics.append(errors)
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     boto3.client("cloudwatch", region_name=region).put_metric_data(
-        Namespace=os.environ["MLFLOW_HEARTBEAT_NAMESPACE"],
-        MetricData=[
-            {
-                "MetricName": os.environ["MLFLOW_HEARTBEAT_METRIC"],
-                "Dimensions": [{"Name": "InstanceId", "Value": instance_id()}],
-                "Value": value,
-                "Unit": "Count",
-            }
-        ],
+        Namespace=os.environ["MLFLOW_HEARTBEAT_NAMESPACE"], MetricData=metrics
     )
     if value == 0.0:
         print(f"mlflow-heartbeat: {url} is not healthy", file=sys.stderr, flush=True)

@@ -331,6 +331,12 @@ export const HEARTBEAT = Object.freeze({
   dimensionName: "InstanceId",
   periodSeconds: 60,
 });
+/**
+ * With the heartbeat (same namespace and dimension), the number of 5xx answers nginx logged in its access
+ * log since the previous heartbeat: what /health cannot see (a database or artifact store failing). The
+ * heartbeat keeps its read position in its StateDirectory and follows logrotate.
+ */
+export const SERVER_ERRORS_METRIC = Object.freeze({ metricName: "ServerErrors" });
 /** The namespace when none is given; a deployment passes its own (the role may write only there). */
 export const DEFAULT_HEARTBEAT_NAMESPACE = "mlflow-platform";
 
@@ -339,6 +345,8 @@ export interface HeartbeatOptions {
   namespace?: string;
   /** What is probed; default http://127.0.0.1/health (nginx on port 80). */
   healthUrl?: string;
+  /** nginx's access log, whose 5xx lines are counted (SERVER_ERRORS_METRIC); default /var/log/nginx/access.log. */
+  accessLog?: string;
 }
 
 /** CloudWatch's namespace rule (PutMetricData): the IAM condition and the alarm use the same string. */
@@ -364,6 +372,8 @@ export function renderHeartbeatServiceUnit(
       HEALTH_URL: healthUrl,
       NAMESPACE: checkMetricNamespace(opts.namespace ?? DEFAULT_HEARTBEAT_NAMESPACE),
       METRIC: HEARTBEAT.metricName,
+      ERRORS_METRIC: SERVER_ERRORS_METRIC.metricName,
+      ACCESS_LOG: absolutePath("accessLog", opts.accessLog ?? NGINX_ACCESS_LOG),
       HEARTBEAT_SCRIPT: "/opt/mlflow/server/heartbeat.py",
     },
     "mlflow-heartbeat.service.template",
@@ -378,6 +388,9 @@ export function renderHeartbeatTimerUnit(): string {
     "mlflow-heartbeat.timer.template",
   );
 }
+
+/** Where nginx logs requests on the server (Debian's default, rotated daily by its logrotate config). */
+const NGINX_ACCESS_LOG = "/var/log/nginx/access.log";
 
 export interface NginxOptions {
   listenPort: number;
@@ -412,7 +425,7 @@ export function renderNginxConfig(opts: NginxOptions): string {
       SERVER_NAMES: names.join(" "),
       PID_FILE: absolutePath("pidFile", opts.pidFile ?? "/run/nginx.pid"),
       ERROR_LOG: absolutePath("errorLog", opts.errorLog ?? "/var/log/nginx/error.log"),
-      ACCESS_LOG: absolutePath("accessLog", opts.accessLog ?? "/var/log/nginx/access.log"),
+      ACCESS_LOG: absolutePath("accessLog", opts.accessLog ?? NGINX_ACCESS_LOG),
       TEMP_DIR: absolutePath("tempDir", opts.tempDir ?? "/var/lib/nginx"),
     },
     "nginx.conf.template",

@@ -8,6 +8,7 @@ import {
   FETCHED_SERVER_FILES,
   FetchedServerFile,
   HEARTBEAT,
+  SERVER_ERRORS_METRIC,
   checkMetricNamespace,
   compressUserData,
   readServerFile,
@@ -30,6 +31,9 @@ export const HTTP_PORT = 80;
  * or every deployment and every server replacement would page; a server that dies is seen within it.
  */
 export const HEARTBEAT_ALARM_MINUTES = 15;
+
+/** The 5xx alarm fires on more than this many 5xx answers of nginx in 5 minutes (as the load balancer's). */
+export const SERVER_ERRORS_ALARM_THRESHOLD = 10;
 
 /** The CloudWatch namespace one deployment's heartbeat goes to: its role may write there only. */
 export function heartbeatNamespace(name: string): string {
@@ -330,8 +334,53 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     opts,
   );
 
+  createServerErrorsAlarm({ name, namespace, instance, args, opts });
+
   return {
     trackingUri: pulumi.interpolate`http://${address.publicIp}`,
     securityGroupId: securityGroup.id,
   };
+}
+
+/**
+ * What /health cannot see: MLflow answering 5xx (its database or artifact store failing) or nginx answering
+ * 502/504 itself, counted from nginx's access log by the heartbeat (SERVER_ERRORS_METRIC, 0 when none).
+ * The threshold and window are container mode's target 5xx alarm's: a few client retries of one failed
+ * request do not page, a failing server does. Missing data is not breaching: the count is missing only when
+ * the heartbeat does not run, and the heartbeat alarm (missing = breaching) already pages for that.
+ */
+function createServerErrorsAlarm({
+  name,
+  namespace,
+  instance,
+  args,
+  opts,
+}: {
+  name: string;
+  namespace: string;
+  instance: ec2.Instance;
+  args: ComputeContext["args"];
+  opts: pulumi.CustomResourceOptions;
+}): cloudwatch.MetricAlarm {
+  return new cloudwatch.MetricAlarm(
+    `${name}-server-5xx`,
+    {
+      alarmDescription:
+        `MLflow: more than ${SERVER_ERRORS_ALARM_THRESHOLD} server errors (5xx) in 5 minutes: ` +
+        "see /var/log/nginx/access.log and journalctl -u mlflow on the instance (SSM)",
+      namespace,
+      metricName: SERVER_ERRORS_METRIC.metricName,
+      dimensions: { [HEARTBEAT.dimensionName]: instance.id },
+      statistic: "Sum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: SERVER_ERRORS_ALARM_THRESHOLD,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions: [args.alarmTopicArn],
+      okActions: [args.alarmTopicArn],
+      tags: args.tags,
+    },
+    opts,
+  );
 }

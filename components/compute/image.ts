@@ -262,6 +262,10 @@ export function buildServerImage(
       context: { location: BUILD_CONTEXT },
       dockerfile: { location: DOCKERFILE },
       // Fargate runs X86_64 (see the task definition); building on an arm64 laptop still yields amd64.
+      // One platform and the embedded builder (no `exec`), which turns buildx's default provenance off and
+      // asks for no SBOM: each build pushes exactly one manifest, which is what the lifecycle rule counts.
+      // (`exec: true` would run docker-buildx with its default provenance attestation: an index plus an
+      // untagged attestation manifest per build, counted too.)
       platforms: ["linux/amd64"],
       tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],
       labels: {

@@ -1,11 +1,18 @@
 // The EC2 heartbeat for real: server/heartbeat.py, with the server venv's boto3, probes /health through
 // nginx (the rendered config) and puts 1 or 0 into CloudWatch (moto) for the instance IMDSv2 names (a fake
-// metadata service that refuses requests without a session token). The units pass systemd-analyze verify.
+// metadata service that refuses requests without a session token), and the count of 5xx answers in nginx's
+// access log since its last run, across a logrotate. The units pass systemd-analyze verify.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { renderHeartbeatServiceUnit, renderHeartbeatTimerUnit, renderNginxConfig } from "../../server/render";
+import {
+  HEARTBEAT,
+  SERVER_ERRORS_METRIC,
+  renderHeartbeatServiceUnit,
+  renderHeartbeatTimerUnit,
+  renderNginxConfig,
+} from "../../server/render";
 import {
   SERVER_DIR,
   ensureVenv,
@@ -30,6 +37,9 @@ let dir = "";
 let cloudwatch = "";
 let imds = "";
 let healthUrl = "";
+let nginxUrl = "";
+let accessLog = "";
+let stateDirectory = "";
 let upstreamStatus = 200;
 const servers: http.Server[] = [];
 
@@ -45,6 +55,7 @@ async function serve(handler: http.RequestListener): Promise<number> {
 beforeAll(async () => {
   venv = ensureVenv();
   dir = tmpDir("heartbeat");
+  fs.chmodSync(dir, 0o755); // nginx's workers (nobody) reopen their logs here on USR1
   const motoPort = await freePort();
   const moto = startProcess(
     "moto",
@@ -76,12 +87,15 @@ beforeAll(async () => {
     }
   });
   imds = `http://127.0.0.1:${imdsPort}`;
-  // Stands in for MLflow behind nginx: /health answers upstreamStatus.
+  // Stands in for MLflow behind nginx: /health answers upstreamStatus, /status/<code> that code.
   const upstreamPort = await serve((req, res) => {
-    res.statusCode = req.url === "/health" ? upstreamStatus : 404;
+    const asked = /^\/status\/(\d{3})$/.exec(req.url ?? "");
+    res.statusCode = req.url === "/health" ? upstreamStatus : asked ? Number(asked[1]) : 404;
     res.end(res.statusCode === 200 ? "OK" : "");
   });
   const listenPort = await freePort();
+  accessLog = path.join(dir, "nginx-access.log");
+  stateDirectory = tmpDir("heartbeat-state");
   const conf = path.join(dir, "nginx.conf");
   fs.writeFileSync(
     conf,
@@ -92,7 +106,7 @@ beforeAll(async () => {
       serverNames: ["203.0.113.10"],
       pidFile: path.join(dir, "nginx.pid"),
       errorLog: path.join(dir, "nginx-error.log"),
-      accessLog: path.join(dir, "nginx-access.log"),
+      accessLog,
       tempDir: dir,
     }),
   );
@@ -104,7 +118,8 @@ beforeAll(async () => {
       cwd: dir,
     },
   );
-  healthUrl = `http://127.0.0.1:${listenPort}/health`;
+  nginxUrl = `http://127.0.0.1:${listenPort}`;
+  healthUrl = `${nginxUrl}/health`;
   await waitFor("nginx", async () => (await httpStatus(healthUrl)) === 200, 30_000, nginx);
   await waitFor("moto", async () => (await httpStatus(`${cloudwatch}/moto-api/`)) < 500, 60_000, moto);
 });
@@ -116,7 +131,7 @@ afterAll(async () => {
 
 /** The Environment= lines of the rendered unit, as systemd would set them. */
 function unitEnvironment(): Record<string, string> {
-  const unit = renderHeartbeatServiceUnit({ namespace: NAMESPACE, healthUrl });
+  const unit = renderHeartbeatServiceUnit({ namespace: NAMESPACE, healthUrl, accessLog });
   return Object.fromEntries(
     [...unit.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]] as [string, string]),
   );
@@ -130,34 +145,38 @@ function heartbeat() {
       ...unitEnvironment(),
       AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds,
+      // What systemd sets for StateDirectory=.
+      STATE_DIRECTORY: stateDirectory,
     },
     timeoutMs: 60_000,
   });
 }
 
-/** The values moto holds for the heartbeat metric of INSTANCE_ID, oldest first. */
-function publishedValues(): number[] {
+type Datapoint = { Minimum: number; Maximum: number; SampleCount: number; Sum: number };
+
+/** What moto holds for a metric of INSTANCE_ID in the last hour, per minute. */
+function datapoints(metric: string): Datapoint[] {
   const script = `
 import boto3, datetime, json, sys
 now = datetime.datetime.now(datetime.timezone.utc)
 points = boto3.client("cloudwatch", region_name="eu-west-1").get_metric_statistics(
     Namespace=sys.argv[1], MetricName=sys.argv[2], Dimensions=[{"Name": "InstanceId", "Value": sys.argv[3]}],
     StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=5),
-    Period=60, Statistics=["Minimum", "Maximum", "SampleCount"])["Datapoints"]
+    Period=60, Statistics=["Minimum", "Maximum", "SampleCount", "Sum"])["Datapoints"]
 print(json.dumps(points, default=str))
 `;
-  const out = spawnSync(
-    path.join(venv, "bin", "python"),
-    ["-c", script, NAMESPACE, unitEnvironment().MLFLOW_HEARTBEAT_METRIC, INSTANCE_ID],
-    {
-      encoding: "utf8",
-      env: pythonEnv({ ...AWS, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch }),
-      timeout: 60_000,
-    },
-  );
+  const out = spawnSync(path.join(venv, "bin", "python"), ["-c", script, NAMESPACE, metric, INSTANCE_ID], {
+    encoding: "utf8",
+    env: pythonEnv({ ...AWS, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch }),
+    timeout: 60_000,
+  });
   expect(out.stderr).toBe("");
-  const points = JSON.parse(out.stdout) as { Minimum: number; Maximum: number; SampleCount: number }[];
-  return points.flatMap((p) =>
+  return JSON.parse(out.stdout) as Datapoint[];
+}
+
+/** The values moto holds for the heartbeat metric of INSTANCE_ID. */
+function publishedValues(): number[] {
+  return datapoints(unitEnvironment().MLFLOW_HEARTBEAT_METRIC).flatMap((p) =>
     p.Minimum === p.Maximum ? Array(p.SampleCount).fill(p.Minimum) : [p.Minimum, p.Maximum],
   );
 }
@@ -179,6 +198,98 @@ test("an unhealthy upstream (nginx answers 503) publishes 0, and says so", async
     upstreamStatus = 200;
   }
   expect(publishedValues().sort()).toEqual([0, 1]);
+});
+
+/** The ServerErrors values published so far, summed. */
+function serverErrorsTotal(): number {
+  return datapoints(SERVER_ERRORS_METRIC.metricName).reduce((sum, p) => sum + p.Sum, 0);
+}
+
+/** GETs through nginx that the upstream answers with these codes. */
+async function answer(...codes: number[]): Promise<void> {
+  for (const code of codes) expect(await httpStatus(`${nginxUrl}/status/${code}`)).toBe(code);
+}
+
+/** One heartbeat run that succeeds; the ServerErrors value it published. */
+async function serverErrorsOfOneRun(): Promise<number> {
+  const before = serverErrorsTotal();
+  const run = await heartbeat();
+  expect(run.output).toBe("");
+  expect(run.status).toBe(0);
+  return serverErrorsTotal() - before;
+}
+
+test("the 5xx answers nginx logged since the last run are published, each once, across a logrotate", async () => {
+  await serverErrorsOfOneRun(); // the position now (a first run starts at the end of the log)
+  await answer(500, 502, 200, 404, 503);
+  // A user name that looks like the rest of a line: nginx writes its quote as \x22, so it is not a status.
+  const lookalike = Buffer.from('x] "GET / HTTP/1.1" 500 :p').toString("base64");
+  expect(
+    await httpStatus(`${nginxUrl}/status/200`, { headers: { Authorization: `Basic ${lookalike}` } }),
+  ).toBe(200);
+  expect(await serverErrorsOfOneRun()).toBe(3);
+  expect(await serverErrorsOfOneRun()).toBe(0);
+
+  // logrotate as Debian's nginx config does it: rename, create, then nginx reopens its logs on USR1. The
+  // lines nginx wrote to the renamed file after the last run still count, once.
+  await answer(504);
+  fs.renameSync(accessLog, `${accessLog}.1`);
+  await answer(500);
+  fs.writeFileSync(accessLog, "");
+  process.kill(Number(fs.readFileSync(path.join(dir, "nginx.pid"), "utf8")), "SIGUSR1");
+  await waitFor(
+    "nginx reopens its access log",
+    async () => {
+      await answer(200);
+      return fs.statSync(accessLog).size > 0;
+    },
+    10_000,
+  );
+  await answer(502, 201);
+  expect(await serverErrorsOfOneRun()).toBe(3);
+
+  // copytruncate: the log shrinks below the kept position and is read from its start.
+  await answer(200, 200, 200);
+  expect(await serverErrorsOfOneRun()).toBe(0);
+  fs.truncateSync(accessLog, 0);
+  await answer(503);
+  expect(await serverErrorsOfOneRun()).toBe(1);
+});
+
+test("a line still being written counts once complete; a line in another format is reported", async () => {
+  await serverErrorsOfOneRun();
+  const line = '127.0.0.1 - - [06/Dec/2026:03:04:05 +0000] "GET /x HTTP/1.1" 500 0 "-" "test"';
+  fs.appendFileSync(accessLog, line);
+  expect(await serverErrorsOfOneRun()).toBe(0);
+  fs.appendFileSync(accessLog, "\n");
+  expect(await serverErrorsOfOneRun()).toBe(1);
+
+  fs.appendFileSync(accessLog, "not an access log line\n");
+  const run = await heartbeat();
+  expect(run.status).toBe(0);
+  expect(run.output).toContain(`mlflow-heartbeat: ${accessLog}: 1 line(s) without a status`);
+});
+
+test("an unreadable access log costs the 5xx count, not the health metric", async () => {
+  const samples = (metric: string) => datapoints(metric).reduce((n, p) => n + p.SampleCount, 0);
+  const healthy = samples(HEARTBEAT.metricName);
+  const errors = samples(SERVER_ERRORS_METRIC.metricName);
+  const run = await runAsync(path.join(venv, "bin", "python"), [path.join(SERVER_DIR, "heartbeat.py")], {
+    cwd: dir,
+    env: {
+      ...AWS,
+      ...unitEnvironment(),
+      MLFLOW_HEARTBEAT_ACCESS_LOG: path.join(dir, "no-such.log"),
+      AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds,
+      STATE_DIRECTORY: stateDirectory,
+    },
+    timeoutMs: 60_000,
+  });
+  expect(run.status).toBe(0);
+  expect(run.output).toMatch(/mlflow-heartbeat: no 5xx count: FileNotFoundError/);
+  expect(samples(HEARTBEAT.metricName)).toBe(healthy + 1);
+  expect(samples(SERVER_ERRORS_METRIC.metricName)).toBe(errors);
 });
 
 test("without the metadata service the heartbeat fails instead of publishing for no instance", async () => {

@@ -604,6 +604,38 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(e.calls.map((c) => c.token)).toContain("aws:ecr/getAuthorizationToken:getAuthorizationToken");
     });
 
+    test("the container definition states what ECS would default, so what it returns compares equal", () => {
+      // terraform-provider-aws containerDefinitionsAreEquivalent normalizes essential, tcp and the awsvpc
+      // host port; fields it does not normalize are sent as ECS stores them (docs/aws-operations.md).
+      const container = taskContainer(e) as unknown as Record<string, unknown> & {
+        mountPoints: Record<string, unknown>[];
+        portMappings: Record<string, unknown>[];
+      };
+      expect(container.essential).toBe(true);
+      for (const mount of container.mountPoints) expect(typeof mount.readOnly).toBe("boolean");
+      for (const port of container.portMappings) {
+        expect(port.protocol).toBe("tcp");
+        expect(port.hostPort).toBeUndefined();
+      }
+      expect(container.linuxParameters).toEqual({ initProcessEnabled: true });
+      expect(container.versionConsistency).toBeUndefined();
+    });
+
+    test("ECR lifecycle: each build pushes one image, so imageCountMoreThan counts builds", () => {
+      // docker-build's embedded buildx disables default provenance (provider/internal/client.go, v0.0.22:
+      // Attests {"provenance": nil}) and requests no SBOM; `exec` mode runs docker-buildx, whose default
+      // adds a provenance attestation: an index plus an untagged attestation manifest the rule would count.
+      const image = single(e, "docker-build:index:Image");
+      expect(image.inputs.exec ?? false).toBe(false);
+      expect(image.inputs.exports).toBeUndefined();
+      // One platform: a plain image manifest, no index with one child per platform.
+      expect(image.inputs.platforms).toEqual(["linux/amd64"]);
+      const [rule] = JSON.parse(
+        String(single(e, "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs.policy),
+      ).rules;
+      expect(rule.selection.tagStatus).toBe("any");
+    });
+
     test("target group health check is MLflow's unauthenticated /health; drains slowly for large uploads", () => {
       const targetGroup = single(e, "aws:lb/targetGroup:TargetGroup");
       expect(targetGroup.inputs.targetType).toBe("ip");

@@ -2,7 +2,12 @@
 // autoscaling and its alarms, and the PostgreSQL log group RDS would otherwise create without a retention.
 import { Evaluation, evaluateProgram, readStackFile, stackFile } from "../support/mockRuntime";
 import { single } from "../support/inspect";
-import { freeStorageAlarm, rdsIdentifier } from "../../components/metadataDatabase";
+import {
+  MAINTENANCE_WINDOW,
+  freeStorageAlarm,
+  queuedChanges,
+  rdsIdentifier,
+} from "../../components/metadataDatabase";
 import { DEFAULTS } from "../../stacks/config";
 
 const GIB = 1024 ** 3;
@@ -132,5 +137,52 @@ describe("the PostgreSQL log group", () => {
     expect(long.length).toBeLessThanOrEqual(63);
     expect(long).toMatch(/^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$/);
     expect(rdsIdentifier("1_Odd--Name", "ff")).toBe("odd-name-db-ff");
+  });
+});
+
+describe("changes a protected database queues for the maintenance window", () => {
+  const wanted = {
+    instanceClass: "db.m7g.xlarge",
+    engineVersion: "17",
+    allocatedStorageGb: 150,
+    maxAllocatedStorageGb: 1000,
+    backupRetentionDays: 30,
+    multiAz: true,
+  };
+  const running = {
+    instanceClass: "db.m7g.xlarge",
+    engineVersionActual: "17.4",
+    allocatedStorage: 150,
+    backupRetentionPeriod: 30,
+    multiAz: true,
+  };
+
+  test("protected stacks keep the window; unprotected ones apply at once", () => {
+    const prod = single(evaluations.prod, "aws:rds/instance:Instance").inputs;
+    expect(prod).toMatchObject({ applyImmediately: false, maintenanceWindow: MAINTENANCE_WINDOW });
+    expect(single(evaluations.dev, "aws:rds/instance:Instance").inputs.applyImmediately).toBe(true);
+  });
+
+  test("nothing is reported when the instance runs what the config asks for (minor version, grown storage)", () => {
+    expect(queuedChanges(wanted, running)).toEqual([]);
+    // Storage autoscaling grew the disk past the configured allocation: not a queued change.
+    expect(queuedChanges(wanted, { ...running, allocatedStorage: 300 })).toEqual([]);
+  });
+
+  test("what the provider read back differs from the config: each queued change, with what runs now", () => {
+    const queued = queuedChanges(wanted, {
+      instanceClass: "db.m7g.large",
+      engineVersionActual: "16.8",
+      allocatedStorage: 100,
+      backupRetentionPeriod: 7,
+      multiAz: false,
+    });
+    expect(queued).toEqual([
+      'database.instanceClass "db.m7g.xlarge" (running: "db.m7g.large")',
+      'database.engineVersion "17" (running: "16")',
+      "database.allocatedStorageGb 150 (running: 100)",
+      "database.backupRetentionDays 30 (running: 7)",
+      "database.multiAz true (running: false)",
+    ]);
   });
 });

@@ -18,7 +18,12 @@ test.each(["dev", "prod"])(
   "plan --stack %s lists resources with parents and settings, outputs masked",
   (stack) => {
     const result = plan("--stack", stack);
-    expect(result.stderr).toBe("");
+    // prod ships placeholders (its allowed range, its alarm address): the plan warns about each, once.
+    const warned = result.stderr.split("\n").filter((line) => line.startsWith("warning: "));
+    expect(warned.map((line) => /mlflow-platform:[A-Za-z.[\]0-9]+/.exec(line)?.[0])).toEqual(
+      stack === "prod" ? ["mlflow-platform:server.allowedCidrs[0]", "mlflow-platform:alarmEmails[0]"] : [],
+    );
+    expect(result.stderr.replace(/^warning: .*\n/gm, "")).toBe("");
     expect(result.status).toBe(0);
     const out = result.stdout;
     expect(out).toMatch(new RegExp(`^\\+ mlflow-platform:index:MlflowPlatform  mlflow-${stack}$`, "m"));
@@ -51,7 +56,7 @@ test.each(["dev", "prod"])(
     expect(summary).toMatch(/^ {2}Anything else publicly reachable \(.*\): none$/m);
     expect(summary).toContain(`    - RDS instance mlflow-${stack}-db: publiclyAccessible=false;`);
     const [total, costClass] =
-      stack === "prod" ? ["352.51", "$$$ ($250-1000/month)"] : ["38.21", "$ (< $50/month)"];
+      stack === "prod" ? ["352.61", "$$$ ($250-1000/month)"] : ["38.31", "$ (< $50/month)"];
     expect(summary).toContain(`  Monthly cost estimate: $${total} -> ${costClass}\n`);
     expect(summary).toMatch(/^ {4}Excluded \(usage-based\): S3 storage and requests;/m);
     expect(summary).toContain("approximate, us-east-1 on-demand list prices, 2026");

@@ -25,12 +25,13 @@ import {
   FETCHED_SERVER_FILES,
   GC_SCHEDULE,
   HEARTBEAT,
+  SERVER_ERRORS_METRIC,
   readServerFile,
   renderGcServiceUnit,
   renderGcTimerUnit,
   serverFileSha256,
 } from "../../server/render";
-import { HEARTBEAT_ALARM_MINUTES } from "../../components/compute/ec2";
+import { HEARTBEAT_ALARM_MINUTES, SERVER_ERRORS_ALARM_THRESHOLD } from "../../components/compute/ec2";
 import { bootCommands } from "../support/boot";
 
 const evaluations: Record<string, Evaluation> = {};
@@ -434,6 +435,29 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       const heartbeat = boot.indexOf("systemctl enable --now mlflow-heartbeat.timer");
       expect(heartbeat).toBeGreaterThan(boot.indexOf("systemctl restart nginx.service"));
       expect(boot.slice(heartbeat + 1).filter((c) => !/^(step=|log )/.test(c))).toEqual([]);
+    });
+
+    test("5xx alarm: nginx's 5xx answers, counted by the heartbeat, page above the load balancer's threshold", () => {
+      const topic = single(ev(), "aws:sns/topic:Topic").state.arn;
+      const alarm = single(ev(), "aws:cloudwatch/metricAlarm:MetricAlarm", `mlflow-${stack}-server-5xx`);
+      expect(alarm.inputs).toMatchObject({
+        namespace: heartbeatAlarm().inputs.namespace,
+        metricName: SERVER_ERRORS_METRIC.metricName,
+        dimensions: { [HEARTBEAT.dimensionName]: `${instance().name}-id` },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: SERVER_ERRORS_ALARM_THRESHOLD,
+        comparisonOperator: "GreaterThanThreshold",
+        // No count means no heartbeat, which its own alarm (missing = breaching) reports.
+        treatMissingData: "notBreaching",
+        alarmActions: [topic],
+        okActions: [topic],
+      });
+      // The heartbeat the server runs publishes that metric from nginx's access log.
+      const unit = cloudInitFiles(userData())["/etc/systemd/system/mlflow-heartbeat.service"].split("\n");
+      expect(unit).toContain(`Environment=MLFLOW_HEARTBEAT_ERRORS_METRIC=${SERVER_ERRORS_METRIC.metricName}`);
+      expect(unit).toContain("Environment=MLFLOW_HEARTBEAT_ACCESS_LOG=/var/log/nginx/access.log");
     });
 
     test("user data: cloud-config rendered from server/, secrets only as ARNs, allowed hosts name the EIP", () => {

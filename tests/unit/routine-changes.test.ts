@@ -141,7 +141,10 @@ function outcomes(before: Evaluation, after: Evaluation): Outcome[] {
   return before.resources.map((resource) => {
     const now = next.get(key(resource));
     if (!now) return { resource, change: "deleted", triggers: [] };
-    const { change, triggers } = classify(resource.type, resource.inputs, now.inputs);
+    // Pulumi keeps the old value of an ignored input, so it changes nothing.
+    const ignored = (inputs: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(inputs).filter(([k]) => !now.ignoreChanges.includes(k)));
+    const { change, triggers } = classify(resource.type, ignored(resource.inputs), ignored(now.inputs));
     return { resource, change, triggers };
   });
 }
@@ -237,6 +240,24 @@ describe.each(cases.map((c) => [c.variant.id, c.change.what, c] as const))("%s: 
 
   test("no delete waits on something still attached", () => {
     expect(blockedDeletes(result, after)).toEqual([]);
+  });
+});
+
+/**
+ * Inputs that name a resource uniquely in the account and region. Set explicitly, the same name survives a
+ * replacement (`pulumi up --replace`, or a replace-triggering input), so the replacement, created before
+ * the old one is deleted, collides with it unless the old one is deleted first.
+ */
+const UNIQUE_NAME_INPUTS: Record<string, string> = { "aws:rds/instance:Instance": "identifier" };
+
+describe.each(fileVariants().map((v) => [v.id, v] as const))("%s: forced replacements", (_id, variant) => {
+  test("a resource with an explicit unique name is deleted before its replacement is created", async () => {
+    const ev = await baselineOf(variant);
+    const colliding = ev.resources
+      .filter((r) => r.type in UNIQUE_NAME_INPUTS && r.inputs[UNIQUE_NAME_INPUTS[r.type]] !== undefined)
+      .filter((r) => !r.deleteBeforeReplace)
+      .map((r) => `${r.type} ${r.name}: ${UNIQUE_NAME_INPUTS[r.type]} is explicit, replaced create-first`);
+    expect(colliding).toEqual([]);
   });
 });
 

@@ -24,6 +24,7 @@ import {
   renderHeartbeatTimerUnit,
   HEARTBEAT,
   RDS_CA_BUNDLE_PATH,
+  SERVER_ERRORS_METRIC,
 } from "../../server/render";
 import { cloudInitFiles } from "../support/inspect";
 import { bootCommands, exampleServerFileSources } from "../support/boot";
@@ -169,6 +170,11 @@ test("heartbeat units: a oneshot probe of /health as the server's user, with its
     "Environment=MLFLOW_HEARTBEAT_URL=http://127.0.0.1/health",
     "Environment=MLFLOW_HEARTBEAT_NAMESPACE=mlflow-platform/mlflow-prod",
     `Environment=MLFLOW_HEARTBEAT_METRIC=${HEARTBEAT.metricName}`,
+    `Environment=MLFLOW_HEARTBEAT_ERRORS_METRIC=${SERVER_ERRORS_METRIC.metricName}`,
+    "Environment=MLFLOW_HEARTBEAT_ACCESS_LOG=/var/log/nginx/access.log",
+    // nginx's logs are www-data:adm 0640 on Debian/Ubuntu; the read position needs a writable directory.
+    "SupplementaryGroups=adm",
+    "StateDirectory=mlflow-heartbeat",
     "ExecStart=/opt/mlflow/venv/bin/python /opt/mlflow/server/heartbeat.py",
     "After=network-online.target nginx.service mlflow.service",
   ]) {
@@ -199,6 +205,7 @@ test("heartbeat units: a oneshot probe of /health as the server's user, with its
   expect(() => renderHeartbeatServiceUnit({ namespace: "AWS/EC2" })).toThrow(/namespace/);
   expect(() => renderHeartbeatServiceUnit({ namespace: "a b\nExecStart=/bin/sh" })).toThrow(/namespace/);
   expect(() => renderHeartbeatServiceUnit({ healthUrl: "http://x/health\nUser=root" })).toThrow(/healthUrl/);
+  expect(() => renderHeartbeatServiceUnit({ accessLog: "log\nUser=root" })).toThrow(/accessLog/);
   expect(
     renderCloudInit({
       ...base,

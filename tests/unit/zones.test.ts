@@ -3,7 +3,8 @@
 import { Evaluation, evaluateProgram, readStackFile, stackFile } from "../support/mockRuntime";
 import { matrixVariant } from "../support/variants";
 import { ofType, single } from "../support/inspect";
-import { chooseZones } from "../../components/network";
+import { chooseZones, keptZonesWarning } from "../../components/network";
+import { classify } from "../../scripts/replacements";
 
 const AZS = "aws:index/getAvailabilityZones:getAvailabilityZones";
 const OFFERINGS = "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings";
@@ -77,6 +78,40 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     const instance = single(skipped, "aws:ec2/instance:Instance");
     expect(instance.inputs.subnetId).toBe(`mlflow-${stack}-public-0-id`);
   });
+});
+
+test("an existing stack's subnets keep their zones when a new instance type moves the choice", async () => {
+  const before = await evaluateProgram(variant("dev"));
+  // t3.medium is not offered in the first zone: the choice moves from a, b to b, c.
+  const after = await evaluateProgram({
+    ...variant("dev", { server: { instanceType: "t3.medium" } }),
+    callResults: offeredIn("t3.medium", ["use1-az2", "use1-az3"]),
+  });
+  expect(subnetZones(after, "public")).toEqual(["us-east-1b", "us-east-1c"]);
+  for (const subnet of ofType(after, "aws:ec2/subnet:Subnet")) {
+    const old = single(before, "aws:ec2/subnet:Subnet", subnet.name);
+    // Pulumi keeps the old value of an ignored input: the subnet is not replaced.
+    expect(subnet.ignoreChanges).toEqual(["availabilityZone"]);
+    const kept = (inputs: Record<string, unknown>) => ({ ...inputs, availabilityZone: undefined });
+    expect(classify(subnet.type, kept(old.inputs), kept(subnet.inputs)).change).toBe("unchanged");
+    expect(classify(subnet.type, old.inputs, subnet.inputs).triggers).toEqual(["availabilityZone"]);
+  }
+  // Pinned zones are deliberate: a change of the pins moves the subnets.
+  const pinned = await evaluateProgram(
+    variant("dev", { network: { availabilityZoneIds: ["use1-az1", "use1-az2"] } }),
+  );
+  for (const subnet of ofType(pinned, "aws:ec2/subnet:Subnet")) expect(subnet.ignoreChanges).toEqual([]);
+});
+
+test("kept zones that differ from today's choice are reported, naming the way out", () => {
+  const chosen = [
+    { name: "us-east-1b", id: "use1-az2" },
+    { name: "us-east-1c", id: "use1-az3" },
+  ];
+  expect(keptZonesWarning(["us-east-1b", "us-east-1c"], chosen, "t3.medium")).toBeUndefined();
+  expect(keptZonesWarning(["us-east-1a", "us-east-1b"], chosen, "t3.medium")).toMatch(
+    /subnets stay in us-east-1a, us-east-1b .* offered for server\.instanceType t3\.medium chosen now are us-east-1b, us-east-1c\. If the server's zone us-east-1a lacks the instance type, its resize fails: .*network\.availabilityZoneIds/,
+  );
 });
 
 test("too few zones offer the instance type: the program fails naming the setting", async () => {
