@@ -4,7 +4,7 @@
 import * as path from "path";
 import { CapturedResource, Evaluation, evaluateProgram } from "../support/mockRuntime";
 import { ofType, single } from "../support/inspect";
-import { StackVariant, fileVariants, matrixVariants } from "../support/variants";
+import { StackVariant, fileVariants, matrixVariants, tlsVariants } from "../support/variants";
 import {
   GraphNode,
   creationOrder,
@@ -15,7 +15,7 @@ import {
   transitiveDependencies,
 } from "../../scripts/deploymentGraph";
 
-const variants: StackVariant[] = [...fileVariants(), ...matrixVariants()];
+const variants: StackVariant[] = [...fileVariants(), ...matrixVariants(), ...tlsVariants()];
 
 /**
  * CreateSecurityGroup GroupDescription and every rule Description (IpRange, Ipv6Range, SecurityGroupRuleRequest):
