@@ -6,7 +6,14 @@
 import { PolicyResource, ReportViolation } from "@pulumi/policy";
 import { userDataTexts, EC2_INSTANCE } from "./aws-ec2";
 import { LB_LISTENER_TYPES, redirectsToHttps } from "./aws-lb";
-import { SECURITY_GROUP, coversPort, ingressRules, isWorld } from "./aws-security-groups";
+import {
+  SECURITY_GROUP,
+  SECURITY_GROUP_INGRESS_RULE,
+  SECURITY_GROUP_RULE,
+  coversPort,
+  ingressRules,
+  isWorld,
+} from "./aws-security-groups";
 import {
   listensPublicly,
   nginxConfigsInCloudConfig,
@@ -36,9 +43,17 @@ function referenced(
   });
 }
 
-/** Whether any of the groups admits `port` from 0.0.0.0/0 or ::/0 (inline ingress). */
-function worldReaches(groups: PolicyResource[], port: number): boolean {
-  return groups.some(
+/**
+ * Whether any of the groups admits `port` from 0.0.0.0/0 or ::/0: their inline ingress, and the separate
+ * rule resources (`securityGroupId`) that add to them.
+ */
+function worldReaches(groups: PolicyResource[], port: number, resources: PolicyResource[]): boolean {
+  const attached = resources.filter(
+    (r) =>
+      isOneOf(r.type, [SECURITY_GROUP_RULE, SECURITY_GROUP_INGRESS_RULE]) &&
+      referenced(r, "securityGroupId", groups, "id").length > 0,
+  );
+  return [...groups, ...attached].some(
     (g) =>
       known(() =>
         ingressRules({ type: g.type, props: g.props }).some(
@@ -64,7 +79,7 @@ function checkListeners(
     if (!balancer) continue; // internal, or not this stack's: not public
     const balancerGroups = referenced(balancer, "securityGroups", groups, "id");
     // A group outside the stack cannot be read: treat the listener as reachable by the world.
-    const public_ = balancerGroups.length === 0 || worldReaches(balancerGroups, port);
+    const public_ = balancerGroups.length === 0 || worldReaches(balancerGroups, port, resources);
     if (public_ && known(() => redirectsToHttps(listener.props)) === false) {
       report(
         `${describe(listener)} serves plain HTTP on port ${port} of an internet-facing load balancer open to the world: ` +
@@ -82,7 +97,7 @@ function checkInstances(
 ): void {
   for (const instance of resources.filter((r) => isOneOf(r.type, [EC2_INSTANCE]))) {
     const instanceGroups = referenced(instance, "vpcSecurityGroupIds", groups, "id");
-    if (!worldReaches(instanceGroups, HTTP_PORT)) continue;
+    if (!worldReaches(instanceGroups, HTTP_PORT, resources)) continue;
     const texts = known(() => userDataTexts(instance.type, instance.props));
     if (texts === UNKNOWN) continue; // preview of a new user data: the update re-runs the policy
     const configs = texts.flatMap(nginxConfigsInCloudConfig);

@@ -180,6 +180,34 @@ describe(`${POLICY}: EC2`, () => {
     expect(v[0].message).toMatch(message);
   });
 
+  it("sees port 80 opened by a separate rule resource too", async () => {
+    const rule = (type: string, props: Record<string, unknown>): TestResource => ({
+      type,
+      name: "extra",
+      props,
+    });
+    for (const extra of [
+      rule("aws:ec2/securityGroupRule:SecurityGroupRule", {
+        type: "ingress",
+        securityGroupId: "server-id",
+        protocol: "tcp",
+        fromPort: 80,
+        toPort: 80,
+        cidrBlocks: WORLD,
+      }),
+      rule("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {
+        securityGroupId: "server-id",
+        ipProtocol: "tcp",
+        fromPort: 80,
+        toPort: 80,
+        cidrIpv4: "0.0.0.0/0",
+      }),
+    ]) {
+      const v = await runPolicies(publicHttpPolicies, [...ec2Stack(undefined, PROXY_SHAPE), extra]);
+      expect(policyNames(v)).toEqual([POLICY]);
+    }
+  });
+
   it("refuses port 80 open to the world when the user data shows no nginx.conf", async () => {
     const v = await runPolicies(publicHttpPolicies, ec2Stack(WORLD, undefined));
     expect(v[0].message).toMatch(/no nginx\.conf/);
