@@ -11,6 +11,7 @@ import {
   TEST_ZONE,
   fileVariants,
   matrixVariant,
+  matrixVariants,
   tlsVariants,
 } from "../support/variants";
 import { CERTIFICATE_METRIC, HTTPS_PORT, LETS_ENCRYPT_DIRECTORY } from "../../server/render";
@@ -46,25 +47,21 @@ const route53Statements = (e: Evaluation): IamStatement[] =>
     [s.Action].flat().some((a) => String(a).startsWith("route53:")),
   );
 
-describe.each(
-  [
-    ...fileVariants(),
-    matrixVariant("dev", "s3", "ec2"),
-    matrixVariant("dev", "s3", "container"),
-    ...tlsVariants(),
-  ].map((v) => [v.id, v] as const),
-)("%s", (_id, variant) => {
-  test("trackingUri and clientEnv say https, unless the stack asks for plain HTTP", async () => {
-    const e = await evaluate(variant);
-    const scheme = isPlain(variant) ? "http" : "https";
-    expect(String(e.outputs.trackingUri.value)).toMatch(new RegExp(`^${scheme}://[^/]+$`));
-    expect(e.outputs.clientEnv.secret).toBe(true);
-    expect(String(e.outputs.clientEnv.value).split("\n")[0]).toBe(
-      `MLFLOW_TRACKING_URI=${e.outputs.trackingUri.value}`,
-    );
-    if (!isPlain(variant)) expect(String(e.outputs.clientEnv.value)).not.toMatch(/http:\/\//);
-  });
-});
+describe.each([...fileVariants(), ...matrixVariants(), ...tlsVariants()].map((v) => [v.id, v] as const))(
+  "%s",
+  (_id, variant) => {
+    test("trackingUri and clientEnv say https, unless the stack asks for plain HTTP", async () => {
+      const e = await evaluate(variant);
+      const scheme = isPlain(variant) ? "http" : "https";
+      expect(String(e.outputs.trackingUri.value)).toMatch(new RegExp(`^${scheme}://[^/]+$`));
+      expect(e.outputs.clientEnv.secret).toBe(true);
+      expect(String(e.outputs.clientEnv.value).split("\n")[0]).toBe(
+        `MLFLOW_TRACKING_URI=${e.outputs.trackingUri.value}`,
+      );
+      if (!isPlain(variant)) expect(String(e.outputs.clientEnv.value)).not.toMatch(/http:\/\//);
+    });
+  },
+);
 
 test("every shipped stack and example is https or says allowPlainHttp", async () => {
   for (const variant of fileVariants()) {
