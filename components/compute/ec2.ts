@@ -376,7 +376,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       {
         alarmDescription:
           `MLflow server certificate has less than ${CERTIFICATE_ALARM_DAYS} day left, is still self-signed, or is not reported, ` +
-          `for ${CERTIFICATE_ALARM_MINUTES} minutes: see journalctl -u certbot on the instance (SSM) and docs/https.md`,
+          `for ${CERTIFICATE_ALARM_MINUTES} minutes: see docs/https.md (the ACME client log on the instance, through SSM)`,
         namespace,
         metricName: CERTIFICATE_METRIC.metricName,
         dimensions: { [CERTIFICATE_METRIC.dimensionName]: instance.id },
