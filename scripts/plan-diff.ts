@@ -166,6 +166,13 @@ export function diffPlans(base: PlanDocument, head: PlanDocument): string {
   for (const [id, p] of basePublic) {
     if (!headPublic.has(id)) relief.push(`> ✅ **No longer public:** ${p.kind} ${named(id)}`);
   }
+  // Plain HTTP turned on (server.allowPlainHttp): as prominent as a new opening.
+  for (const w of head.summary.warnings ?? []) {
+    if (!(base.summary.warnings ?? []).includes(w)) alerts.push(`> ⚠️ **Warning:** ${w}`);
+  }
+  for (const w of base.summary.warnings ?? []) {
+    if (!(head.summary.warnings ?? []).includes(w)) relief.push(`> ✅ **Resolved:** ${w}`);
+  }
   const baseEgress = new Set(base.summary.egressOnly.map((e) => e.resource));
   const headEgress = new Set(head.summary.egressOnly.map((e) => e.resource));
   for (const e of head.summary.egressOnly) {

@@ -16,6 +16,7 @@ import {
 } from "../tests/support/mockRuntime";
 import { CostEstimate, estimateMonthlyCost, formatCostEstimate, mockId } from "./cost";
 import { DeploymentEstimate, estimateDeployment, formatDeployment, refId } from "./deploymentGraph";
+import { ACME_HTTP_INGRESS_DESCRIPTION } from "../components/compute/ec2";
 
 /** The inputs the text plan prints for each resource. */
 const SHOWN_INPUTS = [
@@ -164,6 +165,8 @@ export interface PlanSummary {
   egressOnly: EgressOnlyItem[];
   /** Resources that could be public and are not, with the setting that keeps them private. */
   notPublic: string[];
+  /** What a reviewer must see before `pulumi up`: plain HTTP (server.allowPlainHttp). */
+  warnings: string[];
   cost: CostEstimate;
   /** Creation order, critical path and estimated minutes of a first `pulumi up` (scripts/deploymentGraph.ts). */
   deployment: DeploymentEstimate;
@@ -370,6 +373,17 @@ export function analyseExposure(resources: CapturedResource[]): {
     return parts.length === 0 ? "admits nothing" : `admits only ${parts.join("; ")}`;
   };
 
+  /** Why port 80 is open to the world next to HTTPS (components/compute/ec2.ts, the http-01 rule). */
+  const acmePortNote = (groupIds: unknown[]): string => {
+    const acme = groups
+      .filter((g) => groupIds.includes(mockId(g)))
+      .flatMap((g) => (g.inputs.ingress ?? []) as Record<string, unknown>[])
+      .some((i) => i.description === ACME_HTTP_INGRESS_DESCRIPTION);
+    return acme
+      ? "; port 80 serves only the ACME http-01 challenge and a redirect to HTTPS, open to the world because the CA validates from addresses it does not publish (server.acme.challenge dns-01 keeps it closed)"
+      : "";
+  };
+
   const publicItems: PublicItem[] = [];
   const egressOnly: EgressOnlyItem[] = [];
   const notPublic: string[] = [];
@@ -405,7 +419,7 @@ export function analyseExposure(resources: CapturedResource[]): {
     publicItems.push({
       resource: id(r),
       kind: "EC2 instance",
-      why: `EC2 instance ${r.name} has ${addresses.join(" and ")}; ${describe(rules)}`,
+      why: `EC2 instance ${r.name} has ${addresses.join(" and ")}; ${describe(rules)}${acmePortNote(groupIds)}`,
       reachableFrom: rules,
     });
   }
@@ -575,6 +589,27 @@ export function analyseExposure(resources: CapturedResource[]): {
   return { public: publicItems, egressOnly, notPublic };
 }
 
+/**
+ * Plain HTTP is allowed only when a stack asks for it (server.allowPlainHttp): say so where a reviewer looks,
+ * with who can reach it.
+ */
+export function planWarnings(
+  outputs: Record<string, { value: unknown; secret: boolean }>,
+  exposure: { public: PublicItem[] },
+): string[] {
+  const uri = outputs.trackingUri;
+  if (uri?.secret || typeof uri?.value !== "string" || !uri.value.startsWith("http://")) return [];
+  const sources = [
+    ...new Set(exposure.public.flatMap((p) => p.reachableFrom.flatMap((r) => r.cidrs))),
+  ].sort();
+  return [
+    `plain HTTP (server.allowPlainHttp: true): ${uri.value} carries passwords and tokens in clear` +
+      (sources.length > 0
+        ? ` from ${sources.join(", ")}${sources.some((c) => c === "0.0.0.0/0" || c === "::/0") ? " (the whole internet: the policy pack refuses this)" : ""}`
+        : " (on private addresses only)"),
+  ];
+}
+
 /** Kinds of public item that the platform never means to expose (its entry points are EC2 and load balancers). */
 const ENTRY_POINT_KINDS = ["EC2 instance", "Application Load Balancer", "Network Load Balancer"];
 
@@ -593,6 +628,7 @@ export function buildPlanDocument(
     .sort((a, b) => compare(a.type, b.type) || compare(a.name, b.name));
   const byType: Record<string, number> = {};
   for (const r of planned) byType[r.type] = (byType[r.type] ?? 0) + 1;
+  const exposure = analyseExposure(resources);
   const outputs = Object.fromEntries(
     Object.keys(evaluation.outputs)
       .sort()
@@ -614,7 +650,8 @@ export function buildPlanDocument(
           .sort()
           .map((k) => [k, byType[k]]),
       ),
-      ...analyseExposure(resources),
+      ...exposure,
+      warnings: planWarnings(evaluation.outputs, exposure),
       cost: estimateMonthlyCost(resources, { region: options.region }),
       deployment: estimateDeployment(resources),
     },
@@ -652,6 +689,7 @@ export function formatSummary(summary: PlanSummary): string[] {
   ];
   for (const [type, n] of Object.entries(summary.resourcesByType))
     out.push(`    ${String(n).padStart(3)}  ${type}`);
+  for (const w of summary.warnings ?? []) out.push(`  WARNING: ${w}`);
   out.push("  Public (reachable from the internet):");
   const entryPoints = summary.public.filter((p) => ENTRY_POINT_KINDS.includes(p.kind));
   const others = summary.public.filter((p) => !ENTRY_POINT_KINDS.includes(p.kind));

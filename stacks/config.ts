@@ -1,8 +1,10 @@
 // Turns raw stack config into typed, defaulted PlatformSettings. Everything invalid stops the program here,
 // before any resource is registered, with a message naming the key, the value and what is allowed.
 import { getProject, getStack, runtime } from "@pulumi/pulumi";
-import { DEFAULT_POOL, DEFAULT_WORKERS, pinnedMlflowVersion } from "../server/render";
+import { DEFAULT_POOL, DEFAULT_WORKERS, LETS_ENCRYPT_DIRECTORY, pinnedMlflowVersion } from "../server/render";
 import {
+  ACME_CHALLENGES,
+  AcmeSettings,
   ARTIFACT_BACKENDS,
   ArtifactStoreSettings,
   DatabaseSettings,
@@ -51,6 +53,8 @@ export const DEFAULTS = {
     rootVolumeGb: 20,
     logRetentionDays: 30,
     gcRetentionDays: 30,
+    allowPlainHttp: false,
+    acme: { directoryUrl: LETS_ENCRYPT_DIRECTORY, challenge: "http-01" },
     container: {
       cpu: 1024,
       memoryMb: 2048,
@@ -499,12 +503,7 @@ function readServer(value: unknown): ServerSettings {
   );
   if (domain && !hostedZoneId) {
     throw new ConfigError(
-      `${key}.hostedZoneId: missing while ${key}.domain is "${domain}"; allowed: the Route 53 zone id that holds the domain (needed for DNS validation of its certificate)`,
-    );
-  }
-  if (domain && compute !== "container") {
-    throw new ConfigError(
-      `${key}.domain: set while ${key}.compute is "${compute}"; allowed: compute: container (TLS terminates at the load balancer with an ACM certificate), or no domain (EC2 serves HTTP on its Elastic IP)`,
+      `${key}.hostedZoneId: missing while ${key}.domain is "${domain}"; allowed: the Route 53 zone id that holds the domain (its record and certificate validation are created there)`,
     );
   }
   if (hostedZoneId && !domain) {
@@ -512,7 +511,6 @@ function readServer(value: unknown): ServerSettings {
       `${key}.domain: missing while ${key}.hostedZoneId is set; allowed: set both or neither`,
     );
   }
-
   const rawContainer = object(`${key}.container`, raw.container ?? {}, childKeys("server.container"));
   if (raw.container !== undefined && compute !== "container") {
     throw new ConfigError(
@@ -550,7 +548,7 @@ function readServer(value: unknown): ServerSettings {
     maxCount,
   );
 
-  return {
+  const server: Omit<ServerSettings, "allowPlainHttp" | "acme"> = {
     compute,
     mlflowVersion,
     allowedCidrs,
@@ -599,6 +597,59 @@ function readServer(value: unknown): ServerSettings {
       ),
     },
   };
+  // Last, so that a container stack's other mistakes are reported as themselves.
+  const allowPlainHttp = bool(`${key}.allowPlainHttp`, raw.allowPlainHttp, d.allowPlainHttp);
+  checkTransport(key, { compute, domain, allowPlainHttp, acmeGiven: raw.acme !== undefined });
+  return { ...server, allowPlainHttp, acme: readAcme(`${key}.acme`, raw.acme, domain) };
+}
+
+/**
+ * HTTPS is the default on every compute mode; plain HTTP only with an explicit `allowPlainHttp: true`.
+ * Container mode's load balancer is internet-facing, and its TLS needs `domain` (ACM); EC2 needs nothing.
+ */
+function checkTransport(
+  key: string,
+  s: { compute: string; domain?: string; allowPlainHttp: boolean; acmeGiven: boolean },
+): void {
+  if (s.allowPlainHttp && s.domain) {
+    throw new ConfigError(
+      `${key}.allowPlainHttp: true while ${key}.domain is "${s.domain}"; allowed: remove allowPlainHttp (the domain is served over HTTPS), or remove the domain`,
+    );
+  }
+  if (s.compute === "container" && !s.domain && !s.allowPlainHttp) {
+    throw new ConfigError(
+      `${key}.domain: missing while ${key}.compute is "container", whose internet-facing load balancer would serve credentials in clear over HTTP; allowed: ${key}.domain and ${key}.hostedZoneId (HTTPS with an ACM certificate), or ${key}.allowPlainHttp: true to serve plain HTTP deliberately (e.g. to private CIDRs only)`,
+    );
+  }
+  if (s.acmeGiven && (s.compute !== "ec2" || s.allowPlainHttp)) {
+    throw new ConfigError(
+      `${key}.acme: set while ${s.allowPlainHttp ? `${key}.allowPlainHttp is true` : `${key}.compute is "${s.compute}" (ACM issues the load balancer's certificate)`}; allowed: remove it (it configures the EC2 server's ACME client)`,
+    );
+  }
+}
+
+function readAcme(key: string, value: unknown, domain: string | undefined): AcmeSettings {
+  const raw = object(key, value ?? {}, childKeys("server.acme"));
+  const d = DEFAULTS.server.acme;
+  const directoryUrl = requiredString(
+    `${key}.directoryUrl`,
+    raw.directoryUrl ?? d.directoryUrl,
+    /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%/-]*)?$/,
+    `an https URL of an ACME directory such as ${LETS_ENCRYPT_DIRECTORY} (the default)`,
+  );
+  const email = optionalString(
+    `${key}.email`,
+    raw.email,
+    /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$/,
+    "an email address such as mlflow-admins@example.com (or leave it out: no contact)",
+  );
+  const challenge = oneOf(`${key}.challenge`, raw.challenge, d.challenge, ACME_CHALLENGES);
+  if (challenge === "dns-01" && !domain) {
+    throw new ConfigError(
+      `${key}.challenge: got "dns-01" without ${ns}:server.domain; allowed: http-01 (the certificate names the Elastic IP, which only http-01 can prove), or set server.domain and server.hostedZoneId (the TXT record is written in that Route 53 zone)`,
+    );
+  }
+  return email === undefined ? { directoryUrl, challenge } : { directoryUrl, email, challenge };
 }
 
 /** Memory (GiB) of an RDS class for the families whose sizes follow the usual ladder; undefined otherwise. */

@@ -170,13 +170,47 @@ export const CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
     key: "server.domain",
     type: "DNS name",
     defaultText: "none",
-    meaning: "container only: HTTPS with an ACM certificate and an alias record",
+    meaning:
+      "the name clients use, with a Route 53 record the program creates; container: an ACM certificate on the load balancer (required unless `allowPlainHttp`); ec2: the ACME certificate names it instead of the Elastic IP",
   },
   {
     key: "server.hostedZoneId",
     type: "Route 53 zone id",
     defaultText: "required with `domain`",
     meaning: "the zone that holds `domain`",
+  },
+  {
+    key: "server.allowPlainHttp",
+    type: "boolean",
+    default: false,
+    meaning:
+      "serve plain HTTP instead of HTTPS (e.g. on a private network): credentials cross the network in clear; the plan warns, and the policy pack refuses it when `allowedCidrs` admits the world",
+  },
+  {
+    key: "server.acme",
+    type: "object",
+    defaultText: "the values below",
+    meaning: "ec2 only: how the server gets its certificate (see [HTTPS](#https))",
+    object: true,
+  },
+  {
+    key: "server.acme.directoryUrl",
+    type: "https URL",
+    default: "https://acme-v02.api.letsencrypt.org/directory",
+    meaning: "ACME directory (Let's Encrypt production; staging or an internal CA for tests)",
+  },
+  {
+    key: "server.acme.email",
+    type: "email",
+    defaultText: "none",
+    meaning: "ACME account contact (optional)",
+  },
+  {
+    key: "server.acme.challenge",
+    type: "`http-01` \\| `dns-01`",
+    default: "http-01",
+    meaning:
+      "`http-01`: port 80 open to the world for the CA (challenge and redirect only); `dns-01`: needs `domain`, a TXT record in its zone, port 80 closed",
   },
   {
     key: "server.logRetentionDays",

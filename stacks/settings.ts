@@ -74,6 +74,19 @@ export interface ContainerSettings {
   imageRetentionCount: number;
 }
 
+export const ACME_CHALLENGES = ["http-01", "dns-01"] as const;
+export type AcmeChallenge = (typeof ACME_CHALLENGES)[number];
+
+/** How the EC2 server gets its publicly trusted certificate (compute: ec2, unless allowPlainHttp). */
+export interface AcmeSettings {
+  /** ACME directory (https); default Let's Encrypt production. */
+  directoryUrl: string;
+  /** Account contact; optional. */
+  email?: string;
+  /** `http-01` (port 80 open to the CA) or `dns-01` (needs `domain` in Route 53; port 80 stays closed). */
+  challenge: AcmeChallenge;
+}
+
 export interface ServerSettings {
   compute: ServerCompute;
   mlflowVersion: string;
@@ -85,10 +98,17 @@ export interface ServerSettings {
   /** EC2 instance type (compute: ec2). */
   instanceType: string;
   rootVolumeGb: number;
-  /** Public DNS name; turns TLS on (ACM on the load balancer). */
+  /**
+   * Public DNS name the certificate names (container: ACM on the load balancer; ec2: ACME, with an A record
+   * to the Elastic IP). Without it, EC2's certificate names its Elastic IP.
+   */
   domain?: string;
   /** Route 53 hosted zone that holds `domain`. */
   hostedZoneId?: string;
+  /** Serve plain HTTP instead of HTTPS: the only way to turn TLS off (default false). */
+  allowPlainHttp: boolean;
+  /** EC2's ACME client settings (ignored by container mode and by plain HTTP). */
+  acme: AcmeSettings;
   logRetentionDays: number;
   /** Runs deleted longer ago than this many days are purged (rows and artifacts) by the weekly gc. */
   gcRetentionDays: number;

@@ -59,13 +59,19 @@ interface Builder {
 
 /**
  * MLflow on ECS Fargate behind an Application Load Balancer: tasks in private subnets (egress through the
- * network's NAT gateway), the only public endpoint is the load balancer (HTTPS with an ACM certificate when
- * `server.domain` is set), secrets injected by ECS from Secrets Manager, CPU target-tracking autoscaling.
+ * network's NAT gateway), the only public endpoint is the load balancer (HTTPS with an ACM certificate on
+ * `server.domain`; plain HTTP only with `server.allowPlainHttp`), secrets injected by ECS from Secrets Manager, CPU target-tracking autoscaling.
  */
 export function createContainerServer({ name, parent, args, secrets }: ComputeContext): ServerDeployment {
   const { settings } = args;
   const tls = settings.domain !== undefined;
   if (tls && !settings.hostedZoneId) throw new Error("server.domain needs server.hostedZoneId");
+  if (!tls && !settings.allowPlainHttp) {
+    // Config validation rejects this first; kept here so the component never serves clear text unasked.
+    throw new Error(
+      "container compute: an internet-facing load balancer without TLS; set server.domain (HTTPS) or server.allowPlainHttp: true",
+    );
+  }
   if (!args.network.vpcCidrBlock) throw new Error("container compute needs network.vpcCidrBlock");
   const b: Builder = { name, args, opts: { parent } };
 
@@ -318,7 +324,7 @@ function createHttpsEntry(
   };
 }
 
-/** Plain HTTP on the load balancer's DNS name. */
+/** Plain HTTP on the load balancer's DNS name: only with `server.allowPlainHttp`. */
 function createHttpEntry(
   { name, args, opts }: Builder,
   loadBalancer: lb.LoadBalancer,

@@ -3,12 +3,16 @@ import * as ec2 from "@pulumi/aws/ec2";
 import * as iam from "@pulumi/aws/iam";
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as s3 from "@pulumi/aws/s3";
+import * as route53 from "@pulumi/aws/route53";
 import {
+  CERTIFICATE_METRIC,
   DEFAULT_HEARTBEAT_NAMESPACE,
   FETCHED_SERVER_FILES,
   FetchedServerFile,
   HEARTBEAT,
   SERVER_ERRORS_METRIC,
+  HTTPS_PORT,
+  TlsOptions,
   checkMetricNamespace,
   compressUserData,
   readServerFile,
@@ -19,6 +23,7 @@ import { createPrivateBucket } from "../privateBucket";
 import { IamStatement, awsPartition, managedPolicyArn, policyDocument } from "../iam";
 import { secretVersions } from "../secret";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
+import type { ServerSettings } from "../../stacks/settings";
 
 /** Canonical's AWS account: the only owner whose Ubuntu images we boot. */
 export const CANONICAL_OWNER_ID = "099720109477";
@@ -31,6 +36,22 @@ export const HTTP_PORT = 80;
  * or every deployment and every server replacement would page; a server that dies is seen within it.
  */
 export const HEARTBEAT_ALARM_MINUTES = 15;
+/**
+ * The certificate alarm fires when the certificate has had less than this many days left, or the server
+ * served its self-signed stand-in (0) or published nothing, for CERTIFICATE_ALARM_MINUTES. A ~6-day
+ * certificate is renewed with about 2 days left (a third of its life): below 1 day, renewal has been failing
+ * for a day and clients will see an expired certificate within the next.
+ */
+export const CERTIFICATE_ALARM_DAYS = 1;
+/** Outlasts a first boot (5-10 minutes) plus issuance, so a new server does not page while self-signed. */
+export const CERTIFICATE_ALARM_MINUTES = 30;
+const CERTIFICATE_ALARM_PERIOD_SECONDS = 300;
+/** Port 80's only purposes with HTTPS on: the CA's http-01 challenge and a redirect (policy checks nginx). */
+export const ACME_HTTP_INGRESS_DESCRIPTION = "ACME http-01 challenge and redirect to HTTPS only";
+/** The record an ACME dns-01 challenge writes for `domain`, and the only one the server may change. */
+export function acmeChallengeRecordName(domain: string): string {
+  return `_acme-challenge.${domain}`;
+}
 
 /** The 5xx alarm fires on more than this many 5xx answers of nginx in 5 minutes (as the load balancer's). */
 export const SERVER_ERRORS_ALARM_THRESHOLD = 10;
@@ -41,15 +62,14 @@ export function heartbeatNamespace(name: string): string {
 }
 
 /**
- * One EC2 instance in a public subnet with an Elastic IP: nginx on :80 in front of MLflow on 127.0.0.1,
- * under systemd, installed by cloud-init from the files in `server/`. Reached through SSM, never SSH.
+ * One EC2 instance in a public subnet with an Elastic IP: nginx in front of MLflow on 127.0.0.1, under
+ * systemd, installed by cloud-init from the files in `server/`. HTTPS on :443 with an ACME certificate for the
+ * Elastic IP or `server.domain` (plain HTTP on :80 only with `server.allowPlainHttp`). Reached through SSM,
+ * never SSH.
  */
 export function createEc2Server({ name, parent, args, secrets }: ComputeContext): ServerDeployment {
   const { settings, tags, protect } = args;
-  if (settings.domain) {
-    // Config validation rejects this first; kept here so the component is safe on its own.
-    throw new Error("server.domain (TLS) needs server.compute: container");
-  }
+  const transport = serverTransport(settings);
   const opts = { parent };
   const partition = awsPartition(opts);
 
@@ -57,14 +77,11 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     `${name}-server`,
     {
       vpcId: args.network.vpcId,
-      description: "MLflow tracking server: HTTP from the allowed CIDRs only, no SSH",
-      ingress: settings.allowedCidrs.map((cidr) => ({
-        description: "HTTP to nginx",
-        protocol: "tcp",
-        fromPort: HTTP_PORT,
-        toPort: HTTP_PORT,
-        cidrBlocks: [cidr],
-      })),
+      description:
+        transport.mode === "plain"
+          ? "MLflow tracking server: HTTP from the allowed CIDRs only, no SSH"
+          : "MLflow tracking server: HTTPS from the allowed CIDRs only, no SSH",
+      ingress: serverIngress(settings.allowedCidrs, transport),
       // Egress for packages at boot, AWS APIs, the database and foreign-cloud artifact stores.
       egress: [
         { description: "all outbound", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] },
@@ -136,8 +153,9 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
           secretArns,
           pulumi.interpolate`${runtimeBucket.arn}/${requirements.key}`,
           serverFileArns,
+          partition,
         ])
-        .apply(([artifactStatements, secretArns, requirementsArn, fileArns]) =>
+        .apply(([artifactStatements, secretArns, requirementsArn, fileArns, partition]) =>
           policyDocument([
             ...artifactStatements,
             {
@@ -162,6 +180,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
               Resource: "*",
               Condition: { StringEquals: { "cloudwatch:namespace": namespace } },
             },
+            ...dns01Statements(transport, partition),
           ]),
         ),
     },
@@ -196,6 +215,23 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     },
   );
 
+  // The name resolves to the Elastic IP before the instance boots, so its first certificate request
+  // (http-01: the CA connects to the name) and every client find it.
+  const record =
+    settings.domain && settings.hostedZoneId
+      ? new route53.Record(
+          `${name}-server`,
+          {
+            zoneId: settings.hostedZoneId,
+            name: settings.domain,
+            type: "A",
+            ttl: 300,
+            records: [address.publicIp],
+          },
+          opts,
+        )
+      : undefined;
+
   const userData = pulumi
     .all([
       address.publicIp,
@@ -216,8 +252,8 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
             ) as Record<FetchedServerFile, { uri: string; sha256: string }>,
             artifactsDestination: artifactRoot,
             // The Elastic IP and its public DNS name: nginx forwards the client's Host, which MLflow checks.
-            allowedHosts: [publicIp, publicDns],
-            nginxServerNames: [publicIp, publicDns],
+            allowedHosts: [...(settings.domain ? [settings.domain] : []), publicIp, publicDns],
+            nginxServerNames: [...(settings.domain ? [settings.domain] : []), publicIp, publicDns],
             adminUsername: settings.adminUsername,
             workers: settings.workers,
             // mlflow-gc.timer purges runs deleted longer ago than this, weekly.
@@ -226,6 +262,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
             extraEnvironment: artifactEnvironment,
             secretArns: Object.fromEntries(secrets.map((s, i) => [s.variable, secretArns[i]])),
             heartbeat: { namespace },
+            tls: cloudInitTls(transport, publicIp),
           }),
         ),
     );
@@ -271,6 +308,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
         ...secretVersions(secrets),
         serverPolicy,
         ssmAttachment,
+        ...(record ? [record] : []),
       ],
       // A newer Ubuntu image alone does not rebuild the server; roll it deliberately (README, Operations).
       ignoreChanges: ["ami"],
@@ -336,8 +374,36 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
 
   createServerErrorsAlarm({ name, namespace, instance, args, opts });
 
+  if (transport.mode === "acme") {
+    // The days the publicly trusted certificate has left (server/render.ts CERTIFICATE_METRIC). Missing data
+    // is breaching: a server that never got a certificate, or stopped publishing, is as bad as one expiring.
+    new cloudwatch.MetricAlarm(
+      `${name}-server-certificate`,
+      {
+        alarmDescription:
+          `MLflow server certificate has less than ${CERTIFICATE_ALARM_DAYS} day left, is still self-signed, or is not reported, ` +
+          `for ${CERTIFICATE_ALARM_MINUTES} minutes: see docs/https.md (the ACME client log on the instance, through SSM)`,
+        namespace,
+        metricName: CERTIFICATE_METRIC.metricName,
+        dimensions: { [CERTIFICATE_METRIC.dimensionName]: instance.id },
+        statistic: "Maximum",
+        period: CERTIFICATE_ALARM_PERIOD_SECONDS,
+        evaluationPeriods: (CERTIFICATE_ALARM_MINUTES * 60) / CERTIFICATE_ALARM_PERIOD_SECONDS,
+        threshold: CERTIFICATE_ALARM_DAYS,
+        comparisonOperator: "LessThanThreshold",
+        treatMissingData: "breaching",
+        alarmActions: [args.alarmTopicArn],
+        okActions: [args.alarmTopicArn],
+        tags,
+      },
+      opts,
+    );
+  }
+
+  const host = settings.domain ? pulumi.output(settings.domain) : address.publicIp;
   return {
-    trackingUri: pulumi.interpolate`http://${address.publicIp}`,
+    trackingUri:
+      transport.mode === "plain" ? pulumi.interpolate`http://${host}` : pulumi.interpolate`https://${host}`,
     securityGroupId: securityGroup.id,
   };
 }
@@ -383,4 +449,123 @@ function createServerErrorsAlarm({
     },
     opts,
   );
+}
+
+/** How the server is reached: an ACME certificate (the default), or plain HTTP when the config says so. */
+type Transport =
+  | { mode: "plain" }
+  | {
+      mode: "acme";
+      directoryUrl: string;
+      email?: string;
+      challenge: "http-01" | "dns-01";
+      /** Set with a domain: the certificate names it instead of the Elastic IP. */
+      domain?: { name: string; hostedZoneId: string };
+    };
+
+function serverTransport(settings: ServerSettings): Transport {
+  if (settings.allowPlainHttp) return { mode: "plain" };
+  const { directoryUrl, email, challenge } = settings.acme;
+  const domain =
+    settings.domain && settings.hostedZoneId
+      ? { name: settings.domain, hostedZoneId: settings.hostedZoneId }
+      : undefined;
+  if (challenge === "dns-01" && !domain) {
+    // Config validation rejects this first; kept here so the component is safe on its own.
+    throw new Error("server.acme.challenge dns-01 needs server.domain and server.hostedZoneId");
+  }
+  return {
+    mode: "acme",
+    directoryUrl,
+    challenge,
+    ...(email ? { email } : {}),
+    ...(domain ? { domain } : {}),
+  };
+}
+
+/**
+ * HTTPS from the allowed CIDRs. Port 80: with http-01 open to the world, because the CA validates from
+ * addresses it does not publish, and nginx serves there only the challenge and a redirect (the policy pack
+ * checks the rendered nginx.conf); closed with dns-01; the whole server, to the allowed CIDRs, in plain mode.
+ */
+interface Ingress {
+  description: string;
+  protocol: "tcp";
+  fromPort: number;
+  toPort: number;
+  cidrBlocks: string[];
+}
+
+function serverIngress(allowedCidrs: string[], transport: Transport): Ingress[] {
+  const fromAllowed = (port: number, description: string): Ingress[] =>
+    allowedCidrs.map((cidr) => ({
+      description,
+      protocol: "tcp",
+      fromPort: port,
+      toPort: port,
+      cidrBlocks: [cidr],
+    }));
+  if (transport.mode === "plain") return fromAllowed(HTTP_PORT, "HTTP to nginx");
+  const https = fromAllowed(HTTPS_PORT, "HTTPS to nginx");
+  if (transport.challenge === "dns-01") return https;
+  return [
+    ...https,
+    {
+      description: ACME_HTTP_INGRESS_DESCRIPTION,
+      protocol: "tcp",
+      fromPort: HTTP_PORT,
+      toPort: HTTP_PORT,
+      cidrBlocks: ["0.0.0.0/0"],
+    },
+  ];
+}
+
+/**
+ * dns-01 through Route 53, as certbot-dns-route53 does it: find the zone (ListHostedZones, no resource
+ * type), UPSERT then DELETE the TXT record, and wait for the change (GetChange). The write is limited to the
+ * one record set `_acme-challenge.<domain>` TXT in the one zone.
+ */
+function dns01Statements(transport: Transport, partition: string): IamStatement[] {
+  if (transport.mode !== "acme" || transport.challenge !== "dns-01" || !transport.domain) return [];
+  const { name, hostedZoneId } = transport.domain;
+  return [
+    {
+      Sid: "AcmeDns01Record",
+      Effect: "Allow",
+      Action: "route53:ChangeResourceRecordSets",
+      Resource: `arn:${partition}:route53:::hostedzone/${hostedZoneId}`,
+      Condition: {
+        "ForAllValues:StringEquals": {
+          "route53:ChangeResourceRecordSetsNormalizedRecordNames": [acmeChallengeRecordName(name)],
+          "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"],
+          "route53:ChangeResourceRecordSetsActions": ["UPSERT", "DELETE"],
+        },
+      },
+    },
+    {
+      Sid: "AcmeDns01WaitForChange",
+      Effect: "Allow",
+      Action: "route53:GetChange",
+      Resource: `arn:${partition}:route53:::change/*`,
+    },
+    {
+      Sid: "AcmeDns01FindZone",
+      Effect: "Allow",
+      Action: "route53:ListHostedZones",
+      Resource: "*",
+    },
+  ];
+}
+
+/** What the server runtime is told (server/render.ts TlsOptions). */
+function cloudInitTls(transport: Transport, publicIp: string): TlsOptions {
+  if (transport.mode === "plain") return { mode: "plain" };
+  return {
+    mode: "acme",
+    identifier: transport.domain?.name ?? publicIp,
+    directoryUrl: transport.directoryUrl,
+    ...(transport.email ? { email: transport.email } : {}),
+    challenge: transport.challenge,
+    ...(transport.domain ? { hostedZoneId: transport.domain.hostedZoneId } : {}),
+  };
 }

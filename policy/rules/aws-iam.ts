@@ -18,7 +18,8 @@ export const FORBIDDEN_ACTIONS = ["*", "s3:*", "secretsmanager:*", "kms:*", "iam
  * - ssm:UpdateInstanceInformation, ssmmessages:*, ec2messages:* — Session Manager (replaces SSH);
  * - cloudwatch:PutMetricData — custom metrics (no resource type; scope by cloudwatch:namespace condition);
  * - logs:DescribeLogGroups — listing (no resource type for list calls);
- * - sts:GetCallerIdentity — identity check (needs no permission anyway).
+ * - sts:GetCallerIdentity — identity check (needs no permission anyway);
+ * - route53:ListHostedZones — listing (no resource type); certbot-dns-route53 finds the zone with it.
  * Everything else, in particular every s3: and secretsmanager: action, must name its resources.
  */
 export const STAR_RESOURCE_ALLOWLIST = [
@@ -39,6 +40,7 @@ export const STAR_RESOURCE_ALLOWLIST = [
   "cloudwatch:PutMetricData",
   "logs:DescribeLogGroups",
   "sts:GetCallerIdentity",
+  "route53:ListHostedZones",
 ];
 
 function allowlisted(action: string): boolean {

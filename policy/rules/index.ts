@@ -10,6 +10,7 @@ import { ec2Policies } from "./aws-ec2";
 import { iamPolicies } from "./aws-iam";
 import { ecsPolicies } from "./aws-ecs";
 import { lbPolicies } from "./aws-lb";
+import { publicHttpPolicies } from "./aws-public-http";
 import { tagPolicies } from "./tags";
 import { awsLimitPolicies } from "./limits-aws";
 import { azureGcpLimitPolicies } from "./limits-azure-gcp";
@@ -23,7 +24,7 @@ export {
   ec2Policies,
   iamPolicies,
 };
-export { ecsPolicies, lbPolicies, tagPolicies, awsLimitPolicies, azureGcpLimitPolicies };
+export { ecsPolicies, lbPolicies, publicHttpPolicies, tagPolicies, awsLimitPolicies, azureGcpLimitPolicies };
 
 export const allPolicies: Policies = [
   ...s3Policies,
@@ -35,6 +36,7 @@ export const allPolicies: Policies = [
   ...iamPolicies,
   ...ecsPolicies,
   ...lbPolicies,
+  ...publicHttpPolicies,
   ...tagPolicies,
   ...awsLimitPolicies,
   ...azureGcpLimitPolicies,

@@ -7,10 +7,10 @@ import {
   TYPES_WITHOUT_NAME_RULES,
 } from "../../policy/rules/limits-coverage";
 import { Evaluation, evaluateProgram } from "../support/mockRuntime";
-import { fileVariants, matrixVariant, matrixVariants, StackVariant } from "../support/variants";
+import { fileVariants, matrixVariant, matrixVariants, StackVariant, tlsVariants } from "../support/variants";
 import { fromHarness, mandatory, policyNames, runPolicies, Violation } from "./support";
 
-const variants: StackVariant[] = [...fileVariants(), ...matrixVariants()];
+const variants: StackVariant[] = [...fileVariants(), ...matrixVariants(), ...tlsVariants()];
 
 // Each variant is evaluated once; the coverage test below reuses the evaluations.
 const evaluations = new Map<string, Promise<Evaluation>>();
@@ -21,10 +21,20 @@ function evaluate(variant: StackVariant): Promise<Evaluation> {
 
 /**
  * Violations a stack may report while a fix is on its way, each with its review finding; a test fails once an
- * entry is no longer seen. Empty: AWS review finding #1 (the apostrophe in the container task security
- * group's description) is fixed in components/compute/container.ts.
+ * entry is no longer seen. (AWS review finding #1, the apostrophe in the container task security group's
+ * description, is fixed in components/compute/container.ts.)
  */
-const KNOWN_VIOLATIONS: { finding: string; policy: string; resource: RegExp }[] = [];
+const KNOWN_VIOLATIONS: { finding: string; policy: string; resource: RegExp }[] = [
+  {
+    // Issue 11 is built in two halves: the stack opens port 80 to the world for http-01 (this branch), and the
+    // server runtime's nginx serves there only the challenge and a redirect (server/, the tls-server branch).
+    // Until renderCloudInit honours `tls`, the rendered nginx still proxies MLflow on port 80. Remove this
+    // entry when the runtime half is merged; the test below then fails if it is still here.
+    finding: "issue 11: EC2 nginx on port 80 until the TLS server runtime lands",
+    policy: "public-http-only-redirects",
+    resource: /^aws:ec2\/instance:Instance "mlflow-[a-z-]+-server" has port 80 open to the world/,
+  },
+];
 const seenKnown = new Set<string>();
 
 function unexpected(violations: Violation[]): Violation[] {

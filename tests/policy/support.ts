@@ -155,6 +155,7 @@ export async function runPolicies(
   const byKey = new Map<string, PolicyResource>();
   stackResources.forEach((r) => {
     byKey.set(r.urn, r);
+    byKey.set(refKey(r), r);
     if (!byKey.has(r.name)) {
       byKey.set(r.name, r);
     }
@@ -194,6 +195,11 @@ export function policyNames(violations: Violation[]): string[] {
   return [...new Set(mandatory(violations).map((v) => v.policy))].sort();
 }
 
+/** `type::name`: how dependencies captured under mocks name a resource (names repeat across types). */
+export function refKey(ref: { type: string; name: string }): string {
+  return `${ref.type}::${ref.name}`;
+}
+
 /**
  * Converts resources captured by the mock harness (`{type, name, urn, inputs, id?, state?, ...}`) into test
  * resources. Stack policies in the real engine see outputs; under mocks the inputs plus the id are the
@@ -210,6 +216,9 @@ export function fromHarness(
     props?: Record<string, unknown>;
     dependencies?: string[];
     propertyDependencies?: Record<string, string[]>;
+    /** As the mock runtime records them: what the engine waits for, and the resources behind each input. */
+    waitsFor?: { type: string; name: string }[];
+    inputDependencies?: Record<string, { type: string; name: string }[]>;
   }[],
 ): TestResource[] {
   return captured
@@ -220,7 +229,12 @@ export function fromHarness(
       urn: r.urn,
       id: r.id,
       props: { ...(r.state ?? {}), ...(r.props ?? {}), ...(r.inputs ?? {}) },
-      dependencies: r.dependencies,
-      propertyDependencies: r.propertyDependencies,
+      // The engine links stack-policy resources by these; so does the harness.
+      dependencies: r.dependencies ?? r.waitsFor?.map(refKey),
+      propertyDependencies:
+        r.propertyDependencies ??
+        (r.inputDependencies
+          ? Object.fromEntries(Object.entries(r.inputDependencies).map(([k, refs]) => [k, refs.map(refKey)]))
+          : undefined),
     }));
 }

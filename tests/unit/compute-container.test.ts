@@ -13,7 +13,14 @@ import {
   readStackFile,
 } from "../support/mockRuntime";
 import { actionsOf, asList, childrenOf, ofType, single, statements } from "../support/inspect";
-import { BACKENDS, ENVIRONMENTS, StackVariant, matrixVariant } from "../support/variants";
+import {
+  BACKENDS,
+  ENVIRONMENTS,
+  StackVariant,
+  TEST_DOMAIN,
+  TEST_ZONE,
+  matrixVariant,
+} from "../support/variants";
 import {
   IMAGE_BUILD_FILES,
   SERVER_RUNTIME_FILES,
@@ -53,8 +60,8 @@ const gcSchedule = (e: Evaluation) =>
 
 const SERVER = "mlflow-platform:index:TrackingServer";
 const NETWORK = "mlflow-platform:index:Network";
-const DOMAIN = "mlflow.example.com";
-const ZONE = "Z0123456789ABCDEFGHIJ";
+const DOMAIN = TEST_DOMAIN;
+const ZONE = TEST_ZONE;
 const SECRET_VARIABLES = [
   "MLFLOW_BACKEND_STORE_URI",
   "MLFLOW_AUTH_ADMIN_PASSWORD",
@@ -313,8 +320,8 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
   (env, backend) => {
     const tls = env === "prod";
     let e: Evaluation;
-    const base = matrixVariant(env, backend, "container");
-    const variant = tls ? withServer(base, { domain: DOMAIN, hostedZoneId: ZONE }) : base;
+    // dev: plain HTTP, explicitly (server.allowPlainHttp); prod: HTTPS on its domain, the default.
+    const variant = matrixVariant(env, backend, "container", tls ? "domain" : "plain");
     const settings = JSON.parse(variant.config["mlflow-platform:server"]);
 
     // An explicit timeout: the first evaluation starts the worker, slow on a loaded machine.
@@ -778,7 +785,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     test(
       tls
         ? "TLS: DNS-validated certificate, HTTPS listener, HTTP redirect, alias record"
-        : "no domain: plain HTTP on the ALB",
+        : "allowPlainHttp: plain HTTP on the ALB",
       () => {
         const alb = single(e, "aws:lb/loadBalancer:LoadBalancer");
         const listeners = ofType(e, "aws:lb/listener:Listener");

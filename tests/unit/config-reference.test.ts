@@ -46,6 +46,7 @@ const EXAMPLES: Record<string, { value: unknown; context?: Record<string, unknow
     value: "mlflow.example.com",
     context: { "server.compute": "container", "server.hostedZoneId": "Z0123456789ABC" },
   },
+  "server.acme.email": { value: "ml-admins@example.com" },
   "server.hostedZoneId": {
     value: "Z0123456789ABC",
     context: { "server.compute": "container", "server.domain": "mlflow.example.com" },
@@ -104,7 +105,7 @@ test("every documented leaf has a default or an example; adminPassword is read b
 });
 
 test("every setting the program gets from config is documented", () => {
-  const settings = load({ "server.compute": "container" });
+  const settings = load({ "server.compute": "container", "server.allowPlainHttp": true });
   const undocumented: string[] = [];
   const walk = (node: unknown, at: string) => {
     if (node !== null && typeof node === "object" && !Array.isArray(node) && at !== "tags") {
@@ -175,6 +176,8 @@ describe("Pulumi.yaml", () => {
       {
         ...answers,
         [`${NS}:server.compute`]: "container",
+        [`${NS}:server.domain`]: "mlflow.example.com",
+        [`${NS}:server.hostedZoneId`]: "Z0123456789ABC",
         [`${NS}:artifactStore.backend`]: "gcs",
         [`${NS}:artifactStore.gcs.project`]: "my-project-1",
         [`${NS}:server.allowedCidrs`]: "198.51.100.0/24,203.0.113.0/24",

@@ -107,10 +107,54 @@ describe("valid config", () => {
     ],
     [
       "container with the smallest Fargate size",
-      { server: { compute: "container", container: { cpu: 256, memoryMb: 512, minCount: 1, maxCount: 1 } } },
+      {
+        server: {
+          compute: "container",
+          allowPlainHttp: true,
+          container: { cpu: 256, memoryMb: 512, minCount: 1, maxCount: 1 },
+        },
+      },
       "dev",
       (s) => s.server.container.desiredCount,
       1,
+    ],
+    [
+      "EC2 HTTPS on its Elastic IP by default (Let's Encrypt, http-01)",
+      {},
+      "dev",
+      (s) => [s.server.allowPlainHttp, s.server.acme],
+      [false, { directoryUrl: "https://acme-v02.api.letsencrypt.org/directory", challenge: "http-01" }],
+    ],
+    [
+      "EC2 with a domain and dns-01, another directory and a contact",
+      {
+        server: {
+          domain: "mlflow.example.com",
+          hostedZoneId: "Z0123456789ABC",
+          acme: {
+            directoryUrl: "https://acme-staging-v02.api.letsencrypt.org/directory",
+            email: "ml-admins@example.com",
+            challenge: "dns-01",
+          },
+        },
+      },
+      "dev",
+      (s) => [s.server.domain, s.server.acme],
+      [
+        "mlflow.example.com",
+        {
+          directoryUrl: "https://acme-staging-v02.api.letsencrypt.org/directory",
+          email: "ml-admins@example.com",
+          challenge: "dns-01",
+        },
+      ],
+    ],
+    [
+      "plain HTTP only when asked for, on EC2 and on a container",
+      { "server.allowPlainHttp": "true", "server.compute": "container" },
+      "dev",
+      (s) => [s.server.compute, s.server.allowPlainHttp, s.server.domain],
+      ["container", true, undefined],
     ],
     [
       "container with a domain",
@@ -130,6 +174,7 @@ describe("valid config", () => {
       "dotted keys as `pulumi new` and `pulumi config set` without --path store them",
       {
         "server.compute": "container",
+        "server.allowPlainHttp": "true",
         "server.container.cpu": "512",
         "database.multiAz": "true",
         "tags.Team": "ml",
@@ -140,7 +185,7 @@ describe("valid config", () => {
     ],
     [
       "a dotted key wins over the same setting in the object, keeping its siblings",
-      { server: { compute: "ec2", workers: 1 }, "server.compute": "container" },
+      { server: { compute: "ec2", workers: 1, allowPlainHttp: true }, "server.compute": "container" },
       "dev",
       (s) => [s.server.compute, s.server.workers],
       ["container", 1],
@@ -295,10 +340,83 @@ const INVALID: [string, Raw, string, string?][] = [
     "server.domain",
   ],
   [
-    "domain on EC2",
-    { server: { compute: "ec2", domain: "mlflow.example.com", hostedZoneId: "Z0123456789ABC" } },
+    "a container stack without TLS and without allowPlainHttp",
+    { server: { compute: "container" } },
     "server.domain",
-    "compute: container",
+    "server.allowPlainHttp: true",
+  ],
+  [
+    "allowPlainHttp with a domain",
+    {
+      server: {
+        compute: "container",
+        domain: "mlflow.example.com",
+        hostedZoneId: "Z0123456789ABC",
+        allowPlainHttp: true,
+      },
+    },
+    "server.allowPlainHttp",
+    "remove allowPlainHttp",
+  ],
+  [
+    "allowPlainHttp not a boolean",
+    { server: { allowPlainHttp: "yes" } },
+    "server.allowPlainHttp",
+    "true or false",
+  ],
+  [
+    "an ACME directory over plain HTTP",
+    { server: { acme: { directoryUrl: "http://acme.example.com/directory" } } },
+    "server.acme.directoryUrl",
+    "an https URL",
+  ],
+  [
+    "an ACME directory that is not a URL",
+    { server: { acme: { directoryUrl: "letsencrypt" } } },
+    "server.acme.directoryUrl",
+  ],
+  [
+    "an ACME email that is not an address",
+    { server: { acme: { email: "ops at example" } } },
+    "server.acme.email",
+    "an email address",
+  ],
+  [
+    "an unknown ACME challenge",
+    { server: { acme: { challenge: "tls-alpn-01" } } },
+    "server.acme.challenge",
+    "http-01, dns-01",
+  ],
+  [
+    "an unknown key under acme",
+    { server: { acme: { emial: "ops@example.com" } } },
+    "server.acme.emial",
+    'did you mean "email"',
+  ],
+  [
+    "dns-01 without a domain (an IP address can only be proven by http-01)",
+    { server: { acme: { challenge: "dns-01" } } },
+    "server.acme.challenge",
+    "server.domain",
+  ],
+  [
+    "acme settings in container mode (ACM issues its certificate)",
+    {
+      server: {
+        compute: "container",
+        domain: "mlflow.example.com",
+        hostedZoneId: "Z0123456789ABC",
+        acme: { email: "ops@example.com" },
+      },
+    },
+    "server.acme",
+    "remove it",
+  ],
+  [
+    "acme settings with allowPlainHttp",
+    { server: { allowPlainHttp: true, allowedCidrs: ["10.0.0.0/8"], acme: { email: "ops@example.com" } } },
+    "server.acme",
+    "allowPlainHttp is true",
   ],
   [
     "domain without a hosted zone",
@@ -393,7 +511,7 @@ const INVALID: [string, Raw, string, string?][] = [
     "more server connections than a small database allows",
     {
       database: { instanceClass: "db.t4g.micro" },
-      server: { compute: "container", workers: 4, container: { maxCount: 10 } },
+      server: { compute: "container", allowPlainHttp: true, workers: 4, container: { maxCount: 10 } },
     },
     "database.instanceClass",
     "10 server(s) x 4 workers x 10",
@@ -469,7 +587,12 @@ describe("database connection budget", () => {
     expect(load({ database: { instanceClass: "db.t4g.micro" }, server: { workers: 8 } }).server.workers).toBe(
       8,
     );
-    const container = { compute: "container", workers: 2, container: { minCount: 1, maxCount: 4 } };
+    const container = {
+      compute: "container",
+      allowPlainHttp: true,
+      workers: 2,
+      container: { minCount: 1, maxCount: 4 },
+    };
     expect(
       load({ database: { instanceClass: "db.t4g.micro" }, server: container }).server.container.maxCount,
     ).toBe(4);
@@ -509,7 +632,7 @@ describe("invalid config", () => {
   });
 
   test("a project with another name reads its own namespace and refuses the shipped one", () => {
-    const renamed = { "acme-mlflow:server": JSON.stringify({ compute: "container" }) };
+    const renamed = { "acme-mlflow:server": JSON.stringify({ compute: "container", allowPlainHttp: true }) };
     expect(loadSettings(renamed, "acme-mlflow", "dev").server.compute).toBe("container");
     expect(() => loadSettings({ "acme-mlflow:servr": "{}" }, "acme-mlflow", "dev")).toThrow(
       /^acme-mlflow:servr: unknown config key/,

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CapturedResource, Evaluation, evaluateProgram } from "../support/mockRuntime";
 import { cloudInitFiles, ofType, single, storedSecret, userDataOf } from "../support/inspect";
-import { StackVariant, fileVariants, matrixVariants } from "../support/variants";
+import { StackVariant, fileVariants, matrixVariants, tlsVariants } from "../support/variants";
 import {
   GraphNode,
   creationOrder,
@@ -21,7 +21,7 @@ import { RDS_CA_BUNDLE_PATH, serverFileSha256 } from "../../server/render";
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-const variants: StackVariant[] = [...fileVariants(), ...matrixVariants()];
+const variants: StackVariant[] = [...fileVariants(), ...matrixVariants(), ...tlsVariants()];
 
 /**
  * CreateSecurityGroup GroupDescription and every rule Description (IpRange, Ipv6Range, SecurityGroupRuleRequest):

@@ -73,7 +73,10 @@ beforeAll(async () => {
     ["instanceType: t3.small", "instanceType: t3.medium"],
     ['allowedCidrs: ["0.0.0.0/0"]', 'allowedCidrs: ["198.51.100.0/24"]'],
   ]);
-  const container = devVariant("Pulumi.dev-container.yaml", [["compute: ec2", "compute: container"]]);
+  // Plain HTTP on the load balancer, asked for (a container stack needs a domain otherwise): the warning.
+  const container = devVariant("Pulumi.dev-container.yaml", [
+    ["compute: ec2", "compute: container\n    allowPlainHttp: true"],
+  ]);
   const unpriced = devVariant("Pulumi.dev-unpriced.yaml", [
     ["instanceType: t3.small", "instanceType: x2iedn.xlarge"],
   ]);
@@ -111,7 +114,7 @@ describe("plan --json", () => {
     expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).not.toContain("pulumi:pulumi:Stack mlflow-platform-dev");
-    expect(dev.summary.resourceCount).toBe(63);
+    expect(dev.summary.resourceCount).toBe(65);
     expect(dev.summary.componentCount).toBe(5);
 
     const instance = dev.resources.find((r) => r.type === "aws:ec2/instance:Instance");
@@ -138,7 +141,7 @@ describe("plan --json", () => {
       clientEnv: "[secret]",
       databaseEndpoint: "mlflow-dev-db-0123abc.cabc123.us-east-1.rds.amazonaws.com:5432",
       serverCompute: "ec2",
-      trackingUri: "http://203.0.113.10",
+      trackingUri: "https://203.0.113.10",
     });
   });
 
@@ -272,7 +275,7 @@ test("a secret inside a key input prints as [secret]; digests do not depend on s
 });
 
 describe("summary: what is public", () => {
-  test("dev (EC2): the instance's Elastic IP, port 80 from allowedCidrs; nothing else", () => {
+  test("dev (EC2): the instance's Elastic IP, 443 from allowedCidrs, 80 for ACME and the redirect; nothing else", () => {
     const s = plans.dev.summary;
     expect(s.public).toEqual([
       {
@@ -280,10 +283,16 @@ describe("summary: what is public", () => {
         kind: "EC2 instance",
         why:
           "EC2 instance mlflow-dev-server has Elastic IP mlflow-dev-server and a public IP at launch " +
-          "(associatePublicIpAddress); 80/tcp from 0.0.0.0/0 (security group mlflow-dev-server)",
-        reachableFrom: [{ ports: "80/tcp", cidrs: ["0.0.0.0/0"], via: "security group mlflow-dev-server" }],
+          "(associatePublicIpAddress); 80/tcp, 443/tcp from 0.0.0.0/0 (security group mlflow-dev-server); " +
+          "port 80 serves only the ACME http-01 challenge and a redirect to HTTPS, open to the world because " +
+          "the CA validates from addresses it does not publish (server.acme.challenge dns-01 keeps it closed)",
+        reachableFrom: [
+          { ports: "80/tcp", cidrs: ["0.0.0.0/0"], via: "security group mlflow-dev-server" },
+          { ports: "443/tcp", cidrs: ["0.0.0.0/0"], via: "security group mlflow-dev-server" },
+        ],
       },
     ]);
+    expect(s.warnings).toEqual([]);
     expect(s.egressOnly).toEqual([]);
     expect(s.notPublic).toEqual([
       "RDS instance mlflow-dev-db: publiclyAccessible=false; admits only 5432/tcp from security group mlflow-dev-server",
@@ -291,7 +300,19 @@ describe("summary: what is public", () => {
       "S3 bucket mlflow-dev-server-runtime: all public access blocked (blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets)",
     ]);
     expect(plans.prod.summary.public.map((p) => p.reachableFrom)).toEqual([
-      [{ ports: "80/tcp", cidrs: ["198.51.100.0/24"], via: "security group mlflow-prod-server" }],
+      [
+        { ports: "80/tcp", cidrs: ["0.0.0.0/0"], via: "security group mlflow-prod-server" },
+        { ports: "443/tcp", cidrs: ["198.51.100.0/24"], via: "security group mlflow-prod-server" },
+      ],
+    ]);
+    expect(plans.prod.summary.warnings).toEqual([]);
+    expect(plans["container-prod"].summary.warnings).toEqual([]);
+  });
+
+  test("plain HTTP (server.allowPlainHttp) is a warning that says who can reach it", () => {
+    expect(plans["dev-container"].summary.warnings).toEqual([
+      "plain HTTP (server.allowPlainHttp: true): http://mlflow-dev-server-0123abc-1234567890.us-east-1.elb.amazonaws.com " +
+        "carries passwords and tokens in clear from 0.0.0.0/0 (the whole internet: the policy pack refuses this)",
     ]);
   });
 
@@ -332,11 +353,11 @@ describe("summary: monthly cost", () => {
 
   test("the README figures: dev, prod and container-prod totals and classes", () => {
     expect([plans.dev.summary.cost.totalUsd, plans.dev.summary.cost.costClass]).toEqual([
-      38.31,
+      38.41,
       "$ (< $50/month)",
     ]);
     expect([plans.prod.summary.cost.totalUsd, plans.prod.summary.cost.costClass]).toEqual([
-      352.61,
+      352.71,
       "$$$ ($250-1000/month)",
     ]);
     expect(plans["container-prod"].summary.cost.totalUsd).toBe(426.17);
@@ -408,7 +429,7 @@ describe("summary: monthly cost", () => {
       "EC2 instance mlflow-dev-server (x2iedn.xlarge): no list price for x2iedn.xlarge",
     ]);
     // The rest is still priced: dev minus the t3.small line.
-    expect(cost.totalUsd).toBe(Math.round((38.31 - 15.18) * 100) / 100);
+    expect(cost.totalUsd).toBe(Math.round((38.41 - 15.18) * 100) / 100);
 
     const estimate = estimateMonthlyCost([
       {
@@ -452,22 +473,24 @@ describe("plan:diff", () => {
     expect(result.status).toBe(0);
     const md = result.stdout;
     expect(md).toContain(
-      "- **Monthly cost:** $38.31 → $53.50 (+$15.19); **class $ (< $50/month) → $$ ($50-250/month)**",
+      "- **Monthly cost:** $38.41 → $53.60 (+$15.19); **class $ (< $50/month) → $$ ($50-250/month)**",
     );
-    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (63 → 63 resources)");
+    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (65 → 65 resources)");
     expect(section(md, "Replaced")).toEqual([]);
     expect(section(md, "Updated in place")).toEqual([
       "- `aws:ec2/instance:Instance` `mlflow-dev-server`",
       '  - `instanceType`: `"t3.small"` → `"t3.medium"`',
       "- `aws:ec2/securityGroup:SecurityGroup` `mlflow-dev-server`",
-      '  - `ingress`: `[{"cidrBlocks":["0.0.0.0/0"],"description":"HTTP to nginx","fromPort":80,"protocol":"tcp","toPort":80}]`' +
-        ' → `[{"cidrBlocks":["198.51.100.0/24"],"description":"HTTP to nginx","fromPort":80,"protocol":"tcp","toPort":80}]`',
+      '  - `ingress`: `[{"cidrBlocks":["0.0.0.0/0"],"description":"HTTPS to nginx","fromPort":443,"protocol":"tcp","toPort":443},' +
+        '{"cidrBlocks":["0.0.0.0/0"],"description":"ACME http-01 challenge and redirect to HTTPS only","fromPort":80,"protocol":"tcp","toPort":80}]`' +
+        ' → `[{"cidrBlocks":["198.51.100.0/24"],"description":"HTTPS to nginx","fromPort":443,"protocol":"tcp","toPort":443},' +
+        '{"cidrBlocks":["0.0.0.0/0"],"description":"ACME http-01 challenge and redirect to HTTPS only","fromPort":80,"protocol":"tcp","toPort":80}]`',
     ]);
     expect(section(md, "Added")).toEqual([]);
     expect(section(md, "Removed")).toEqual([]);
     expect(section(md, "Outputs changed")).toEqual([]);
     expect(md).toContain(
-      "> ✅ **Exposure reduced:** EC2 instance `mlflow-dev-server`: no longer 80/tcp from 0.0.0.0/0 (now: 80/tcp from 198.51.100.0/24)",
+      "> ✅ **Exposure reduced:** EC2 instance `mlflow-dev-server`: no longer 443/tcp from 0.0.0.0/0 (now: 80/tcp from 0.0.0.0/0; 443/tcp from 198.51.100.0/24)",
     );
     expect(md).not.toContain("⚠️");
     expect(md).toContain(
@@ -477,10 +500,10 @@ describe("plan:diff", () => {
     // The other way round, the wider range is newly reachable: flagged.
     const back = planDiff("dev-t3medium.json", "dev.json").stdout;
     expect(back).toContain(
-      "> ⚠️ **Newly reachable from the internet:** EC2 instance `mlflow-dev-server`: 80/tcp from 0.0.0.0/0",
+      "> ⚠️ **Newly reachable from the internet:** EC2 instance `mlflow-dev-server`: 443/tcp from 0.0.0.0/0",
     );
     expect(back).toContain(
-      "- **Monthly cost:** $53.50 → $38.31 (-$15.19); **class $$ ($50-250/month) → $ (< $50/month)**",
+      "- **Monthly cost:** $53.60 → $38.41 (-$15.19); **class $$ ($50-250/month) → $ (< $50/month)**",
     );
   });
 
@@ -499,7 +522,7 @@ describe("plan:diff", () => {
     expect(md).toContain("> ✅ **No longer public:** EC2 instance `mlflow-dev-server`");
     const total = plans["dev-container"].summary.cost.totalUsd.toFixed(2);
     expect(md).toContain(
-      `- **Monthly cost:** $38.31 → $${total} (+$${(Number(total) - 38.31).toFixed(2)}); **class $ (< $50/month) → $$ ($50-250/month)**`,
+      `- **Monthly cost:** $38.41 → $${total} (+$${(Number(total) - 38.41).toFixed(2)}); **class $ (< $50/month) → $$ ($50-250/month)**`,
     );
     expect(section(md, "Added")).toContain(
       '- `aws:lb/loadBalancer:LoadBalancer` `mlflow-dev-server`: `enableDeletionProtection=false` `internal=false` `loadBalancerType="application"` `securityGroups=["mlflow-dev-alb-id"]` `subnets=["mlflow-dev-public-0-id","mlflow-dev-public-1-id"]`',
@@ -507,7 +530,7 @@ describe("plan:diff", () => {
     expect(section(md, "Removed")).toContain("- `aws:ec2/instance:Instance` `mlflow-dev-server`");
     expect(section(md, "Outputs changed")).toEqual([
       '- `serverCompute`: `"ec2"` → `"container"`',
-      '- `trackingUri`: `"http://203.0.113.10"` → `"http://mlflow-dev-server-0123abc-1234567890.us-east-1.elb.amazonaws.com"`',
+      '- `trackingUri`: `"https://203.0.113.10"` → `"http://mlflow-dev-server-0123abc-1234567890.us-east-1.elb.amazonaws.com"`',
     ]);
     // Added, removed and changed resources are exactly the plans' differences.
     const ids = (p: PlanDocument) => new Set(p.resources.map((r) => `${r.type}\` \`${r.name}`));

@@ -6,6 +6,10 @@ import * as os from "os";
 import * as path from "path";
 import { ROOT } from "../support/mockRuntime";
 
+/** What the plan says about port 80 next to HTTPS (scripts/plan.ts). */
+const ACME_NOTE =
+  "; port 80 serves only the ACME http-01 challenge and a redirect to HTTPS, open to the world because the CA validates from addresses it does not publish (server.acme.challenge dns-01 keeps it closed)";
+
 function plan(...args: string[]) {
   return spawnSync(process.execPath, ["-r", "./scripts/ts-register.js", "scripts/plan.ts", ...args], {
     cwd: ROOT,
@@ -32,7 +36,9 @@ test.each(["dev", "prod"])(
     expect(out).toMatch(/^ {4}\+ aws:s3\/bucket:Bucket {2}mlflow-\S+-artifacts/m);
     expect(out).toMatch(/^ {4}\+ aws:rds\/instance:Instance .*\n\s+instanceClass=/m);
     expect(out).toMatch(/\d+ resources in \d+ components/);
-    expect(out).toMatch(/^ {2}trackingUri: http:\/\//m);
+    // HTTPS by default (issue 11); no warning about plain HTTP.
+    expect(out).toMatch(/^ {2}trackingUri: https:\/\//m);
+    expect(out).not.toMatch(/WARNING/);
     expect(out).toMatch(/^ {2}clientEnv: \[secret\]$/m);
     expect(out).not.toMatch(/SECRETMARKER|MLFLOW_TRACKING_PASSWORD/);
     if (stack === "prod") expect(out).toMatch(/aws:s3\/bucket:Bucket {2}\S+ {2}\[protected,retained\]/);
@@ -41,7 +47,7 @@ test.each(["dev", "prod"])(
     const summary = out.slice(out.indexOf("\nSummary\n"));
     expect(out.indexOf("\nSummary\n")).toBeGreaterThan(out.indexOf("\nOutputs:\n"));
     // prod has one more: its placeholder alarm email's subscription.
-    const count = stack === "prod" ? 64 : 63;
+    const count = stack === "prod" ? 66 : 65;
     expect(summary).toMatch(
       new RegExp(`^ {2}Resources by type \\(${count} resources, 5 components\\):$`, "m"),
     );
@@ -50,13 +56,17 @@ test.each(["dev", "prod"])(
     const cidr = stack === "prod" ? "198.51.100.0/24" : "0.0.0.0/0";
     expect(summary).toContain(
       `    ! EC2 instance mlflow-${stack}-server has Elastic IP mlflow-${stack}-server and a public IP at launch ` +
-        `(associatePublicIpAddress); 80/tcp from ${cidr} (security group mlflow-${stack}-server)\n`,
+        `(associatePublicIpAddress); ` +
+        (stack === "prod"
+          ? `80/tcp from 0.0.0.0/0 (security group mlflow-prod-server); 443/tcp from ${cidr} (security group mlflow-prod-server)`
+          : `80/tcp, 443/tcp from ${cidr} (security group mlflow-dev-server)`) +
+        `${ACME_NOTE}\n`,
     );
     expect(summary).toMatch(/^ {2}Egress only: none$/m);
     expect(summary).toMatch(/^ {2}Anything else publicly reachable \(.*\): none$/m);
     expect(summary).toContain(`    - RDS instance mlflow-${stack}-db: publiclyAccessible=false;`);
     const [total, costClass] =
-      stack === "prod" ? ["352.61", "$$$ ($250-1000/month)"] : ["38.31", "$ (< $50/month)"];
+      stack === "prod" ? ["352.71", "$$$ ($250-1000/month)"] : ["38.41", "$ (< $50/month)"];
     expect(summary).toContain(`  Monthly cost estimate: $${total} -> ${costClass}\n`);
     expect(summary).toMatch(/^ {4}Excluded \(usage-based\): S3 storage and requests;/m);
     expect(summary).toContain("approximate, us-east-1 on-demand list prices, 2026");

@@ -327,21 +327,36 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       expect(instance().inputs.ami).toBe("ami-0123456789abcdef0");
     });
 
-    test("security group: only HTTP, only from allowedCidrs, never SSH", () => {
+    test("security group: HTTPS from allowedCidrs, port 80 for the ACME challenge and redirect only, never SSH", () => {
       const allowed = JSON.parse(settingsOf(stack).config["mlflow-platform:server"]).allowedCidrs;
       const group = ofType(ev(), "aws:ec2/securityGroup:SecurityGroup").find((g) =>
         g.name.endsWith("-server"),
       )!;
-      const ingress = group.inputs.ingress as { fromPort: number; toPort: number; cidrBlocks: string[] }[];
-      expect(ingress.map((r) => [r.fromPort, r.toPort])).toEqual(allowed.map(() => [80, 80]));
-      expect(ingress.flatMap((r) => r.cidrBlocks)).toEqual(allowed);
+      const ingress = group.inputs.ingress as {
+        fromPort: number;
+        toPort: number;
+        cidrBlocks: string[];
+        description: string;
+      }[];
+      const https = ingress.filter((r) => r.fromPort === 443);
+      expect(https.map((r) => [r.fromPort, r.toPort])).toEqual(allowed.map(() => [443, 443]));
+      expect(https.flatMap((r) => r.cidrBlocks)).toEqual(allowed);
+      // The CA validates http-01 from addresses it does not publish: port 80 is open to the world.
+      expect(ingress.filter((r) => r.fromPort !== 443)).toEqual([
+        expect.objectContaining({
+          fromPort: 80,
+          toPort: 80,
+          cidrBlocks: ["0.0.0.0/0"],
+          description: expect.stringMatching(/ACME http-01 challenge and redirect to HTTPS only/),
+        }),
+      ]);
       expect(instance().inputs.vpcSecurityGroupIds).toEqual([`${group.name}-id`]);
     });
 
     test("an Elastic IP attached to the instance; the tracking URI uses it", () => {
       const association = single(ev(), "aws:ec2/eipAssociation:EipAssociation");
       expect(association.inputs.instanceId).toBe(`${instance().name}-id`);
-      expect(ev().outputs.trackingUri.value).toBe(`http://${ELASTIC_IP}`);
+      expect(ev().outputs.trackingUri.value).toBe(`https://${ELASTIC_IP}`);
     });
 
     test("role: trusted by EC2, SSM managed, reads exactly the named secrets and the artifact prefix", () => {
@@ -640,7 +655,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     }
     expect(outputs.clientEnv.secret).toBe(true);
     const lines = (outputs.clientEnv.value as string).trim().split("\n");
-    expect(lines[0]).toBe(`MLFLOW_TRACKING_URI=http://${ELASTIC_IP}`);
+    expect(lines[0]).toBe(`MLFLOW_TRACKING_URI=https://${ELASTIC_IP}`);
     expect(lines[1]).toBe("MLFLOW_TRACKING_USERNAME=admin");
     expect(lines[2]).toMatch(/^MLFLOW_TRACKING_PASSWORD=.{12,}$/);
   });

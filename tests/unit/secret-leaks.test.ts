@@ -3,7 +3,7 @@
 // in a non-secret output. Secret inputs are allowed to carry them: that is where they belong.
 import { Evaluation, evaluateProgram } from "../support/mockRuntime";
 import { cloudInitFiles, plainStrings, userDataOf } from "../support/inspect";
-import { StackVariant, fileVariants, matrixVariants } from "../support/variants";
+import { StackVariant, fileVariants, matrixVariants, tlsVariants } from "../support/variants";
 
 const MARKER = /SECRETMARKER/;
 const ADMIN_PASSWORD = "SECRETMARKERconfigadminpassword";
@@ -17,7 +17,7 @@ function withConfiguredPassword(variant: StackVariant): StackVariant {
   };
 }
 
-const variants = [...fileVariants(), ...matrixVariants()];
+const variants = [...fileVariants(), ...matrixVariants(), ...tlsVariants()];
 variants.push(withConfiguredPassword(variants[0]));
 
 /** Plain strings of a resource's inputs, with gzip-encoded cloud-init files opened up. */
