@@ -19,6 +19,16 @@ export interface ServerSecret {
   secret: StoredSecret;
 }
 
+/**
+ * Secrets the server re-reads while it runs: the artifact store's credential, which server/start.sh (step 6)
+ * watches in Secrets Manager when it is given as `<variable>_SECRET_ARN`, so a renewed SAS or key reaches
+ * the running server without a restart. The others are read once, when the server starts.
+ */
+export const RENEWED_WHILE_RUNNING: readonly SecretVariable[] = Object.freeze([
+  "AZURE_STORAGE_CONNECTION_STRING",
+  "GOOGLE_CREDENTIALS_JSON",
+]);
+
 /** The versions of the given secrets: the `dependsOn` of anything that reads them when it starts. */
 export function secretVersions(secrets: ServerSecret[]): secretsmanager.SecretVersion[] {
   return secrets.map((s) => s.secret.version);

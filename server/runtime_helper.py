@@ -305,6 +305,18 @@ def gcs_repository(*args, **kwargs):
         def _new_client(self, path):
             return storage.Client()  # ADC: GOOGLE_APPLICATION_CREDENTIALS is this file
 
+        def create_multipart_upload(self, local_file, num_parts=1, artifact_path=None):
+            # Proxied multipart upload hands the client V4 URLs signed with the server's credential. Workload
+            # identity (EC2: google.auth.aws.Credentials) cannot sign: MLflow would initiate the upload, then
+            # fail with AttributeError (HTTP 500, the client gives up) and leave the upload orphaned. "Not
+            # supported" (501) before anything is initiated makes the client fall back to one proxied PUT.
+            from google.auth.credentials import Signing
+            from mlflow.exceptions import _UnsupportedMultipartUploadException
+
+            if not isinstance(getattr(self.client, "_credentials", None), Signing):
+                raise _UnsupportedMultipartUploadException()
+            return super().create_multipart_upload(local_file, num_parts, artifact_path)
+
     return Repository(*args, **kwargs)
 
 

@@ -162,8 +162,9 @@ export MLFLOW_AUTH_CONFIG_PATH
 # 5. Migrations, exactly once across servers starting together (PostgreSQL advisory lock).
 "$PYTHON" "$SERVER_DIR/runtime_helper.py" migrate || die "database migration failed (see above)"
 
-# 6. A renewed artifact credential reaches the running server without a restart: a watcher rewrites a
-#    0600 file that the server's artifact repository (an MLflow plugin in runtime_helper.py) reloads.
+# 6. Azure and GCS artifacts go through the server's own artifact repository (an MLflow plugin in
+#    runtime_helper.py: a clean "not supported" for multipart uploads it cannot sign). A renewed credential
+#    reaches the running server without a restart: a watcher rewrites a 0600 file that the plugin reloads.
 credential_var=
 case "$MLFLOW_ARTIFACTS_DESTINATION" in
   wasbs://*) credential_var=AZURE_STORAGE_CONNECTION_STRING ;;
@@ -175,6 +176,13 @@ if [ -n "$credential_var" ]; then
     [[ $pair == "$credential_var="* ]] && credential_arn=${pair#*=}
   done
 fi
+if [ "$MODE" = serve ] && [ -n "$credential_var" ]; then
+  plugin="$RUNTIME_DIR/plugins/mlflow_platform_credentials-1.0.dist-info"
+  mkdir -p "$plugin"
+  printf 'Metadata-Version: 2.1\nName: mlflow-platform-credentials\nVersion: 1.0\n' >"$plugin/METADATA"
+  printf '[mlflow.artifact_repository]\nwasbs = runtime_helper:azure_repository\ngs = runtime_helper:gcs_repository\n' >"$plugin/entry_points.txt"
+  export PYTHONPATH="$RUNTIME_DIR/plugins:$SERVER_DIR${PYTHONPATH:+:$PYTHONPATH}"
+fi
 if [ "$MODE" = serve ] && [ -n "$credential_arn" ]; then
   if [ "$credential_var" = AZURE_STORAGE_CONNECTION_STRING ]; then
     credential_file="$RUNTIME_DIR/azure-connection-string"
@@ -183,11 +191,6 @@ if [ "$MODE" = serve ] && [ -n "$credential_arn" ]; then
   else
     credential_file=$GOOGLE_APPLICATION_CREDENTIALS
   fi
-  plugin="$RUNTIME_DIR/plugins/mlflow_platform_credentials-1.0.dist-info"
-  mkdir -p "$plugin"
-  printf 'Metadata-Version: 2.1\nName: mlflow-platform-credentials\nVersion: 1.0\n' >"$plugin/METADATA"
-  printf '[mlflow.artifact_repository]\nwasbs = runtime_helper:azure_repository\ngs = runtime_helper:gcs_repository\n' >"$plugin/entry_points.txt"
-  export PYTHONPATH="$RUNTIME_DIR/plugins:$SERVER_DIR${PYTHONPATH:+:$PYTHONPATH}"
   export MLFLOW_ARTIFACT_CREDENTIAL_FILE=$credential_file
   "$PYTHON" "$SERVER_DIR/runtime_helper.py" watch-credential "$credential_var=$credential_arn" "$credential_file" &
 fi

@@ -1,6 +1,6 @@
 // Turns raw stack config into typed, defaulted PlatformSettings. Everything invalid stops the program here,
 // before any resource is registered, with a message naming the key, the value and what is allowed.
-import { getProject, getStack, runtime } from "@pulumi/pulumi";
+import { getProject, getStack, log, runtime } from "@pulumi/pulumi";
 import { DEFAULT_POOL, DEFAULT_WORKERS, LETS_ENCRYPT_DIRECTORY, pinnedMlflowVersion } from "../server/render";
 import {
   ACME_CHALLENGES,
@@ -86,18 +86,23 @@ export type RawConfig = Record<string, string>;
 
 /**
  * Validates and defaults a stack's config. `raw` is `pulumi.runtime.allConfig()`: fully-qualified keys,
- * structured values as JSON strings.
+ * structured values as JSON strings. `now` is the clock dated keys are checked against (tests pass a fixed one).
  */
-export function loadSettings(raw: RawConfig, project: string, stack: string): PlatformSettings {
+export function loadSettings(
+  raw: RawConfig,
+  project: string,
+  stack: string,
+  now: Date = new Date(),
+): PlatformSettings {
   ns = project;
   try {
-    return readSettings(raw, project, stack);
+    return readSettings(raw, project, stack, now);
   } finally {
     ns = NAMESPACE;
   }
 }
 
-function readSettings(raw: RawConfig, project: string, stack: string): PlatformSettings {
+function readSettings(raw: RawConfig, project: string, stack: string, now: Date): PlatformSettings {
   const own: Raw = {};
   const dotted: [string[], unknown][] = [];
   for (const [fullKey, value] of Object.entries(raw)) {
@@ -145,7 +150,7 @@ function readSettings(raw: RawConfig, project: string, stack: string): PlatformS
     alarmEmails: readAlarmEmails(own.alarmEmails),
     alarmTopicArn: readAlarmTopicArn(own.alarmTopicArn, awsRegion),
     network: readNetwork(own.network),
-    artifactStore: readArtifactStore(own.artifactStore),
+    artifactStore: readArtifactStore(own.artifactStore, now),
     database: readDatabase(own.database, protect),
     server: readServer(own.server),
   };
@@ -285,7 +290,7 @@ function readZoneIds(key: string, value: unknown): string[] | undefined {
   return ids;
 }
 
-function readArtifactStore(value: unknown): ArtifactStoreSettings {
+function readArtifactStore(value: unknown, now: Date): ArtifactStoreSettings {
   const key = `${ns}:artifactStore`;
   const raw = object(key, value ?? {}, childKeys("artifactStore"));
   const d = DEFAULTS.artifactStore;
@@ -352,7 +357,7 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
         /^[-\w.()]{1,89}[-\w()]$/,
         "an existing resource group name (1-90 letters, digits, -_.())",
       ),
-      sasExpiresOn: readSasExpiry(`${azKey}.sasExpiresOn`, az.sasExpiresOn),
+      sasExpiresOn: readSasExpiry(`${azKey}.sasExpiresOn`, az.sasExpiresOn, now),
     };
   }
   if (backend === "gcs") {
@@ -382,25 +387,34 @@ function readArtifactStore(value: unknown): ArtifactStoreSettings {
   return settings;
 }
 
-/** The SAS alarm fires this many days before expiry; the longest SAS lives two years (azureBlob.ts). */
+/** The SAS reminder fires this many days before expiry; the longest SAS lives two years (azureBlob.ts). */
 const SAS_MIN_LEAD_DAYS = 30;
 const SAS_MAX_LIFETIME_YEARS = 2;
 
-/** The server's container SAS expiry: more than 30 days and at most two years ahead, stable across plans. */
-function readSasExpiry(key: string, value: unknown): string | undefined {
+/**
+ * The server's container SAS expiry: after today and at most two years ahead, stable across plans. Within
+ * 30 days of it a deploy still runs (an emergency fix must not wait for the rotation) with a warning.
+ */
+function readSasExpiry(key: string, value: unknown, now: Date): string | undefined {
   const date = optionalString(key, value, /^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
   if (date === undefined) return undefined;
   const time = Date.parse(`${date}T00:00:00Z`);
-  const latest = new Date();
+  const latest = new Date(now);
   latest.setUTCFullYear(latest.getUTCFullYear() + SAS_MAX_LIFETIME_YEARS);
   if (
     Number.isNaN(time) ||
     new Date(time).toISOString().slice(0, 10) !== date ||
-    time - SAS_MIN_LEAD_DAYS * 86_400_000 <= Date.now() ||
+    time <= now.getTime() ||
     time > latest.getTime()
   ) {
     throw new ConfigError(
-      `${key}: got "${date}"; allowed: a valid date YYYY-MM-DD more than ${SAS_MIN_LEAD_DAYS} days and at most ${SAS_MAX_LIFETIME_YEARS} years from today (the container SAS expires then and an alarm fires ${SAS_MIN_LEAD_DAYS} days before; rotate it by setting a later date and running pulumi up)`,
+      `${key}: got "${date}"; allowed: a valid date YYYY-MM-DD after today and at most ${SAS_MAX_LIFETIME_YEARS} years from today (the container SAS expires then; rotate it by setting a later date and running pulumi up)`,
+    );
+  }
+  const daysLeft = Math.ceil((time - now.getTime()) / 86_400_000);
+  if (daysLeft <= SAS_MIN_LEAD_DAYS) {
+    log.warn(
+      `${key}: the server's Azure SAS expires on ${date} (in ${daysLeft} days); after that every artifact upload and download fails. Rotate it: set a date more than ${SAS_MIN_LEAD_DAYS} days ahead and run pulumi up (examples/README.md, "Rotating the Azure SAS").`,
     );
   }
   return date;

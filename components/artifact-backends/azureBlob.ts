@@ -170,7 +170,9 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
     { parent },
   );
 
-  if (args.alarmTopicArn) {
+  // Inside the last SAS_REMINDER_DAYS the reminder is due already (and may have fired): the deploy's
+  // config warning takes its place, and no schedule is created with a time in the past.
+  if (args.alarmTopicArn && Date.parse(`${sasReminderTime(window.expiry)}Z`) > Date.now()) {
     sasExpiryReminder(name, args.alarmTopicArn, account.name, window.expiry, tags, parent);
   }
 

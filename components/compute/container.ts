@@ -11,7 +11,7 @@ import * as scheduler from "@pulumi/aws/scheduler";
 import { GC_SCHEDULE, renderServerEnvironment } from "../../server/render";
 import { IamStatement, assumeRolePolicy, policyDocument } from "../iam";
 import type { ComputeContext, ServerDeployment } from "../trackingServer";
-import { ServerSecret, secretVersions } from "../secret";
+import { RENEWED_WHILE_RUNNING, ServerSecret, secretVersions } from "../secret";
 import { ServerImage, buildServerImage } from "./image";
 
 /** MLflow listens here in the task; only the load balancer reaches it. */
@@ -60,7 +60,9 @@ interface Builder {
 /**
  * MLflow on ECS Fargate behind an Application Load Balancer: tasks in private subnets (egress through the
  * network's NAT gateway), the only public endpoint is the load balancer (HTTPS with an ACM certificate on
- * `server.domain`; plain HTTP only with `server.allowPlainHttp`), secrets injected by ECS from Secrets Manager, CPU target-tracking autoscaling.
+ * `server.domain`; plain HTTP only with `server.allowPlainHttp`), secrets injected by ECS from Secrets Manager
+ * (the artifact store's credential read and re-read by the server itself, so a renewal needs no restart), CPU
+ * target-tracking autoscaling.
  */
 export function createContainerServer({ name, parent, args, secrets }: ComputeContext): ServerDeployment {
   const { settings } = args;
@@ -96,15 +98,20 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
     { retentionInDays: settings.logRetentionDays, tags: args.tags },
     b.opts,
   );
-  const roles = createTaskRoles(b, image, logGroup, secrets);
+  // ECS injects a secret once, when a task starts. The artifact store's credential is instead read by the
+  // server (the task role) from Secrets Manager and re-read while it runs, as on EC2 (server/start.sh).
+  const renewed = secrets.filter((s) => RENEWED_WHILE_RUNNING.includes(s.variable));
+  const injected = secrets.filter((s) => !renewed.includes(s));
+  const roles = createTaskRoles(b, image, logGroup, injected, renewed);
   const taskDefinition = createTaskDefinition(b, {
     imageUri: image.imageUri,
     logGroup,
-    secrets,
+    secrets: injected,
+    renewedSecrets: renewed,
     allowedHosts: entry.allowedHosts,
     executionRole: roles.executionRole,
   });
-  // A task reads every secret (ECS injects them) and uses both roles the moment it starts: neither the
+  // A task reads every secret (ECS or start.sh) and uses both roles the moment it starts: neither the
   // service nor the gc schedule may start one before the secrets have values and the policies exist. The
   // database URI's version is written only once RDS is available, long after its secret's ARN exists.
   const taskStart: TaskStart = {
@@ -355,9 +362,11 @@ function createTaskRoles(
   image: ServerImage,
   logGroup: cloudwatch.LogGroup,
   secrets: ServerSecret[],
+  renewedSecrets: ServerSecret[],
 ): { executionRole: iam.Role; executionPolicy: iam.RolePolicy; taskPolicy: iam.RolePolicy } {
   const { tags } = args;
   const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
+  const renewedArns = pulumi.all(renewedSecrets.map((s) => s.secret.arn));
   // The execution role is ECS's, not the server's: pull this image, write this log group, read these secrets.
   const executionRole = new iam.Role(
     `${name}-execution`,
@@ -380,20 +389,35 @@ function createTaskRoles(
     },
     opts,
   );
-  // The task role (the server itself): the artifact store and nothing else. ECS injects the secrets.
+  // The task role (the server itself): the artifact store, and reading its credential's secret (foreign
+  // clouds), nothing else. ECS injects the other secrets.
   const taskPolicy = new iam.RolePolicy(
     `${name}-server`,
     {
       role: args.role.name,
-      policy: (pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>).apply(
-        (statements) =>
-          policyDocument(
+      policy: pulumi
+        .all([pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>, renewedArns])
+        .apply(([artifactStatements, arns]) => {
+          const statements: IamStatement[] = [
+            ...artifactStatements,
+            ...(arns.length > 0
+              ? [
+                  {
+                    Sid: "ReadArtifactCredential",
+                    Effect: "Allow" as const,
+                    Action: "secretsmanager:GetSecretValue",
+                    Resource: arns,
+                  },
+                ]
+              : []),
+          ];
+          return policyDocument(
             statements.length > 0
               ? statements
               : // IAM rejects an empty policy; this backend needs no AWS permission at all.
                 [{ Sid: "NoAwsAccessNeeded", Effect: "Deny", Action: "*", Resource: "*" }],
-          ),
-      ),
+          );
+        }),
     },
     opts,
   );
@@ -406,21 +430,24 @@ function createTaskDefinition(
     imageUri: pulumi.Output<string>;
     logGroup: cloudwatch.LogGroup;
     secrets: ServerSecret[];
+    /** Given to start.sh as `<variable>_SECRET_ARN`: it reads them itself and re-reads them while it runs. */
+    renewedSecrets: ServerSecret[];
     allowedHosts: pulumi.Output<string[]>;
     executionRole: iam.Role;
   },
 ): ecs.TaskDefinition {
   const { settings, tags } = args;
   const container = settings.container;
-  const { logGroup, secrets, allowedHosts, executionRole } = inputs;
+  const { logGroup, secrets, renewedSecrets, allowedHosts, executionRole } = inputs;
   const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
   const environment = pulumi
     .all([
       pulumi.output(args.artifactRoot),
       pulumi.output(args.artifactEnvironment) as pulumi.Output<Record<string, string>>,
       allowedHosts,
+      pulumi.all(renewedSecrets.map((s) => s.secret.arn)),
     ])
-    .apply(([artifactRoot, artifactEnvironment, hosts]) =>
+    .apply(([artifactRoot, artifactEnvironment, hosts, renewedArns]) =>
       renderServerEnvironment({
         artifactsDestination: artifactRoot,
         allowedHosts: hosts,
@@ -432,7 +459,8 @@ function createTaskDefinition(
         gcOlderThan: `${settings.gcRetentionDays}d`,
         awsRegion: args.awsRegion,
         extraEnvironment: artifactEnvironment,
-        // No secretArns: ECS injects every secret under its plain name (task definition `secrets`).
+        // Only the renewed ones: ECS injects the others under their plain names (task definition `secrets`).
+        secretArns: Object.fromEntries(renewedSecrets.map((s, i) => [s.variable, renewedArns[i]])),
       }),
     );
   const containerDefinitions = pulumi

@@ -1,6 +1,16 @@
 // Azure Blob artifact store: HTTPS only with TLS 1.2+, no public blob access, encryption never disabled,
 // blob versioning and soft delete on (DESIGN.md "Buckets/containers").
-import { asObject, describe, dig, requireCompanion, resourcePolicy, stackPolicy } from "./util";
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import {
+  asObject,
+  describe,
+  dig,
+  known,
+  requireCompanion,
+  resourcePolicy,
+  stackPolicy,
+  UNKNOWN,
+} from "./util";
 
 export const AZURE_STORAGE_ACCOUNT = "azure-native:storage:StorageAccount";
 export const AZURE_BLOB_CONTAINER = "azure-native:storage:BlobContainer";
@@ -131,6 +141,69 @@ export const azureStorageAccountHasBlobProtection = stackPolicy(
     ),
 );
 
+/**
+ * The Azure SAS tokens in `text`: connection strings (`SharedAccessSignature=<token>`), SAS URLs
+ * (`https://…?<token>`) or bare tokens, i.e. query strings with a version (sv), an expiry (se) and a
+ * signature (sig).
+ */
+export function azureSasTokens(text: string): URLSearchParams[] {
+  return text
+    .split(/[;?\s"'<>]/)
+    .map((part) => part.replace(/^SharedAccessSignature=/i, ""))
+    .filter((part) => part.includes("sig="))
+    .map((part) => new URLSearchParams(part))
+    .filter((q) => q.has("sv") && q.has("se") && q.has("sig"));
+}
+
+/** Why a SAS token's start is not pinned (undefined when it is): none, or one read from a clock. */
+export function unpinnedSasStart(token: URLSearchParams): string | undefined {
+  const start = token.get("st");
+  if (start === null) return "has no start time (st)";
+  // A configured start is a date or a whole-second time. A fraction of a second means a clock reading:
+  // ARM's own stamp (st=2026-01-02T14:41:14.3632132Z) or a program's new Date().
+  if (/T\d{2}:\d{2}:\d{2}\.\d+/.test(start)) return `starts at "${start}", a clock reading`;
+  return undefined;
+}
+
+/** Every known string in `value`, at any depth (values unknown during preview are skipped). */
+function stringsIn(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") out.push(value);
+  else if (value !== null && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      const child = known(() => o[key]);
+      if (child !== UNKNOWN) stringsIn(child, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * CrossGuard sees resources, not provider functions: the `listStorageAccountServiceSAS`/`listStorageAccountSAS`
+ * invoke itself is invisible to a policy pack, but the token it returned is visible wherever the program
+ * stores it (here: the Secrets Manager secret version's secretString; policies get secret values in plain,
+ * see tags.ts). A request without `sharedAccessStartTime` comes back with ARM's `st=<now>`.
+ */
+export const azureSasStartPinned: ResourceValidationPolicy = {
+  name: "azure-sas-start-pinned",
+  description:
+    "Azure SAS tokens stored by the stack have a pinned start time: without sharedAccessStartTime ARM stamps st=<now> into the token, so every preview and up mints a new token (and a new secret version).",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: (args, report) => {
+    for (const text of stringsIn(args.props)) {
+      for (const token of azureSasTokens(text)) {
+        const problem = unpinnedSasStart(token);
+        if (problem) {
+          report(
+            `${describe(args)} holds an Azure SAS (se=${token.get("se")}) that ${problem}: pass a fixed sharedAccessStartTime (whole seconds, from config, never now) to the SAS request.`,
+          );
+        }
+      }
+    }
+  },
+};
+
 export const azurePolicies = [
   azureStorageHttpsOnly,
   azureStorageMinimumTls12,
@@ -139,4 +212,5 @@ export const azurePolicies = [
   azureBlobContainerPrivate,
   azureBlobVersioningAndSoftDelete,
   azureStorageAccountHasBlobProtection,
+  azureSasStartPinned,
 ];

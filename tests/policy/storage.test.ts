@@ -2,7 +2,8 @@ import type * as storage from "@pulumi/azure-native/storage";
 import type * as gcs from "@pulumi/gcp/storage";
 import type * as projects from "@pulumi/gcp/projects";
 import { azurePolicies, gcpPolicies } from "../../policy/rules";
-import { inputs, policyNames, runPolicies, TestResource } from "./support";
+import { azureSasStartPinned } from "../../policy/rules/azure-storage";
+import { inputs, policyNames, runPolicies, TestResource, UNKNOWN_STRING } from "./support";
 
 const AZ = {
   account: "azure-native:storage:StorageAccount",
@@ -111,6 +112,65 @@ describe("Azure storage policies", () => {
     );
     expect(policyNames(missing)).toEqual(["azure-storage-account-has-blob-protection"]);
     expect(missing[0].message).toMatch(/isVersioningEnabled: true/);
+  });
+});
+
+describe("azure-sas-start-pinned", () => {
+  const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
+  const ENDPOINT = "BlobEndpoint=https://mlflowartifacts123.blob.core.windows.net/;SharedAccessSignature=";
+  /** The shape ARM's listServiceSas returns; `st` as ARM stamps it when the request has no start time. */
+  const token = (st?: string) =>
+    `sv=2015-04-05&sr=c${st === undefined ? "" : `&st=${st}`}&se=2028-06-30T00%3A00%3A00.0000000Z&sp=rl&sig=c2lnbmF0dXJlc2lnbmF0dXJlc2ln`;
+  const secret = (value: string): TestResource => ({
+    type: SECRET_VERSION,
+    name: "mlflow-dev-azure-blob",
+    props: { secretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:x", secretString: value },
+  });
+  const run = (r: TestResource, preview = false) => runPolicies([azureSasStartPinned], [r], { preview });
+
+  it.each([
+    [
+      "a start pinned from config (as azureBlob.ts requests it)",
+      `${ENDPOINT}${token("2026-06-30T00:00:00Z")}`,
+    ],
+    ["the same, URL-encoded", `${ENDPOINT}${token("2026-06-30T00%3A00%3A00Z")}`],
+    ["a date-only start", `${ENDPOINT}${token("2026-06-30")}`],
+    ["no SAS at all (an account-key connection string)", "DefaultEndpointsProtocol=https;AccountName=a"],
+  ])("accepts %s", async (_name, value) => {
+    expect(await run(secret(value))).toEqual([]);
+  });
+
+  it.each([
+    ["ARM's stamp when no start was requested", `${ENDPOINT}${token("2026-01-02T14%3A41%3A14.3632132Z")}`],
+    ["a program's new Date()", `${ENDPOINT}${token("2026-12-01T12:00:00.000Z")}`],
+    ["no start at all", `${ENDPOINT}${token()}`],
+    [
+      "a SAS URL",
+      `https://mlflowartifacts123.blob.core.windows.net/c?${token("2026-01-02T14:41:14.3632132Z")}`,
+    ],
+  ])("refuses %s", async (_name, value) => {
+    const v = await run(secret(value));
+    expect(policyNames(v)).toEqual(["azure-sas-start-pinned"]);
+    expect(v[0].message).toMatch(
+      /SecretVersion "mlflow-dev-azure-blob" holds an Azure SAS .* sharedAccessStartTime/,
+    );
+  });
+
+  it("finds a SAS in any input, e.g. a container's environment", async () => {
+    const task: TestResource = {
+      type: "aws:ecs/taskDefinition:TaskDefinition",
+      name: "server",
+      props: {
+        containerDefinitions: JSON.stringify([
+          { environment: [{ name: "AZURE_STORAGE_CONNECTION_STRING", value: `${ENDPOINT}${token()}` }] },
+        ]),
+      },
+    };
+    expect(policyNames(await runPolicies([azureSasStartPinned], [task]))).toEqual(["azure-sas-start-pinned"]);
+  });
+
+  it("skips a token that is not known yet (first preview) instead of failing the resource", async () => {
+    expect(await run(secret(UNKNOWN_STRING), true)).toEqual([]);
   });
 });
 

@@ -12,10 +12,20 @@ import {
   killAll,
   psql,
   pythonEnv,
+  runAsync,
   tmpDir,
   waitFor,
 } from "./support/proc";
-import { Backend, baseConfig, directSecrets, runClient, startEmulator, startServer } from "./support/stack";
+import {
+  ADMIN,
+  Backend,
+  baseConfig,
+  basicAuth,
+  directSecrets,
+  runClient,
+  startEmulator,
+  startServer,
+} from "./support/stack";
 import { azureSasConnection } from "./support/azureSas";
 
 jest.setTimeout(600_000);
@@ -115,6 +125,68 @@ test("Azure: a renewed SAS in Secrets Manager is used by the running server, no 
     );
     expect(server.proc.output()).toMatch(/artifact store credential reloaded/);
     expect(server.proc.output()).not.toContain("sig=");
+  } finally {
+    await killAll();
+    dropDb(db);
+  }
+});
+
+// review-azgcp F10: proxied multipart upload hands the client URLs signed with the server's GCS credential.
+// A credential that cannot sign (workload identity on EC2; here the emulator's anonymous client) made
+// MLflow initiate an upload and then answer 500 (the client gave up; the upload stayed orphaned). The
+// server's repository refuses first with "not supported" (501) and the client falls back to one PUT.
+test("GCS: proxied multipart upload with a credential that cannot sign is a clean 501; the client falls back", async () => {
+  const dir = tmpDir("gcs-mpu");
+  const gcs = await startEmulator(venv, "gcs", dir);
+  const db = createDb("rt_gcs_mpu");
+  try {
+    const server = await startServer({
+      venv,
+      dir,
+      config: baseConfig(gcs.destination, await freePort()),
+      env: { ...directSecrets(dbUri(db)), ...gcs.serverEnv },
+      name: "gcs-mpu",
+    });
+    const create = await fetch(`${server.url}/api/2.0/mlflow-artifacts/mpu/create/0/run1/artifacts`, {
+      method: "POST",
+      headers: { Authorization: basicAuth(), "Content-Type": "application/json" },
+      body: JSON.stringify({ path: "model.bin", num_parts: 2 }),
+    });
+    const answer = await create.text();
+    expect({ status: create.status, answer }).toEqual({
+      status: 501,
+      answer: expect.stringContaining("Multipart upload is not supported"),
+    });
+
+    const client = await runAsync(
+      path.join(venv, "bin", "python"),
+      [
+        "-c",
+        [
+          "import mlflow, os, tempfile",
+          "mlflow.set_experiment('mpu')",
+          "d = tempfile.mkdtemp(); p = os.path.join(d, 'model.bin')",
+          "open(p, 'wb').write(os.urandom(3 * 1024 * 1024))",
+          "with mlflow.start_run() as run: mlflow.log_artifact(p)",
+          "print(run.info.run_id)",
+        ].join("\n"),
+      ],
+      {
+        cwd: dir,
+        env: {
+          MLFLOW_TRACKING_URI: server.url,
+          MLFLOW_TRACKING_USERNAME: ADMIN.username,
+          MLFLOW_TRACKING_PASSWORD: ADMIN.password,
+          MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD: "true",
+          MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE: "1048576",
+          MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE: "1048576",
+        },
+        timeoutMs: 180_000,
+      },
+    );
+    expect(client.status).toBe(0);
+    const runId = client.stdout.trim().split("\n").pop() as string;
+    expect(gcs.listObjects().some((k) => k.endsWith(`${runId}/artifacts/model.bin`))).toBe(true);
   } finally {
     await killAll();
     dropDb(db);

@@ -73,7 +73,15 @@ export interface EvaluateOptions {
   program?: string;
   /** Results of provider functions by token, instead of the mock's (e.g. fewer instance type offerings). */
   callResults?: Record<string, Record<string, unknown>>;
+  /** The time the program reads from `Date` (ISO 8601); default: the real clock. */
+  now?: string;
 }
+
+/**
+ * The clock every stack variant is evaluated at (tests/support/variants.ts): results that depend on the
+ * date (the Azure SAS window, its expiry checks and reminder) do not change with the day a test runs.
+ */
+export const EVALUATION_NOW = "2026-12-01T12:00:00Z";
 
 /** The partition of the stack's `aws:region`, as the provider derives it: ARNs the mock makes use it. */
 function mockPartition(config: Record<string, string>): string {
@@ -377,6 +385,35 @@ function unwrapSecrets(value: unknown, wrap: boolean): unknown {
  * call sets new mocks and config and calls the program function again.
  */
 export async function evaluateInProcess(options: EvaluateOptions): Promise<Evaluation> {
+  return options.now === undefined ? evaluate(options) : atTime(options.now, () => evaluate(options));
+}
+
+/**
+ * Runs `body` while `Date.now()` and `new Date()` return `now` (other uses of Date and all timers stay
+ * real: the Pulumi runtime needs them). Only one evaluation runs at a time in a process.
+ */
+async function atTime<T>(now: string, body: () => Promise<T>): Promise<T> {
+  const RealDate = globalThis.Date;
+  const fixed = RealDate.parse(now);
+  if (Number.isNaN(fixed)) throw new Error(`now: not a date: ${now}`);
+  class FixedDate extends RealDate {
+    constructor(...args: unknown[]) {
+      if (args.length === 0) super(fixed);
+      else super(...(args as [string]));
+    }
+    static now(): number {
+      return fixed;
+    }
+  }
+  globalThis.Date = FixedDate as DateConstructor;
+  try {
+    return await body();
+  } finally {
+    globalThis.Date = RealDate;
+  }
+}
+
+async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
   const resources = new Map<string, CapturedResource>();
   const calls: Evaluation["calls"] = [];

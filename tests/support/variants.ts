@@ -2,7 +2,7 @@
 // the matrix of artifact backend x compute mode x environment built from the shipped stacks.
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT, readStackFile, stackFile } from "./mockRuntime";
+import { EVALUATION_NOW, ROOT, readStackFile, stackFile } from "./mockRuntime";
 
 export const BACKENDS = ["s3", "azureBlob", "gcs"] as const;
 export const COMPUTE_MODES = ["ec2", "container"] as const;
@@ -50,6 +50,8 @@ export interface StackVariant {
   stack: string;
   config: Record<string, string>;
   secretKeys: string[];
+  /** The clock the program sees: EVALUATION_NOW, so no variant changes with the day a test runs. */
+  now: string;
 }
 
 /** The shipped `Pulumi.<stack>.yaml` files and `examples/Pulumi.*.yaml`, unchanged. */
@@ -63,7 +65,7 @@ export function fileVariants(): StackVariant[] {
   }
   return files.map((file) => {
     const stack = path.basename(file).replace(/^Pulumi\.|\.yaml$/g, "");
-    return { id: path.relative(ROOT, file), stack, ...readStackFile(file) };
+    return { id: path.relative(ROOT, file), stack, now: EVALUATION_NOW, ...readStackFile(file) };
   });
 }
 
@@ -86,6 +88,7 @@ export function matrixVariant<C extends (typeof COMPUTE_MODES)[number]>(
   return {
     id: `${env}/${backend}/${compute}${tlsSuffix}`,
     stack: env,
+    now: EVALUATION_NOW,
     secretKeys,
     config: {
       ...config,

@@ -1,15 +1,19 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the tests read untyped mocked inputs. */
-// The Azure SAS expiry is never a surprise: config keeps it between 30 days and two years ahead, and a
-// one-time schedule reminds the alarm topic 30 days before it. Tag names Azure rejects are config errors.
+// The Azure SAS expiry is never a surprise: config keeps it after today and at most two years ahead, warns
+// (and lets the deploy run) within 30 days of it, and a one-time schedule reminds the alarm topic 30 days
+// before it. Tag names Azure rejects are config errors. Every date here is relative to a fixed clock.
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadSettings } from "../../stacks/config";
-import { Evaluation, evaluateProgram } from "../support/mockRuntime";
+import { EVALUATION_NOW, Evaluation, evaluateProgram } from "../support/mockRuntime";
 import { ofType, single } from "../support/inspect";
 import { StackVariant, fileVariants, matrixVariants } from "../support/variants";
 import { sasReminderTime } from "../../components/artifact-backends/azureBlob";
 
 const NS = "mlflow-platform";
 const DAY = 86_400_000;
+const NOW = new Date(EVALUATION_NOW);
 const isoDate = (t: number) => new Date(t).toISOString().slice(0, 10);
+const inDays = (days: number) => isoDate(NOW.getTime() + days * DAY);
 
 function azureConfig(azureBlob: Record<string, unknown>, extra: Record<string, string> = {}) {
   return {
@@ -20,13 +24,20 @@ function azureConfig(azureBlob: Record<string, unknown>, extra: Record<string, s
     ...extra,
   };
 }
-const load = (config: Record<string, string>) => loadSettings(config, NS, "dev");
+const load = (config: Record<string, string>) => loadSettings(config, NS, "dev", NOW);
 
 describe("sasExpiresOn", () => {
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(pulumi.log, "warn").mockImplementation(async () => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
   test.each([
-    ["tomorrow", isoDate(Date.now() + DAY)],
-    ["in 30 days (the reminder would already be due)", isoDate(Date.now() + 30 * DAY)],
-    ["in ten years", isoDate(Date.now() + 3650 * DAY)],
+    ["yesterday (expired)", inDays(-1)],
+    ["today (expired since midnight)", inDays(0)],
+    ["two years and a day ahead", `${NOW.getUTCFullYear() + 2}-12-02`],
+    ["in ten years", inDays(3650)],
     ["2099-12-31", "2099-12-31"],
   ])("%s is refused, naming the key, the value and what is allowed", (_name, date) => {
     const error = (() => {
@@ -39,14 +50,30 @@ describe("sasExpiresOn", () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(`${NS}:artifactStore.azureBlob.sasExpiresOn: got "${date}"`);
-    expect(error.message).toMatch(/more than 30 days and at most 2 years from today/);
+    expect(error.message).toMatch(/after today and at most 2 years from today/);
   });
 
   test.each([
-    ["in 32 days", isoDate(Date.now() + 32 * DAY)],
-    ["in 700 days", isoDate(Date.now() + 700 * DAY)],
-  ])("%s is accepted", (_name, date) => {
+    ["tomorrow", inDays(1), 1],
+    ["in 30 days", inDays(30), 30],
+  ])(
+    "%s is accepted with a warning: an emergency deploy is not blocked by a due rotation",
+    (_n, date, days) => {
+      expect(load(azureConfig({ sasExpiresOn: date })).artifactStore.azureBlob?.sasExpiresOn).toBe(date);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toContain(
+        `${NS}:artifactStore.azureBlob.sasExpiresOn: the server's Azure SAS expires on ${date} (in ${days} days)`,
+      );
+    },
+  );
+
+  test.each([
+    ["in 32 days", inDays(32)],
+    ["in 700 days", inDays(700)],
+    ["exactly two years ahead", `${NOW.getUTCFullYear() + 2}-12-01`],
+  ])("%s is accepted without a warning", (_name, date) => {
     expect(load(azureConfig({ sasExpiresOn: date })).artifactStore.azureBlob?.sasExpiresOn).toBe(date);
+    expect(warn).not.toHaveBeenCalled();
   });
 });
 
@@ -100,7 +127,7 @@ describe.each(variants.map((v) => [v.id, v] as const))("%s", (_id, variant) => {
     expect(reminders).toHaveLength(1);
     const schedule = reminders[0];
     expect(schedule.inputs.scheduleExpression).toBe(`at(${sasReminderTime(expiry)})`);
-    expect(Date.parse(`${sasReminderTime(expiry)}Z`)).toBeGreaterThan(Date.now());
+    expect(Date.parse(`${sasReminderTime(expiry)}Z`)).toBeGreaterThan(Date.parse(variant.now));
     const target = schedule.inputs.target as Record<string, string>;
     const topic = single(e, "aws:sns/topic:Topic");
     expect(target.arn).toBe(topic.state.arn);
@@ -114,4 +141,27 @@ describe.each(variants.map((v) => [v.id, v] as const))("%s", (_id, variant) => {
       { Effect: "Allow", Action: "sns:Publish", Resource: topic.state.arn },
     ]);
   });
+});
+
+describe("examples/Pulumi.azure-dev.yaml near and after its sasExpiresOn", () => {
+  const example = fileVariants().find((v) => v.id === "examples/Pulumi.azure-dev.yaml")!;
+  const expiresOn = JSON.parse(example.config[`${NS}:artifactStore`]).azureBlob.sasExpiresOn as string;
+  const at = (days: number) => ({
+    ...example,
+    now: new Date(Date.parse(expiresOn) + days * DAY).toISOString(),
+  });
+
+  test("15 days before: the program runs; the reminder, already due, is not scheduled in the past", async () => {
+    const e = await evaluateProgram(at(-15));
+    expect(
+      ofType(e, "aws:scheduler/schedule:Schedule").filter((s) => s.name.endsWith("-sas-reminder")),
+    ).toEqual([]);
+    expect(e.calls.some((c) => c.token === "azure-native:storage:listStorageAccountServiceSAS")).toBe(true);
+  }, 120_000);
+
+  test("on the day: refused", async () => {
+    await expect(evaluateProgram(at(0))).rejects.toThrow(
+      `${NS}:artifactStore.azureBlob.sasExpiresOn: got "${expiresOn}"`,
+    );
+  }, 120_000);
 });

@@ -49,6 +49,7 @@ import {
   serviceName,
 } from "../../components/compute/container";
 import type { IamStatement } from "../../components/iam";
+import { RENEWED_WHILE_RUNNING } from "../../components/secret";
 
 /** The weekly gc schedule (Azure stacks also have the SAS expiry reminder, another Schedule). */
 const gcSchedule = (e: Evaluation) =>
@@ -69,6 +70,12 @@ const SECRET_VARIABLES = [
   "AZURE_STORAGE_CONNECTION_STRING",
   "GOOGLE_CREDENTIALS_JSON",
 ];
+/** The artifact store's credential per backend: the server reads it itself and re-reads it while running. */
+const ARTIFACT_CREDENTIAL: Record<string, string | undefined> = {
+  s3: undefined,
+  azureBlob: "AZURE_STORAGE_CONNECTION_STRING",
+  gcs: "GOOGLE_CREDENTIALS_JSON",
+};
 
 interface ContainerDefinition {
   name: string;
@@ -388,25 +395,24 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(dbRule.inputs.referencedSecurityGroupId).toBe(`${taskGroup.name}-id`);
     });
 
-    test("secrets reach the task from Secrets Manager by valueFrom, never in its environment", () => {
+    test("secrets reach the task from Secrets Manager (ECS, or the server for its artifact credential), never in its environment", () => {
       const container = taskContainer(e);
       const secretArns = ofType(e, "aws:secretsmanager/secret:Secret").map((s) => String(s.state.arn));
-      expect(container.secrets.map((s) => s.valueFrom).sort()).toEqual([...secretArns].sort());
-      for (const s of container.secrets) expect(SECRET_VARIABLES).toContain(s.name);
-      expect(container.secrets.map((s) => s.name)).toEqual(
-        expect.arrayContaining([
-          "MLFLOW_BACKEND_STORE_URI",
-          "MLFLOW_AUTH_ADMIN_PASSWORD",
-          "MLFLOW_FLASK_SERVER_SECRET_KEY",
-        ]),
+      const credential = ARTIFACT_CREDENTIAL[backend];
+      const byArn = container.environment.filter((v) => v.name.endsWith("_SECRET_ARN"));
+      // Every secret exactly once: injected by ECS (valueFrom) or as <name>_SECRET_ARN for start.sh.
+      expect([...container.secrets.map((s) => s.valueFrom), ...byArn.map((v) => v.value)].sort()).toEqual(
+        [...secretArns].sort(),
       );
-      if (backend === "azureBlob")
-        expect(container.secrets.map((s) => s.name)).toContain("AZURE_STORAGE_CONNECTION_STRING");
+      for (const s of container.secrets) expect(SECRET_VARIABLES).toContain(s.name);
+      expect(container.secrets.map((s) => s.name).sort()).toEqual(
+        ["MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_BACKEND_STORE_URI", "MLFLOW_FLASK_SERVER_SECRET_KEY"].sort(),
+      );
+      // The artifact credential is read (and re-read while running: a renewed SAS or key needs no new
+      // deployment) by start.sh, which watches exactly the variable it got as _SECRET_ARN.
+      expect(byArn.map((v) => v.name)).toEqual(credential ? [`${credential}_SECRET_ARN`] : []);
       const names = container.environment.map((e) => e.name);
-      for (const name of SECRET_VARIABLES) {
-        expect(names).not.toContain(name);
-        expect(names).not.toContain(`${name}_SECRET_ARN`);
-      }
+      for (const name of SECRET_VARIABLES) expect(names).not.toContain(name);
       // No value any mocked generator produced (passwords, keys) appears anywhere in the task definition.
       const taskDefinition = single(e, "aws:ecs/taskDefinition:TaskDefinition");
       expect(JSON.stringify(taskDefinition.wrappedInputs)).not.toMatch(/SECRETMARKER/);
@@ -521,7 +527,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       ).toHaveLength(0);
     });
 
-    test("the task role is the server role, trusted by ECS tasks, with the artifact statements only", () => {
+    test("the task role is the server role, trusted by ECS tasks, with the artifact statements only (and its credential's secret)", () => {
       const role = ofType(e, "aws:iam/role:Role").find((r) => r.parent?.type !== SERVER) as CapturedResource;
       expect(statements(role.inputs.assumeRolePolicy)[0].Principal).toEqual({
         Service: "ecs-tasks.amazonaws.com",
@@ -531,7 +537,24 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         (p) => p.inputs.role === role.state.name,
       );
       expect(policies).toHaveLength(1);
-      const st = statements(policies[0].inputs.policy);
+      const all = statements(policies[0].inputs.policy);
+      // A foreign cloud's credential: GetSecretValue on exactly that one secret, nothing else on secrets.
+      const credential = ARTIFACT_CREDENTIAL[backend];
+      const reads = all.filter((s) => actionsOf([s]).some((a) => a.startsWith("secretsmanager:")));
+      if (credential) {
+        const arn = taskContainer(e).environment.find((v) => v.name === `${credential}_SECRET_ARN`)!.value;
+        expect(reads).toEqual([
+          {
+            Sid: "ReadArtifactCredential",
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            Resource: [arn],
+          },
+        ]);
+      } else {
+        expect(reads).toEqual([]);
+      }
+      const st = all.filter((s) => !reads.includes(s));
       const allowed = actionsOf(st.filter((s) => s.Effect === "Allow"));
       expect(allowed.some((a) => a.startsWith("secretsmanager:") || a.includes("*:") || a === "*")).toBe(
         false,
@@ -962,4 +985,14 @@ describe("examples/Pulumi.container-prod.yaml", () => {
       settings.server.container.desiredCount,
     );
   });
+});
+
+test("start.sh watches exactly the secrets a task gets by ARN (RENEWED_WHILE_RUNNING), so a renewal needs no restart", () => {
+  const watched = [...readServerFile("start.sh").matchAll(/\) credential_var=([A-Z_]+) ;;/g)].map(
+    (m) => m[1],
+  );
+  expect(watched.sort()).toEqual([...RENEWED_WHILE_RUNNING].sort());
+  expect(Object.values(ARTIFACT_CREDENTIAL).filter(Boolean).sort()).toEqual(
+    [...RENEWED_WHILE_RUNNING].sort(),
+  );
 });

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { checkoutCopy } from "../support/checkouts";
-import { CapturedResource, Evaluation, evaluateProgram } from "../support/mockRuntime";
+import { CapturedResource, EVALUATION_NOW, Evaluation, evaluateProgram } from "../support/mockRuntime";
 import { StackVariant, fileVariants } from "../support/variants";
 import { STATEFUL_TYPES, classify, isClassified } from "../../scripts/replacements";
 
@@ -123,7 +123,8 @@ const ROUTINE_CHANGES: RoutineChange[] = [
     after: (c) =>
       setObject(c, "artifactStore", (a) => {
         const azure = child(a, "azureBlob");
-        azure.sasExpiresOn = `${new Date().getUTCFullYear() + 1}-06-30`;
+        // Relative to the variants' clock, not today's: a date a year ahead of the evaluation.
+        azure.sasExpiresOn = `${new Date(EVALUATION_NOW).getUTCFullYear() + 1}-06-30`;
       }),
   },
 ];
