@@ -12,7 +12,8 @@
 // missing from the table is reported as "unpriced", never extrapolated.
 import * as fs from "fs";
 import * as path from "path";
-import { evaluateProgram, readStackFile } from "../tests/support/mockRuntime";
+import { evaluateProgram } from "./offline/evaluate";
+import { readStackFile } from "./offline/stackFiles";
 
 export const HOURS_PER_MONTH = 730;
 export const PRICE_BASIS = "approximate, us-east-1 on-demand list prices, 2026; 730 h/month; USD";
@@ -134,7 +135,7 @@ export interface CostEstimate {
   notes: string[];
 }
 
-/** What the estimator reads of a captured resource (tests/support/mockRuntime.ts `CapturedResource`). */
+/** What the estimator reads of a captured resource (scripts/offline/evaluate.ts `CapturedResource`). */
 export interface CostResource {
   type: string;
   name: string;
@@ -197,7 +198,7 @@ const USAGE_BASED: { test: RegExp; what: string }[] = [
 ];
 
 /**
- * The id the mock runtime gives a resource (tests/support/mockRuntime.ts: a bucket's id is its name, others
+ * The id the mock runtime gives a resource (scripts/offline/evaluate.ts: a bucket's id is its name, others
  * `<name>-id`): how one planned resource's inputs refer to another's id (security groups, EIP associations).
  */
 export function mockId(r: CostResource): string {

@@ -6,14 +6,8 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import {
-  CapturedResource,
-  ROOT,
-  SECRET_WRAPPER,
-  evaluateProgram,
-  readStackFile,
-  stackFile,
-} from "../tests/support/mockRuntime";
+import { CapturedResource, ROOT, SECRET_WRAPPER, evaluateProgram } from "./offline/evaluate";
+import { readStackFile, stackFile } from "./offline/stackFiles";
 import { CostEstimate, estimateMonthlyCost, formatCostEstimate, mockId } from "./cost";
 import { DeploymentEstimate, estimateDeployment, formatDeployment, refId } from "./deploymentGraph";
 import { ACME_HTTP_INGRESS_DESCRIPTION } from "../components/compute/ec2";
