@@ -7,7 +7,8 @@
 // "[secret]". Exits 0 whatever the differences; 2 when an input cannot be read or is not a plan document.
 import * as fs from "fs";
 import { CostLine, money } from "./cost";
-import { compare, ip4, IngressRule, PlanDocument, PlanResource, PublicItem } from "./plan";
+import { compare, IngressRule, PlanDocument, PlanResource, PublicItem } from "./plan";
+import { cidrContains } from "../stacks/ipv4";
 import { STATEFUL_TYPES, isClassified, replaceTriggers } from "./replacements";
 
 const UNSET = "(unset)";
@@ -103,13 +104,10 @@ function reach(item: PublicItem): Reach[] {
 /** Whether every address of `inner` is in `outer` (IPv6: only ::/0 and equality are recognised). */
 export function cidrCovers(outer: string, inner: string): boolean {
   if (outer === inner) return true;
-  const [oa, op] = outer.split("/");
-  const [ia, ip] = inner.split("/");
-  if (oa.includes(":") || ia.includes(":")) return oa.includes(":") && ia.includes(":") && outer === "::/0";
-  const [outerBits, innerBits] = [Number(op ?? 32), Number(ip ?? 32)];
-  if (innerBits < outerBits) return false;
-  const block = 2 ** (32 - outerBits);
-  return Math.floor(ip4(oa) / block) === Math.floor(ip4(ia) / block);
+  if (outer.includes(":") || inner.includes(":")) {
+    return outer.includes(":") && inner.includes(":") && outer === "::/0";
+  }
+  return cidrContains(outer, inner);
 }
 
 const covers = (outer: Reach, inner: Reach) =>

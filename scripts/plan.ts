@@ -11,6 +11,7 @@ import { readStackFile, stackFile } from "./offline/stackFiles";
 import { CostEstimate, estimateMonthlyCost, formatCostEstimate, mockId } from "./cost";
 import { DeploymentEstimate, estimateDeployment, formatDeployment, refId } from "./deploymentGraph";
 import { ACME_HTTP_INGRESS_DESCRIPTION } from "../components/compute/ec2";
+import { cidrContains } from "../stacks/ipv4";
 
 /** The inputs the text plan prints for each resource. */
 const SHOWN_INPUTS = [
@@ -227,30 +228,20 @@ function planResource(r: CapturedResource): PlanResource {
 
 // ---- exposure ----
 
-const PRIVATE_V4: [number, number][] = [
-  [ip4("10.0.0.0"), 8],
-  [ip4("172.16.0.0"), 12],
-  [ip4("192.168.0.0"), 16],
-  [ip4("100.64.0.0"), 10], // carrier-grade NAT
-  [ip4("127.0.0.0"), 8],
-  [ip4("169.254.0.0"), 16],
+const PRIVATE_V4 = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "100.64.0.0/10", // carrier-grade NAT
+  "127.0.0.0/8",
+  "169.254.0.0/16",
 ];
-
-/** An IPv4 address as a number. */
-export function ip4(address: string): number {
-  return address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
-}
 
 /** Whether every address of the CIDR is private (not reachable from the internet). */
 export function isPrivateCidr(cidr: string): boolean {
-  const [address, prefixText] = cidr.split("/");
+  const [address] = cidr.split("/");
   if (address.includes(":")) return /^(f[cd]|fe[89ab])/i.test(address) || address === "::1";
-  const prefix = Number(prefixText ?? 32);
-  const start = ip4(address);
-  return PRIVATE_V4.some(
-    ([base, bits]) =>
-      prefix >= bits && Math.floor(start / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)),
-  );
+  return PRIVATE_V4.some((range) => cidrContains(range, cidr));
 }
 
 interface RawRule {
