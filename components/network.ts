@@ -3,6 +3,7 @@ import * as ec2 from "@pulumi/aws/ec2";
 import { getInstanceTypeOfferingsOutput } from "@pulumi/aws/ec2/getInstanceTypeOfferings";
 import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
 import { getRegionOutput } from "@pulumi/aws/getRegion";
+import { formatIpv4, parseCidr } from "../stacks/ipv4";
 
 export interface NetworkArgs {
   /** CIDR block of the VPC; subnets are carved from it (/+4 each). */
@@ -281,13 +282,11 @@ function subnetZone(
 
 /** The `index`-th subnet of `newBits` more bits inside `cidr` (like Terraform's cidrsubnet). */
 export function subnetCidr(cidr: string, newBits: number, index: number): string {
-  const [address, prefix] = cidr.split("/");
-  const base = address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const prefixLength = Number(prefix) + newBits;
+  const parsed = parseCidr(cidr);
+  if (!parsed) throw new Error(`cannot carve subnets from ${cidr}: not an IPv4 CIDR`);
+  const prefixLength = parsed.prefixLength + newBits;
   if (prefixLength > 28 || index >= 2 ** newBits) {
     throw new Error(`cannot carve subnet ${index} of /${prefixLength} from ${cidr}`);
   }
-  const start = base + index * 2 ** (32 - prefixLength);
-  const octets = [24, 16, 8, 0].map((shift) => Math.floor(start / 2 ** shift) % 256);
-  return `${octets.join(".")}/${prefixLength}`;
+  return `${formatIpv4(parsed.address + index * 2 ** (32 - prefixLength))}/${prefixLength}`;
 }

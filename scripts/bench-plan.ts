@@ -2,7 +2,7 @@
 // wall time and peak memory per stack. Targets on a 2-core machine: < 1.5 s and < 400 MB per stack.
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { fileVariants } from "../tests/support/variants";
+import { fileVariants } from "./offline/stackFiles";
 
 const ROOT = path.resolve(__dirname, "..");
 const TARGET_SECONDS = 1.5;

@@ -12,7 +12,8 @@
 // missing from the table is reported as "unpriced", never extrapolated.
 import * as fs from "fs";
 import * as path from "path";
-import { evaluateProgram, readStackFile } from "../tests/support/mockRuntime";
+import { evaluateProgram } from "./offline/evaluate";
+import { readStackFile } from "./offline/stackFiles";
 
 export const HOURS_PER_MONTH = 730;
 export const PRICE_BASIS = "approximate, us-east-1 on-demand list prices, 2026; 730 h/month; USD";
@@ -134,7 +135,7 @@ export interface CostEstimate {
   notes: string[];
 }
 
-/** What the estimator reads of a captured resource (tests/support/mockRuntime.ts `CapturedResource`). */
+/** What the estimator reads of a captured resource (scripts/offline/evaluate.ts `CapturedResource`). */
 export interface CostResource {
   type: string;
   name: string;
@@ -197,7 +198,7 @@ const USAGE_BASED: { test: RegExp; what: string }[] = [
 ];
 
 /**
- * The id the mock runtime gives a resource (tests/support/mockRuntime.ts: a bucket's id is its name, others
+ * The id the mock runtime gives a resource (scripts/offline/evaluate.ts: a bucket's id is its name, others
  * `<name>-id`): how one planned resource's inputs refer to another's id (security groups, EIP associations).
  */
 export function mockId(r: CostResource): string {
@@ -219,298 +220,324 @@ export function costClass(totalUsd: number): CostClass {
   return "$$$$ (> $1000/month)";
 }
 
-/** Estimates what the resources cost per month by existing. Pure: no I/O, the same input gives the same output. */
-export function estimateMonthlyCost(resources: CostResource[], options: CostOptions = {}): CostEstimate {
-  const lines: CostLine[] = [];
-  const unpriced: string[] = [];
-  const add = (key: string, item: string, monthly: number, detail: string) =>
-    lines.push({ key, item, usd: round2(monthly), detail });
-  const skip = (key: string, item: string, why: string) => {
-    lines.push({ key, item, usd: null, detail: `unpriced: ${why}` });
-    unpriced.push(`${item}: ${why}`);
-  };
-  const custom = resources.filter((r) => r.custom !== false && r.type !== "pulumi:pulumi:Stack");
-  const ofType = (type: string) =>
-    custom.filter((r) => r.type === type).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const byArn = (type: string, arn: unknown) => custom.find((r) => r.type === type && r.state?.arn === arn);
-  const h = HOURS_PER_MONTH;
+/** What a type's pricing rule gets: the plan's custom resources and the estimate it writes to. */
+interface Pricing {
+  custom: CostResource[];
+  /** The custom resources of a type, by name. */
+  ofType(type: string): CostResource[];
+  byArn(type: string, arn: unknown): CostResource | undefined;
+  /** A priced line. */
+  add(key: string, item: string, monthly: number, detail: string): void;
+  /** A line with no price (its cost is not in the total). */
+  skip(key: string, item: string, why: string): void;
+}
 
-  // ---- compute ----
-  const eips = ofType("aws:ec2/eip:Eip");
-  for (const r of ofType("aws:ec2/instance:Instance")) {
-    const type = String(r.inputs.instanceType ?? "");
-    const hourly = PRICES.ec2Hourly[type];
-    if (hourly === undefined)
-      skip(`ec2:${r.name}`, `EC2 instance ${r.name} (${type})`, `no list price for ${type}`);
-    else add(`ec2:${r.name}`, `EC2 instance ${r.name} (${type})`, hourly * h, `${h} h x ${rate(hourly)}/h`);
-    const root = (r.inputs.rootBlockDevice ?? {}) as Record<string, unknown>;
-    const volumes = [
-      { label: "root volume", size: root.volumeSize, type: root.volumeType },
-      ...((r.inputs.ebsBlockDevices ?? []) as Record<string, unknown>[]).map((d) => ({
-        label: `volume ${String(d.deviceName ?? "")}`.trim(),
-        size: d.volumeSize,
-        type: d.volumeType,
-      })),
-    ];
-    for (const [i, v] of volumes.entries()) {
-      const volumeType = String(v.type ?? "gp3");
-      const gb = typeof v.size === "number" ? v.size : 8;
-      const perGb = PRICES.ebsGbMonth[volumeType];
-      const key = `ebs:${r.name}:${i}`;
-      const item = `EBS ${volumeType} ${v.label} of ${r.name}, ${gb} GB${v.size === undefined ? " (image default, assumed)" : ""}`;
-      if (perGb === undefined) skip(key, item, `no list price for EBS ${volumeType}`);
-      else add(key, item, gb * perGb, `${gb} GB x ${rate(perGb)}/GB-month`);
-    }
-    if (r.inputs.monitoring === true) {
-      add(
-        `ec2-monitoring:${r.name}`,
-        `EC2 detailed monitoring of ${r.name}`,
-        PRICES.ec2DetailedMonitoringMonth,
-        "7 metrics x $0.30/month",
-      );
-    }
-    const hasEip = custom.some(
-      (a) => a.type === "aws:ec2/eipAssociation:EipAssociation" && a.inputs.instanceId === mockId(r),
-    );
-    if (r.inputs.associatePublicIpAddress === true && !hasEip) {
-      const monthly = PRICES.publicIpv4Hourly * h;
-      add(
-        `ec2-ipv4:${r.name}`,
-        `Public IPv4 address of ${r.name}`,
-        monthly,
-        `${h} h x ${rate(PRICES.publicIpv4Hourly)}/h`,
-      );
-    }
-  }
-  for (const r of ofType("aws:ecs/service:Service")) {
-    const item = `Fargate tasks of ECS service ${r.name}`;
-    const taskDefinitions = ofType("aws:ecs/taskDefinition:TaskDefinition");
-    const td =
-      byArn("aws:ecs/taskDefinition:TaskDefinition", r.inputs.taskDefinition) ??
-      (taskDefinitions.length === 1 ? taskDefinitions[0] : undefined);
-    const fargate =
-      r.inputs.launchType === "FARGATE" ||
-      ((r.inputs.capacityProviderStrategies ?? []) as { capacityProvider?: string }[]).some((s) =>
-        /^FARGATE/.test(String(s.capacityProvider)),
-      );
-    if (!fargate) {
-      skip(`fargate:${r.name}`, item, "not a Fargate service (EC2 capacity is priced by its instances)");
-      continue;
-    }
-    if (!td) {
-      skip(`fargate:${r.name}`, item, "task definition not found in the plan");
-      continue;
-    }
-    const vcpu = Number(td.inputs.cpu) / 1024;
-    const gb = Number(td.inputs.memory) / 1024;
-    const count = typeof r.inputs.desiredCount === "number" ? r.inputs.desiredCount : 1;
-    const arch = String(
-      (td.inputs.runtimePlatform as Record<string, unknown> | undefined)?.cpuArchitecture ?? "X86_64",
-    );
-    const p = PRICES.fargate[arch];
-    if (!p || !(vcpu > 0) || !(gb > 0)) {
-      skip(`fargate:${r.name}`, item, `no list price for ${arch} with cpu ${String(td.inputs.cpu)}`);
-      continue;
-    }
-    const perTask = (vcpu * p.vcpuHourly + gb * p.gbHourly) * h;
-    add(
-      `fargate:${r.name}`,
-      `${item}: ${count} x ${vcpu} vCPU / ${gb} GB (${arch})`,
-      perTask * count,
-      `${count} x (${vcpu} x ${rate(p.vcpuHourly)} + ${gb} x ${rate(p.gbHourly)}) x ${h} h; ${money(round2(perTask))} per extra task`,
-    );
-    const ephemeral = Number(
-      (td.inputs.ephemeralStorage as Record<string, unknown> | undefined)?.sizeInGib ?? 20,
-    );
-    const extraGb = Math.max(0, ephemeral - PRICES.fargateFreeEphemeralGb);
-    if (extraGb > 0) {
-      add(
-        `fargate-storage:${r.name}`,
-        `Fargate ephemeral storage of ${r.name}: ${count} x ${ephemeral} GB`,
-        count * extraGb * PRICES.fargateEphemeralGbHourly * h,
-        `${count} x ${extraGb} GB above the free ${PRICES.fargateFreeEphemeralGb} x ${rate(PRICES.fargateEphemeralGbHourly)}/GB-h x ${h} h`,
-      );
-    }
-  }
+/** Prices the resources of one type (all of them, sorted by name). */
+type PriceRule = (resources: CostResource[], pricing: Pricing) => void;
 
-  // ---- network ----
-  for (const r of ofType("aws:lb/loadBalancer:LoadBalancer")) {
-    const kind = String(r.inputs.loadBalancerType ?? "application");
-    const [hourly, lcu, label] =
-      kind === "application"
-        ? [PRICES.albHourly, PRICES.albLcuHourly, "Application Load Balancer"]
-        : kind === "network"
-          ? [PRICES.nlbHourly, PRICES.nlbLcuHourly, "Network Load Balancer"]
-          : [undefined, undefined, `${kind} load balancer`];
-    if (hourly === undefined || lcu === undefined) {
-      skip(`lb:${r.name}`, `${label} ${r.name}`, `no list price for ${kind} load balancers`);
-      continue;
-    }
-    add(
-      `lb:${r.name}`,
-      `${label} ${r.name} (+ ~1 LCU)`,
-      (hourly + lcu) * h,
-      `(${rate(hourly)}/h + 1 LCU x ${rate(lcu)}/h) x ${h} h`,
-    );
-    if (r.inputs.internal !== true) {
-      const zones = ((r.inputs.subnets ?? r.inputs.subnetMappings ?? []) as unknown[]).length || 2;
-      add(
-        `lb-ipv4:${r.name}`,
-        `Public IPv4 addresses of ${r.name} (one per zone: ${zones})`,
-        zones * PRICES.publicIpv4Hourly * h,
-        `${zones} x ${h} h x ${rate(PRICES.publicIpv4Hourly)}/h`,
-      );
-    }
-  }
-  for (const r of ofType("aws:ec2/natGateway:NatGateway")) {
-    const label = r.inputs.connectivityType === "private" ? "Private NAT gateway" : "NAT gateway";
-    add(
-      `nat:${r.name}`,
-      `${label} ${r.name}`,
-      PRICES.natGatewayHourly * h,
-      `${h} h x ${rate(PRICES.natGatewayHourly)}/h`,
-    );
-  }
-  for (const r of eips) {
-    add(
-      `eip:${r.name}`,
-      `Elastic IP ${r.name} (public IPv4)`,
-      PRICES.publicIpv4Hourly * h,
-      `${h} h x ${rate(PRICES.publicIpv4Hourly)}/h`,
-    );
-  }
-  for (const r of ofType("aws:ec2/vpcEndpoint:VpcEndpoint")) {
-    if (String(r.inputs.vpcEndpointType ?? "Gateway") === "Gateway") continue; // free
-    const zones = ((r.inputs.subnetIds ?? []) as unknown[]).length || 1;
-    add(
-      `endpoint:${r.name}`,
-      `VPC interface endpoint ${r.name} (${zones} zone${zones === 1 ? "" : "s"})`,
-      zones * PRICES.interfaceEndpointHourlyPerAz * h,
-      `${zones} x ${h} h x ${rate(PRICES.interfaceEndpointHourlyPerAz)}/h`,
-    );
-  }
+const h = HOURS_PER_MONTH;
 
-  // ---- database ----
-  for (const r of ofType("aws:rds/instance:Instance")) {
-    const cls = String(r.inputs.instanceClass ?? "");
-    const multiAz = r.inputs.multiAz === true;
-    const factor = multiAz ? 2 : 1;
-    const az = multiAz ? "Multi-AZ" : "single-AZ";
-    const engine = String(r.inputs.engine ?? "");
-    const hourly = engine === "postgres" ? PRICES.rdsPostgresHourly[cls] : undefined;
-    const engineName = engine === "postgres" ? "PostgreSQL" : engine || "instance";
-    const item = `RDS ${engineName} ${r.name} (${cls}, ${az})`;
-    if (hourly === undefined) {
-      skip(
-        `rds:${r.name}`,
-        item,
-        engine === "postgres" ? `no list price for ${cls}` : `no list prices for engine ${engine}`,
-      );
-    } else {
-      add(
-        `rds:${r.name}`,
-        item,
-        factor * hourly * h,
-        `${factor > 1 ? "2 x " : ""}${h} h x ${rate(hourly)}/h`,
-      );
-    }
-    const storageType = String(r.inputs.storageType ?? "gp2");
-    const gb = Number(r.inputs.allocatedStorage ?? 0);
-    const perGb = PRICES.rdsStorageGbMonth[storageType];
-    const storageItem = `RDS ${storageType} storage of ${r.name}, ${gb} GB (${az})`;
-    if (perGb === undefined)
-      skip(`rds-storage:${r.name}`, storageItem, `no list price for RDS ${storageType}`);
-    else
-      add(
-        `rds-storage:${r.name}`,
-        storageItem,
-        factor * gb * perGb,
-        `${factor > 1 ? "2 x " : ""}${gb} GB x ${rate(perGb)}/GB-month`,
-      );
-  }
-  for (const type of ["aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance"]) {
-    for (const r of ofType(type))
-      skip(`rds:${r.name}`, `${type} ${r.name}`, "Aurora is not in the price table");
-  }
+/** A rule that prices each resource on its own. */
+const each =
+  (price: (r: CostResource, pricing: Pricing) => void): PriceRule =>
+  (resources, pricing) =>
+    resources.forEach((r) => price(r, pricing));
 
-  // ---- per-month items ----
-  const count = (
-    key: string,
-    item: string,
-    list: CostResource[],
-    each: number,
-    unit: string,
-    names = list.map((r) => r.name),
-  ) => {
+/** A rule that prices all resources of the type as one line: `each` per resource-month. */
+function perMonth(key: string, item: string, price: number, unit: string): PriceRule {
+  return (list, { add }) => {
     if (list.length > 0)
       add(
         key,
         `${item} (${list.length})`,
-        list.length * each,
-        `${list.length} x ${rate(each)}/${unit}: ${names.join(", ")}`,
+        list.length * price,
+        `${list.length} x ${rate(price)}/${unit}: ${list.map((r) => r.name).join(", ")}`,
       );
   };
-  count(
-    "secrets",
-    "Secrets Manager secrets",
-    ofType("aws:secretsmanager/secret:Secret"),
-    PRICES.secretMonth,
-    "secret-month",
+}
+
+function priceEc2Instance(r: CostResource, { custom, add, skip }: Pricing): void {
+  const type = String(r.inputs.instanceType ?? "");
+  const hourly = PRICES.ec2Hourly[type];
+  if (hourly === undefined)
+    skip(`ec2:${r.name}`, `EC2 instance ${r.name} (${type})`, `no list price for ${type}`);
+  else add(`ec2:${r.name}`, `EC2 instance ${r.name} (${type})`, hourly * h, `${h} h x ${rate(hourly)}/h`);
+  priceEbsVolumes(r, add, skip);
+  if (r.inputs.monitoring === true) {
+    add(
+      `ec2-monitoring:${r.name}`,
+      `EC2 detailed monitoring of ${r.name}`,
+      PRICES.ec2DetailedMonitoringMonth,
+      "7 metrics x $0.30/month",
+    );
+  }
+  const hasEip = custom.some(
+    (a) => a.type === "aws:ec2/eipAssociation:EipAssociation" && a.inputs.instanceId === mockId(r),
   );
-  count("kms", "KMS customer managed keys", ofType("aws:kms/key:Key"), PRICES.kmsKeyMonth, "key-month");
-  const alarms = ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+  if (r.inputs.associatePublicIpAddress === true && !hasEip) {
+    const monthly = PRICES.publicIpv4Hourly * h;
+    add(
+      `ec2-ipv4:${r.name}`,
+      `Public IPv4 address of ${r.name}`,
+      monthly,
+      `${h} h x ${rate(PRICES.publicIpv4Hourly)}/h`,
+    );
+  }
+}
+
+/** The root volume and any EBS block devices of an instance. */
+function priceEbsVolumes(r: CostResource, add: Pricing["add"], skip: Pricing["skip"]): void {
+  const root = (r.inputs.rootBlockDevice ?? {}) as Record<string, unknown>;
+  const volumes = [
+    { label: "root volume", size: root.volumeSize, type: root.volumeType },
+    ...((r.inputs.ebsBlockDevices ?? []) as Record<string, unknown>[]).map((d) => ({
+      label: `volume ${String(d.deviceName ?? "")}`.trim(),
+      size: d.volumeSize,
+      type: d.volumeType,
+    })),
+  ];
+  for (const [i, v] of volumes.entries()) {
+    const volumeType = String(v.type ?? "gp3");
+    const gb = typeof v.size === "number" ? v.size : 8;
+    const perGb = PRICES.ebsGbMonth[volumeType];
+    const key = `ebs:${r.name}:${i}`;
+    const item = `EBS ${volumeType} ${v.label} of ${r.name}, ${gb} GB${v.size === undefined ? " (image default, assumed)" : ""}`;
+    if (perGb === undefined) skip(key, item, `no list price for EBS ${volumeType}`);
+    else add(key, item, gb * perGb, `${gb} GB x ${rate(perGb)}/GB-month`);
+  }
+}
+
+function priceFargateService(r: CostResource, { ofType, byArn, add, skip }: Pricing): void {
+  const item = `Fargate tasks of ECS service ${r.name}`;
+  const taskDefinitions = ofType("aws:ecs/taskDefinition:TaskDefinition");
+  const td =
+    byArn("aws:ecs/taskDefinition:TaskDefinition", r.inputs.taskDefinition) ??
+    (taskDefinitions.length === 1 ? taskDefinitions[0] : undefined);
+  const fargate =
+    r.inputs.launchType === "FARGATE" ||
+    ((r.inputs.capacityProviderStrategies ?? []) as { capacityProvider?: string }[]).some((s) =>
+      /^FARGATE/.test(String(s.capacityProvider)),
+    );
+  if (!fargate) {
+    skip(`fargate:${r.name}`, item, "not a Fargate service (EC2 capacity is priced by its instances)");
+    return;
+  }
+  if (!td) {
+    skip(`fargate:${r.name}`, item, "task definition not found in the plan");
+    return;
+  }
+  const vcpu = Number(td.inputs.cpu) / 1024;
+  const gb = Number(td.inputs.memory) / 1024;
+  const count = typeof r.inputs.desiredCount === "number" ? r.inputs.desiredCount : 1;
+  const arch = String(
+    (td.inputs.runtimePlatform as Record<string, unknown> | undefined)?.cpuArchitecture ?? "X86_64",
+  );
+  const p = PRICES.fargate[arch];
+  if (!p || !(vcpu > 0) || !(gb > 0)) {
+    skip(`fargate:${r.name}`, item, `no list price for ${arch} with cpu ${String(td.inputs.cpu)}`);
+    return;
+  }
+  const perTask = (vcpu * p.vcpuHourly + gb * p.gbHourly) * h;
+  add(
+    `fargate:${r.name}`,
+    `${item}: ${count} x ${vcpu} vCPU / ${gb} GB (${arch})`,
+    perTask * count,
+    `${count} x (${vcpu} x ${rate(p.vcpuHourly)} + ${gb} x ${rate(p.gbHourly)}) x ${h} h; ${money(round2(perTask))} per extra task`,
+  );
+  const ephemeral = Number(
+    (td.inputs.ephemeralStorage as Record<string, unknown> | undefined)?.sizeInGib ?? 20,
+  );
+  const extraGb = Math.max(0, ephemeral - PRICES.fargateFreeEphemeralGb);
+  if (extraGb > 0) {
+    add(
+      `fargate-storage:${r.name}`,
+      `Fargate ephemeral storage of ${r.name}: ${count} x ${ephemeral} GB`,
+      count * extraGb * PRICES.fargateEphemeralGbHourly * h,
+      `${count} x ${extraGb} GB above the free ${PRICES.fargateFreeEphemeralGb} x ${rate(PRICES.fargateEphemeralGbHourly)}/GB-h x ${h} h`,
+    );
+  }
+}
+
+function priceLoadBalancer(r: CostResource, { add, skip }: Pricing): void {
+  const kind = String(r.inputs.loadBalancerType ?? "application");
+  const [hourly, lcu, label] =
+    kind === "application"
+      ? [PRICES.albHourly, PRICES.albLcuHourly, "Application Load Balancer"]
+      : kind === "network"
+        ? [PRICES.nlbHourly, PRICES.nlbLcuHourly, "Network Load Balancer"]
+        : [undefined, undefined, `${kind} load balancer`];
+  if (hourly === undefined || lcu === undefined) {
+    skip(`lb:${r.name}`, `${label} ${r.name}`, `no list price for ${kind} load balancers`);
+    return;
+  }
+  add(
+    `lb:${r.name}`,
+    `${label} ${r.name} (+ ~1 LCU)`,
+    (hourly + lcu) * h,
+    `(${rate(hourly)}/h + 1 LCU x ${rate(lcu)}/h) x ${h} h`,
+  );
+  if (r.inputs.internal !== true) {
+    const zones = ((r.inputs.subnets ?? r.inputs.subnetMappings ?? []) as unknown[]).length || 2;
+    add(
+      `lb-ipv4:${r.name}`,
+      `Public IPv4 addresses of ${r.name} (one per zone: ${zones})`,
+      zones * PRICES.publicIpv4Hourly * h,
+      `${zones} x ${h} h x ${rate(PRICES.publicIpv4Hourly)}/h`,
+    );
+  }
+}
+
+function priceNatGateway(r: CostResource, { add }: Pricing): void {
+  const label = r.inputs.connectivityType === "private" ? "Private NAT gateway" : "NAT gateway";
+  add(
+    `nat:${r.name}`,
+    `${label} ${r.name}`,
+    PRICES.natGatewayHourly * h,
+    `${h} h x ${rate(PRICES.natGatewayHourly)}/h`,
+  );
+}
+
+function priceElasticIp(r: CostResource, { add }: Pricing): void {
+  add(
+    `eip:${r.name}`,
+    `Elastic IP ${r.name} (public IPv4)`,
+    PRICES.publicIpv4Hourly * h,
+    `${h} h x ${rate(PRICES.publicIpv4Hourly)}/h`,
+  );
+}
+
+function priceVpcEndpoint(r: CostResource, { add }: Pricing): void {
+  if (String(r.inputs.vpcEndpointType ?? "Gateway") === "Gateway") return; // free
+  const zones = ((r.inputs.subnetIds ?? []) as unknown[]).length || 1;
+  add(
+    `endpoint:${r.name}`,
+    `VPC interface endpoint ${r.name} (${zones} zone${zones === 1 ? "" : "s"})`,
+    zones * PRICES.interfaceEndpointHourlyPerAz * h,
+    `${zones} x ${h} h x ${rate(PRICES.interfaceEndpointHourlyPerAz)}/h`,
+  );
+}
+
+function priceRdsInstance(r: CostResource, { add, skip }: Pricing): void {
+  const cls = String(r.inputs.instanceClass ?? "");
+  const multiAz = r.inputs.multiAz === true;
+  const factor = multiAz ? 2 : 1;
+  const az = multiAz ? "Multi-AZ" : "single-AZ";
+  const engine = String(r.inputs.engine ?? "");
+  const hourly = engine === "postgres" ? PRICES.rdsPostgresHourly[cls] : undefined;
+  const engineName = engine === "postgres" ? "PostgreSQL" : engine || "instance";
+  const item = `RDS ${engineName} ${r.name} (${cls}, ${az})`;
+  if (hourly === undefined) {
+    skip(
+      `rds:${r.name}`,
+      item,
+      engine === "postgres" ? `no list price for ${cls}` : `no list prices for engine ${engine}`,
+    );
+  } else {
+    add(`rds:${r.name}`, item, factor * hourly * h, `${factor > 1 ? "2 x " : ""}${h} h x ${rate(hourly)}/h`);
+  }
+  const storageType = String(r.inputs.storageType ?? "gp2");
+  const gb = Number(r.inputs.allocatedStorage ?? 0);
+  const perGb = PRICES.rdsStorageGbMonth[storageType];
+  const storageItem = `RDS ${storageType} storage of ${r.name}, ${gb} GB (${az})`;
+  if (perGb === undefined) skip(`rds-storage:${r.name}`, storageItem, `no list price for RDS ${storageType}`);
+  else
+    add(
+      `rds-storage:${r.name}`,
+      storageItem,
+      factor * gb * perGb,
+      `${factor > 1 ? "2 x " : ""}${gb} GB x ${rate(perGb)}/GB-month`,
+    );
+}
+
+const aurora = each((r, { skip }) =>
+  skip(`rds:${r.name}`, `${r.type} ${r.name}`, "Aurora is not in the price table"),
+);
+
+/** Standard (period >= 60 s) and high-resolution alarms, priced apart. */
+const priceMetricAlarms: PriceRule = (alarms, pricing) => {
   const highResolution = alarms.filter((a) => typeof a.inputs.period === "number" && a.inputs.period < 60);
-  count(
+  perMonth(
     "alarms",
     "CloudWatch alarms",
-    alarms.filter((a) => !highResolution.includes(a)),
     PRICES.alarmMonth,
     "alarm-month",
+  )(
+    alarms.filter((a) => !highResolution.includes(a)),
+    pricing,
   );
-  count(
+  perMonth(
     "alarms-high-resolution",
     "High-resolution CloudWatch alarms",
-    highResolution,
     PRICES.highResolutionAlarmMonth,
     "alarm-month",
-  );
-  count(
+  )(highResolution, pricing);
+};
+
+/**
+ * The types with a standing cost and how each is priced, in the order the estimate lists them: supporting
+ * a type is one entry. A custom resource of a type neither here nor in NO_STANDING_COST is listed unpriced.
+ */
+export const PRICE_RULES: Record<string, PriceRule> = {
+  // compute
+  "aws:ec2/instance:Instance": each(priceEc2Instance),
+  "aws:ecs/service:Service": each(priceFargateService),
+  // network
+  "aws:lb/loadBalancer:LoadBalancer": each(priceLoadBalancer),
+  "aws:ec2/natGateway:NatGateway": each(priceNatGateway),
+  "aws:ec2/eip:Eip": each(priceElasticIp),
+  "aws:ec2/vpcEndpoint:VpcEndpoint": each(priceVpcEndpoint),
+  // database
+  "aws:rds/instance:Instance": each(priceRdsInstance),
+  "aws:rds/cluster:Cluster": aurora,
+  "aws:rds/clusterInstance:ClusterInstance": aurora,
+  // per-month items
+  "aws:secretsmanager/secret:Secret": perMonth(
+    "secrets",
+    "Secrets Manager secrets",
+    PRICES.secretMonth,
+    "secret-month",
+  ),
+  "aws:kms/key:Key": perMonth("kms", "KMS customer managed keys", PRICES.kmsKeyMonth, "key-month"),
+  "aws:cloudwatch/metricAlarm:MetricAlarm": priceMetricAlarms,
+  "aws:cloudwatch/compositeAlarm:CompositeAlarm": perMonth(
     "composite-alarms",
     "Composite CloudWatch alarms",
-    ofType("aws:cloudwatch/compositeAlarm:CompositeAlarm"),
     PRICES.compositeAlarmMonth,
     "alarm-month",
-  );
-  count(
+  ),
+  "aws:route53/zone:Zone": perMonth(
     "hosted-zones",
     "Route 53 hosted zones",
-    ofType("aws:route53/zone:Zone"),
     PRICES.hostedZoneMonth,
     "zone-month",
-  );
+  ),
+};
 
-  // ---- anything else with a standing cost we do not know ----
-  const known = new Set([
-    "aws:ec2/instance:Instance",
-    "aws:ec2/eip:Eip",
-    "aws:ecs/service:Service",
-    "aws:lb/loadBalancer:LoadBalancer",
-    "aws:ec2/natGateway:NatGateway",
-    "aws:ec2/vpcEndpoint:VpcEndpoint",
-    "aws:rds/instance:Instance",
-    "aws:rds/cluster:Cluster",
-    "aws:rds/clusterInstance:ClusterInstance",
-    "aws:secretsmanager/secret:Secret",
-    "aws:kms/key:Key",
-    "aws:cloudwatch/metricAlarm:MetricAlarm",
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm",
-    "aws:route53/zone:Zone",
-  ]);
+/** Estimates what the resources cost per month by existing. Pure: no I/O, the same input gives the same output. */
+export function estimateMonthlyCost(resources: CostResource[], options: CostOptions = {}): CostEstimate {
+  const lines: CostLine[] = [];
+  const unpriced: string[] = [];
+  const custom = resources.filter((r) => r.custom !== false && r.type !== "pulumi:pulumi:Stack");
+  const ofType = (type: string) =>
+    custom.filter((r) => r.type === type).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const pricing: Pricing = {
+    custom,
+    ofType,
+    byArn: (type, arn) => custom.find((r) => r.type === type && r.state?.arn === arn),
+    add: (key, item, monthly, detail) => lines.push({ key, item, usd: round2(monthly), detail }),
+    skip: (key, item, why) => {
+      lines.push({ key, item, usd: null, detail: `unpriced: ${why}` });
+      unpriced.push(`${item}: ${why}`);
+    },
+  };
+  for (const [type, price] of Object.entries(PRICE_RULES)) price(ofType(type), pricing);
+
+  // Anything else with a standing cost we do not know.
   const others = custom
-    .filter((r) => !known.has(r.type) && !NO_STANDING_COST.some((p) => p.test(r.type)))
+    .filter((r) => !Object.hasOwn(PRICE_RULES, r.type) && !NO_STANDING_COST.some((p) => p.test(r.type)))
     .sort((a, b) => (`${a.type} ${a.name}` < `${b.type} ${b.name}` ? -1 : 1));
   for (const r of others)
-    skip(`other:${r.type}:${r.name}`, `${r.type} ${r.name}`, "type not in the price table");
+    pricing.skip(`other:${r.type}:${r.name}`, `${r.type} ${r.name}`, "type not in the price table");
 
   const excluded = [
     ...new Set(USAGE_BASED.filter((u) => custom.some((r) => u.test.test(r.type))).map((u) => u.what)),

@@ -1,7 +1,7 @@
-// The dependency graph of a plan as the engine gets it (tests/support/mockRuntime.ts records each
+// The dependency graph of a plan as the engine gets it (scripts/offline/evaluate.ts records each
 // registration's dependencies): the order in which `pulumi up` creates the resources and its critical path,
 // with typical creation times. Pure functions over the captured resources; `npm run plan` prints them.
-import type { CapturedResource, ResourceRef } from "../tests/support/mockRuntime";
+import type { CapturedResource, ResourceRef } from "./offline/evaluate";
 
 /** A custom resource and what it waits for, by id (`<type> <name>`). */
 export interface GraphNode {

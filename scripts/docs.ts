@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadSettings, NAMESPACE } from "../stacks/config";
 import { renderConfigReference } from "../stacks/reference";
-import { readStackFile } from "../tests/support/mockRuntime";
+import { readStackFile } from "./offline/stackFiles";
 import { CostEstimate, estimateStackCost, money as usd } from "./cost";
 
 export const ROOT = path.join(__dirname, "..");

@@ -6,8 +6,9 @@
 // A resource is identified by type + name. Values come from the plan documents, whose secrets are already
 // "[secret]". Exits 0 whatever the differences; 2 when an input cannot be read or is not a plan document.
 import * as fs from "fs";
-import { CostLine, money } from "./cost";
-import { compare, ip4, IngressRule, PlanDocument, PlanResource, PublicItem } from "./plan";
+import { CostEstimate, CostLine, money } from "./cost";
+import { compare, IngressRule, PlanDocument, PlanResource, PlanSummary, PublicItem } from "./plan";
+import { cidrContains } from "../stacks/ipv4";
 import { STATEFUL_TYPES, isClassified, replaceTriggers } from "./replacements";
 
 const UNSET = "(unset)";
@@ -103,13 +104,10 @@ function reach(item: PublicItem): Reach[] {
 /** Whether every address of `inner` is in `outer` (IPv6: only ::/0 and equality are recognised). */
 export function cidrCovers(outer: string, inner: string): boolean {
   if (outer === inner) return true;
-  const [oa, op] = outer.split("/");
-  const [ia, ip] = inner.split("/");
-  if (oa.includes(":") || ia.includes(":")) return oa.includes(":") && ia.includes(":") && outer === "::/0";
-  const [outerBits, innerBits] = [Number(op ?? 32), Number(ip ?? 32)];
-  if (innerBits < outerBits) return false;
-  const block = 2 ** (32 - outerBits);
-  return Math.floor(ip4(oa) / block) === Math.floor(ip4(ia) / block);
+  if (outer.includes(":") || inner.includes(":")) {
+    return outer.includes(":") && inner.includes(":") && outer === "::/0";
+  }
+  return cidrContains(outer, inner);
 }
 
 const covers = (outer: Reach, inner: Reach) =>
@@ -122,46 +120,19 @@ function costLineText(l: CostLine | undefined): string {
   return l === undefined ? "—" : l.usd === null ? "unpriced" : money(l.usd);
 }
 
-/** The Markdown report comparing two plan documents. */
-export function diffPlans(base: PlanDocument, head: PlanDocument): string {
-  const title =
-    base.stack === head.stack
-      ? `### Offline plan: ${code(head.stack)}`
-      : `### Offline plan: ${code(base.stack)} → ${code(head.stack)}`;
-  if (same(base, head)) return `${title}\n\nNo changes.\n`;
+/** The name in a `<type> <name>` id, as code. */
+const named = (id: string) => code(id.slice(id.indexOf(" ") + 1));
 
-  const out: string[] = [title, ""];
-
-  // ---- exposure: first and prominent ----
+/** Exposure changes, first and prominent: what is newly open (alerts) and what closed (relief). */
+function exposureChanges(base: PlanDocument, head: PlanDocument): { alerts: string[]; relief: string[] } {
   const basePublic = new Map(base.summary.public.map((p) => [p.resource, p]));
   const headPublic = new Map(head.summary.public.map((p) => [p.resource, p]));
   const alerts: string[] = [];
   const relief: string[] = [];
-  const named = (id: string) => code(id.slice(id.indexOf(" ") + 1));
   for (const [id, p] of headPublic) {
     const was = basePublic.get(id);
-    if (!was) {
-      alerts.push(`> ⚠️ **Newly public:** ${p.kind} ${named(id)}: ${p.why}`);
-      continue;
-    }
-    // Only what no former rule admitted is new; narrowing a range is a reduction, not an opening.
-    const [before, after] = [reach(was), reach(p)];
-    const opened = after.filter((a) => !before.some((b) => covers(b, a))).map((a) => a.text);
-    const closed = before.filter((b) => !after.some((a) => covers(a, b))).map((b) => b.text);
-    if (opened.length > 0)
-      alerts.push(`> ⚠️ **Newly reachable from the internet:** ${p.kind} ${named(id)}: ${opened.join("; ")}`);
-    if (closed.length > 0) {
-      const now = after.map((a) => a.text).join("; ") || "nothing from public addresses";
-      relief.push(
-        `> ✅ **Exposure reduced:** ${p.kind} ${named(id)}: no longer ${closed.join("; ")} (now: ${now})`,
-      );
-    }
-    if (!same(was.listeners, p.listeners))
-      alerts.push(
-        `> ⚠️ **Listeners changed:** ${p.kind} ${named(id)}: ${(was.listeners ?? []).join(", ") || "none"} → ${(p.listeners ?? []).join(", ") || "none"}`,
-      );
-    if (opened.length === 0 && closed.length === 0 && same(was.listeners, p.listeners) && was.why !== p.why)
-      alerts.push(`> ⚠️ **Exposure changed:** ${p.kind} ${named(id)}: ${was.why} → ${p.why}`);
+    if (!was) alerts.push(`> ⚠️ **Newly public:** ${p.kind} ${named(id)}: ${p.why}`);
+    else publicItemChanges(id, was, p, alerts, relief);
   }
   for (const [id, p] of basePublic) {
     if (!headPublic.has(id)) relief.push(`> ✅ **No longer public:** ${p.kind} ${named(id)}`);
@@ -181,36 +152,74 @@ export function diffPlans(base: PlanDocument, head: PlanDocument): string {
   for (const e of base.summary.egressOnly) {
     if (!headEgress.has(e.resource)) relief.push(`> ✅ **Egress removed:** ${code(e.resource)}`);
   }
-  if (alerts.length > 0 || relief.length > 0)
-    out.push(...[...alerts, ...relief].flatMap((l) => [l, ">"]).slice(0, -1), "");
+  return { alerts, relief };
+}
 
-  // ---- headline numbers ----
-  const [bc, hc] = [base.summary.cost, head.summary.cost];
-  const delta = Math.round((hc.totalUsd - bc.totalUsd) * 100) / 100;
-  if (bc.totalUsd === hc.totalUsd && bc.costClass === hc.costClass) {
-    out.push(`- **Monthly cost:** ${money(hc.totalUsd)} (${hc.costClass}), unchanged`);
-  } else {
-    const classChange =
-      bc.costClass === hc.costClass ? ` (${hc.costClass})` : `; **class ${bc.costClass} → ${hc.costClass}**`;
-    out.push(
-      `- **Monthly cost:** ${money(bc.totalUsd)} → ${money(hc.totalUsd)} (${signed(delta)})${classChange}`,
+/** How a resource public in both plans changed: new openings, closed ones, listeners, or just its wording. */
+function publicItemChanges(
+  id: string,
+  was: PublicItem,
+  p: PublicItem,
+  alerts: string[],
+  relief: string[],
+): void {
+  // Only what no former rule admitted is new; narrowing a range is a reduction, not an opening.
+  const [before, after] = [reach(was), reach(p)];
+  const opened = after.filter((a) => !before.some((b) => covers(b, a))).map((a) => a.text);
+  const closed = before.filter((b) => !after.some((a) => covers(a, b))).map((b) => b.text);
+  if (opened.length > 0)
+    alerts.push(`> ⚠️ **Newly reachable from the internet:** ${p.kind} ${named(id)}: ${opened.join("; ")}`);
+  if (closed.length > 0) {
+    const now = after.map((a) => a.text).join("; ") || "nothing from public addresses";
+    relief.push(
+      `> ✅ **Exposure reduced:** ${p.kind} ${named(id)}: no longer ${closed.join("; ")} (now: ${now})`,
     );
   }
+  if (!same(was.listeners, p.listeners))
+    alerts.push(
+      `> ⚠️ **Listeners changed:** ${p.kind} ${named(id)}: ${(was.listeners ?? []).join(", ") || "none"} → ${(p.listeners ?? []).join(", ") || "none"}`,
+    );
+  if (opened.length === 0 && closed.length === 0 && same(was.listeners, p.listeners) && was.why !== p.why)
+    alerts.push(`> ⚠️ **Exposure changed:** ${p.kind} ${named(id)}: ${was.why} → ${p.why}`);
+}
+
+/** The monthly cost headline: unchanged, or before → after with the change and any class change. */
+function costHeadline(bc: CostEstimate, hc: CostEstimate): string {
+  if (bc.totalUsd === hc.totalUsd && bc.costClass === hc.costClass) {
+    return `- **Monthly cost:** ${money(hc.totalUsd)} (${hc.costClass}), unchanged`;
+  }
+  const delta = Math.round((hc.totalUsd - bc.totalUsd) * 100) / 100;
+  const classChange =
+    bc.costClass === hc.costClass ? ` (${hc.costClass})` : `; **class ${bc.costClass} → ${hc.costClass}**`;
+  return `- **Monthly cost:** ${money(bc.totalUsd)} → ${money(hc.totalUsd)} (${signed(delta)})${classChange}`;
+}
+
+interface ResourceDiff {
+  added: PlanResource[];
+  removed: PlanResource[];
+  /** In both plans with different inputs or settings; `base` is the resource in the base plan. */
+  changed: { r: PlanResource; base: PlanResource; changes: string[] }[];
+}
+
+function resourceDiff(base: PlanDocument, head: PlanDocument): ResourceDiff {
   const baseById = new Map(base.resources.map((r) => [identity(r), r]));
   const headById = new Map(head.resources.map((r) => [identity(r), r]));
-  const added = head.resources.filter((r) => !baseById.has(identity(r)));
-  const removed = base.resources.filter((r) => !headById.has(identity(r)));
-  const changed = head.resources
-    .filter((r) => baseById.has(identity(r)))
-    .map((r) => ({ r, changes: resourceChanges(baseById.get(identity(r)) as PlanResource, r) }))
-    .filter((c) => c.changes.length > 0);
-  out.push(
-    `- **Resources:** ${added.length} added, ${removed.length} removed, ${changed.length} changed ` +
-      `(${base.summary.resourceCount} → ${head.summary.resourceCount} resources)`,
-    "",
-  );
+  return {
+    added: head.resources.filter((r) => !baseById.has(identity(r))),
+    removed: base.resources.filter((r) => !headById.has(identity(r))),
+    changed: head.resources
+      .filter((r) => baseById.has(identity(r)))
+      .map((r) => {
+        const was = baseById.get(identity(r)) as PlanResource;
+        return { r, base: was, changes: resourceChanges(was, r) };
+      })
+      .filter((c) => c.changes.length > 0),
+  };
+}
 
-  // ---- resources ----
+/** Added, removed, replaced and updated resources, each a section when not empty. */
+function resourceSections({ added, removed, changed }: ResourceDiff): string[] {
+  const out: string[] = [];
   if (added.length > 0) {
     out.push(`#### Added (${added.length})`, "");
     for (const r of added) out.push(`- ${label(r)}${flags(r)}${keyInputs(r)}`);
@@ -222,10 +231,7 @@ export function diffPlans(base: PlanDocument, head: PlanDocument): string {
     out.push("");
   }
   // Replacements apart from updates: a replaced resource is deleted and created again (stateful ones lose data).
-  const withReplacement = changed.map((c) => ({
-    ...c,
-    triggers: replacementOf(baseById.get(identity(c.r)) as PlanResource, c.r),
-  }));
+  const withReplacement = changed.map((c) => ({ ...c, triggers: replacementOf(c.base, c.r) }));
   const replaced = withReplacement.filter((c) => c.triggers === "unknown type" || c.triggers.length > 0);
   const updated = withReplacement.filter((c) => !replaced.includes(c));
   if (replaced.length > 0) {
@@ -249,6 +255,82 @@ export function diffPlans(base: PlanDocument, head: PlanDocument): string {
       out.push(`- ${label(r)}${flags(r)}`, ...changes.map((c) => `  - ${c}`));
     out.push("");
   }
+  return out;
+}
+
+/** The cost lines that differ, as table rows. */
+function costRows(bc: CostEstimate, hc: CostEstimate): string[] {
+  const baseLines = new Map(bc.lines.map((l) => [l.key, l]));
+  const headLines = new Map(hc.lines.map((l) => [l.key, l]));
+  const lineKeys = [...new Set([...bc.lines.map((l) => l.key), ...hc.lines.map((l) => l.key)])];
+  return lineKeys
+    .filter((k) => !same(baseLines.get(k), headLines.get(k)))
+    .map((k) => {
+      const [b, h] = [baseLines.get(k), headLines.get(k)];
+      const item = b && h && b.item !== h.item ? `${b.item} → ${h.item}` : ((h ?? b)?.item ?? k);
+      return `| ${cell(item)} | ${costLineText(b)} | ${costLineText(h)} |`;
+    });
+}
+
+function costSection(bc: CostEstimate, hc: CostEstimate, rows: string[]): string[] {
+  if (rows.length === 0) return [];
+  const out = [
+    `#### Monthly cost (${hc.basis})`,
+    "",
+    "| item | before | after |",
+    "| --- | ---: | ---: |",
+    ...rows,
+    `| **total** | **${money(bc.totalUsd)}** | **${money(hc.totalUsd)}** |`,
+    "",
+  ];
+  const newUnpriced = hc.unpriced.filter((u) => !bc.unpriced.includes(u));
+  if (newUnpriced.length > 0) out.push(`Newly unpriced (not in the total): ${newUnpriced.join("; ")}`, "");
+  return out;
+}
+
+/** "- `type`: 2 → 3" for each type whose count changed. */
+function typeCountChanges(base: PlanSummary, head: PlanSummary): string[] {
+  const types = [
+    ...new Set([...Object.keys(base.resourcesByType), ...Object.keys(head.resourcesByType)]),
+  ].sort(compare);
+  return types
+    .filter((t) => base.resourcesByType[t] !== head.resourcesByType[t])
+    .map((t) => `- ${code(t)}: ${base.resourcesByType[t] ?? 0} → ${head.resourcesByType[t] ?? 0}`);
+}
+
+/** The document keys that differ, for a diff that no section named (e.g. a new price basis). */
+function otherDifferences(base: PlanDocument, head: PlanDocument): string {
+  const keys = (["formatVersion", "stack", "outputs"] as const).filter((k) => !same(base[k], head[k]));
+  const summaryKeys = Object.keys(head.summary).filter(
+    (k) => !same(base.summary[k as keyof typeof base.summary], head.summary[k as keyof typeof head.summary]),
+  );
+  return `Other differences: ${[...keys, ...summaryKeys.map((k) => `summary.${k}`)].join(", ")}`;
+}
+
+/** The Markdown report comparing two plan documents. */
+export function diffPlans(base: PlanDocument, head: PlanDocument): string {
+  const title =
+    base.stack === head.stack
+      ? `### Offline plan: ${code(head.stack)}`
+      : `### Offline plan: ${code(base.stack)} → ${code(head.stack)}`;
+  if (same(base, head)) return `${title}\n\nNo changes.\n`;
+
+  const out: string[] = [title, ""];
+  const { alerts, relief } = exposureChanges(base, head);
+  if (alerts.length > 0 || relief.length > 0)
+    out.push(...[...alerts, ...relief].flatMap((l) => [l, ">"]).slice(0, -1), "");
+
+  // ---- headline numbers ----
+  const [bc, hc] = [base.summary.cost, head.summary.cost];
+  out.push(costHeadline(bc, hc));
+  const resources = resourceDiff(base, head);
+  const { added, removed, changed } = resources;
+  out.push(
+    `- **Resources:** ${added.length} added, ${removed.length} removed, ${changed.length} changed ` +
+      `(${base.summary.resourceCount} → ${head.summary.resourceCount} resources)`,
+    "",
+  );
+  out.push(...resourceSections(resources));
 
   // ---- outputs ----
   const outputKeys = [...new Set([...Object.keys(base.outputs), ...Object.keys(head.outputs)])].sort(compare);
@@ -259,38 +341,9 @@ export function diffPlans(base: PlanDocument, head: PlanDocument): string {
     out.push(`#### Outputs changed (${outputChanges.length})`, "", ...outputChanges, "");
 
   // ---- summary ----
-  const baseLines = new Map(bc.lines.map((l) => [l.key, l]));
-  const headLines = new Map(hc.lines.map((l) => [l.key, l]));
-  const lineKeys = [...new Set([...bc.lines.map((l) => l.key), ...hc.lines.map((l) => l.key)])];
-  const costRows = lineKeys
-    .filter((k) => !same(baseLines.get(k), headLines.get(k)))
-    .map((k) => {
-      const [b, h] = [baseLines.get(k), headLines.get(k)];
-      const item = b && h && b.item !== h.item ? `${b.item} → ${h.item}` : ((h ?? b)?.item ?? k);
-      return `| ${cell(item)} | ${costLineText(b)} | ${costLineText(h)} |`;
-    });
-  if (costRows.length > 0) {
-    out.push(
-      `#### Monthly cost (${hc.basis})`,
-      "",
-      "| item | before | after |",
-      "| --- | ---: | ---: |",
-      ...costRows,
-      `| **total** | **${money(bc.totalUsd)}** | **${money(hc.totalUsd)}** |`,
-      "",
-    );
-    const newUnpriced = hc.unpriced.filter((u) => !bc.unpriced.includes(u));
-    if (newUnpriced.length > 0) out.push(`Newly unpriced (not in the total): ${newUnpriced.join("; ")}`, "");
-  }
-  const types = [
-    ...new Set([...Object.keys(base.summary.resourcesByType), ...Object.keys(head.summary.resourcesByType)]),
-  ].sort(compare);
-  const typeChanges = types
-    .filter((t) => base.summary.resourcesByType[t] !== head.summary.resourcesByType[t])
-    .map(
-      (t) =>
-        `- ${code(t)}: ${base.summary.resourcesByType[t] ?? 0} → ${head.summary.resourcesByType[t] ?? 0}`,
-    );
+  const rows = costRows(bc, hc);
+  out.push(...costSection(bc, hc, rows));
+  const typeChanges = typeCountChanges(base.summary, head.summary);
   if (typeChanges.length > 0) {
     out.push(
       `<details><summary>Resources by type (${typeChanges.length} changed)</summary>`,
@@ -314,25 +367,19 @@ export function diffPlans(base: PlanDocument, head: PlanDocument): string {
   }
 
   // Anything the sections above did not name (e.g. a new price basis) still shows.
-  const mentioned =
-    alerts.length +
-    relief.length +
-    added.length +
-    removed.length +
-    changed.length +
-    outputChanges.length +
-    costRows.length +
-    typeChanges.length +
-    privateAdded.length +
-    privateGone.length;
-  if (mentioned === 0) {
-    const keys = (["formatVersion", "stack", "outputs"] as const).filter((k) => !same(base[k], head[k]));
-    const summaryKeys = Object.keys(head.summary).filter(
-      (k) =>
-        !same(base.summary[k as keyof typeof base.summary], head.summary[k as keyof typeof head.summary]),
-    );
-    out.push(`Other differences: ${[...keys, ...summaryKeys.map((k) => `summary.${k}`)].join(", ")}`, "");
-  }
+  const mentioned = [
+    alerts,
+    relief,
+    added,
+    removed,
+    changed,
+    outputChanges,
+    rows,
+    typeChanges,
+    privateAdded,
+    privateGone,
+  ];
+  if (mentioned.every((list) => list.length === 0)) out.push(otherDifferences(base, head), "");
   return out.join("\n");
 }
 

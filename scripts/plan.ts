@@ -6,17 +6,12 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import {
-  CapturedResource,
-  ROOT,
-  SECRET_WRAPPER,
-  evaluateProgram,
-  readStackFile,
-  stackFile,
-} from "../tests/support/mockRuntime";
+import { CapturedResource, ROOT, SECRET_WRAPPER, evaluateProgram } from "./offline/evaluate";
+import { readStackFile, stackFile } from "./offline/stackFiles";
 import { CostEstimate, estimateMonthlyCost, formatCostEstimate, mockId } from "./cost";
 import { DeploymentEstimate, estimateDeployment, formatDeployment, refId } from "./deploymentGraph";
 import { ACME_HTTP_INGRESS_DESCRIPTION } from "../components/compute/ec2";
+import { cidrContains } from "../stacks/ipv4";
 
 /** The inputs the text plan prints for each resource. */
 const SHOWN_INPUTS = [
@@ -233,30 +228,20 @@ function planResource(r: CapturedResource): PlanResource {
 
 // ---- exposure ----
 
-const PRIVATE_V4: [number, number][] = [
-  [ip4("10.0.0.0"), 8],
-  [ip4("172.16.0.0"), 12],
-  [ip4("192.168.0.0"), 16],
-  [ip4("100.64.0.0"), 10], // carrier-grade NAT
-  [ip4("127.0.0.0"), 8],
-  [ip4("169.254.0.0"), 16],
+const PRIVATE_V4 = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "100.64.0.0/10", // carrier-grade NAT
+  "127.0.0.0/8",
+  "169.254.0.0/16",
 ];
-
-/** An IPv4 address as a number. */
-export function ip4(address: string): number {
-  return address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
-}
 
 /** Whether every address of the CIDR is private (not reachable from the internet). */
 export function isPrivateCidr(cidr: string): boolean {
-  const [address, prefixText] = cidr.split("/");
+  const [address] = cidr.split("/");
   if (address.includes(":")) return /^(f[cd]|fe[89ab])/i.test(address) || address === "::1";
-  const prefix = Number(prefixText ?? 32);
-  const start = ip4(address);
-  return PRIVATE_V4.some(
-    ([base, bits]) =>
-      prefix >= bits && Math.floor(start / 2 ** (32 - bits)) === Math.floor(base / 2 ** (32 - bits)),
-  );
+  return PRIVATE_V4.some((range) => cidrContains(range, cidr));
 }
 
 interface RawRule {
@@ -279,60 +264,78 @@ function portOrder(ports: string): number {
   return Number.isNaN(n) ? -1 : n;
 }
 
-/** Analyses what the plan exposes to the internet. */
-export function analyseExposure(resources: CapturedResource[]): {
-  public: PublicItem[];
-  egressOnly: EgressOnlyItem[];
-  notPublic: string[];
-} {
-  const custom = resources.filter((r) => r.custom);
-  const ofType = (type: string) =>
-    custom.filter((r) => r.type === type).sort((a, b) => compare(a.name, b.name));
-  const groups = ofType("aws:ec2/securityGroup:SecurityGroup");
-  const groupName = (id: unknown) => groups.find((g) => mockId(g) === id)?.name ?? String(id);
-  const id = (r: CapturedResource) => `${r.type} ${r.name}`;
+/** The plan's custom resources of a type, by name. */
+type OfType = (type: string) => CapturedResource[];
 
-  /** Every ingress rule of a security group: inline, and separate rule resources. */
-  const rulesOf = (group: CapturedResource): RawRule[] => {
-    const gid = mockId(group);
-    const list = (v: unknown) => ((v ?? []) as unknown[]).map(String);
-    const rules: RawRule[] = ((group.inputs.ingress ?? []) as Record<string, unknown>[]).map((i) => ({
-      protocol: String(i.protocol),
-      from: Number(i.fromPort),
-      to: Number(i.toPort),
-      cidrs: [...list(i.cidrBlocks), ...list(i.ipv6CidrBlocks)],
-      groups: [...list(i.securityGroups), ...(i.self ? [gid] : [])],
-    }));
-    for (const r of ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
-      if (r.inputs.securityGroupId !== gid) continue;
-      rules.push({
-        protocol: String(r.inputs.ipProtocol),
-        from: Number(r.inputs.fromPort),
-        to: Number(r.inputs.toPort),
-        cidrs: [r.inputs.cidrIpv4, r.inputs.cidrIpv6].filter((c): c is string => typeof c === "string"),
-        groups:
-          typeof r.inputs.referencedSecurityGroupId === "string" ? [r.inputs.referencedSecurityGroupId] : [],
-      });
-    }
-    for (const r of ofType("aws:ec2/securityGroupRule:SecurityGroupRule")) {
-      if (r.inputs.securityGroupId !== gid || r.inputs.type !== "ingress") continue;
-      rules.push({
-        protocol: String(r.inputs.protocol),
-        from: Number(r.inputs.fromPort),
-        to: Number(r.inputs.toPort),
-        cidrs: [...list(r.inputs.cidrBlocks), ...list(r.inputs.ipv6CidrBlocks)],
-        groups: typeof r.inputs.sourceSecurityGroupId === "string" ? [r.inputs.sourceSecurityGroupId] : [],
-      });
-    }
-    return rules;
-  };
+const resourceId = (r: CapturedResource) => `${r.type} ${r.name}`;
+
+/** Every ingress rule of a security group: inline, and separate rule resources. */
+function ingressRulesOf(group: CapturedResource, ofType: OfType): RawRule[] {
+  const gid = mockId(group);
+  const list = (v: unknown) => ((v ?? []) as unknown[]).map(String);
+  const rules: RawRule[] = ((group.inputs.ingress ?? []) as Record<string, unknown>[]).map((i) => ({
+    protocol: String(i.protocol),
+    from: Number(i.fromPort),
+    to: Number(i.toPort),
+    cidrs: [...list(i.cidrBlocks), ...list(i.ipv6CidrBlocks)],
+    groups: [...list(i.securityGroups), ...(i.self ? [gid] : [])],
+  }));
+  for (const r of ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
+    if (r.inputs.securityGroupId !== gid) continue;
+    rules.push({
+      protocol: String(r.inputs.ipProtocol),
+      from: Number(r.inputs.fromPort),
+      to: Number(r.inputs.toPort),
+      cidrs: [r.inputs.cidrIpv4, r.inputs.cidrIpv6].filter((c): c is string => typeof c === "string"),
+      groups:
+        typeof r.inputs.referencedSecurityGroupId === "string" ? [r.inputs.referencedSecurityGroupId] : [],
+    });
+  }
+  for (const r of ofType("aws:ec2/securityGroupRule:SecurityGroupRule")) {
+    if (r.inputs.securityGroupId !== gid || r.inputs.type !== "ingress") continue;
+    rules.push({
+      protocol: String(r.inputs.protocol),
+      from: Number(r.inputs.fromPort),
+      to: Number(r.inputs.toPort),
+      cidrs: [...list(r.inputs.cidrBlocks), ...list(r.inputs.ipv6CidrBlocks)],
+      groups: typeof r.inputs.sourceSecurityGroupId === "string" ? [r.inputs.sourceSecurityGroupId] : [],
+    });
+  }
+  return rules;
+}
+
+/** "80/tcp, 443/tcp from 198.51.100.0/24 (security group x)": ports with the same sources merged. */
+function describeReach(rules: IngressRule[]): string {
+  if (rules.length === 0) return "no ingress from public addresses";
+  const merged = new Map<string, string[]>();
+  for (const r of rules) {
+    const sources = `${r.cidrs.join(", ")} (${r.via})`;
+    merged.set(sources, [...(merged.get(sources) ?? []), r.ports]);
+  }
+  return [...merged.entries()].map(([sources, ports]) => `${ports.join(", ")} from ${sources}`).join("; ");
+}
+
+/** What the plan's security groups admit, by the group ids a resource lists. */
+class SecurityGroups {
+  private readonly groups: CapturedResource[];
+
+  constructor(private readonly ofType: OfType) {
+    this.groups = ofType("aws:ec2/securityGroup:SecurityGroup");
+  }
+
+  private byIds(groupIds: unknown[]): CapturedResource[] {
+    return groupIds.flatMap((gid) => this.groups.filter((g) => mockId(g) === gid).slice(0, 1));
+  }
+
+  private nameOf(id: unknown): string {
+    return this.groups.find((g) => mockId(g) === id)?.name ?? String(id);
+  }
+
   /** Ports and public source CIDRs the given security groups admit, grouped by port. */
-  const reachable = (groupIds: unknown[]): IngressRule[] => {
+  reachable(groupIds: unknown[]): IngressRule[] {
     const byPorts = new Map<string, { cidrs: Set<string>; via: Set<string> }>();
-    for (const gid of groupIds) {
-      const group = groups.find((g) => mockId(g) === gid);
-      if (!group) continue;
-      for (const rule of rulesOf(group)) {
+    for (const group of this.byIds(groupIds)) {
+      for (const rule of ingressRulesOf(group, this.ofType)) {
         const cidrs = rule.cidrs.filter((c) => !isPrivateCidr(c));
         if (cidrs.length === 0) continue;
         const ports = portsOf(rule);
@@ -349,240 +352,287 @@ export function analyseExposure(resources: CapturedResource[]): {
         via: `security group ${[...e.via].sort().join(", ")}`,
       }))
       .sort((a, b) => portOrder(a.ports) - portOrder(b.ports) || compare(a.ports, b.ports));
-  };
-  /** "80/tcp, 443/tcp from 198.51.100.0/24 (security group x)": ports with the same sources merged. */
-  const describe = (rules: IngressRule[]) => {
-    if (rules.length === 0) return "no ingress from public addresses";
-    const merged = new Map<string, string[]>();
-    for (const r of rules) {
-      const sources = `${r.cidrs.join(", ")} (${r.via})`;
-      merged.set(sources, [...(merged.get(sources) ?? []), r.ports]);
-    }
-    return [...merged.entries()].map(([sources, ports]) => `${ports.join(", ")} from ${sources}`).join("; ");
-  };
+  }
+
   /** Non-CIDR sources a group admits, for the not-public list ("5000/tcp from security group x"). */
-  const internalSources = (groupIds: unknown[]): string => {
-    const parts = groupIds.flatMap((gid) => {
-      const group = groups.find((g) => mockId(g) === gid);
-      if (!group) return [];
-      return rulesOf(group).map(
+  internalSources(groupIds: unknown[]): string {
+    const parts = this.byIds(groupIds).flatMap((group) =>
+      ingressRulesOf(group, this.ofType).map(
         (rule) =>
-          `${portsOf(rule)} from ${[...rule.groups.map((g) => `security group ${groupName(g)}`), ...rule.cidrs].join(", ")}`,
-      );
-    });
+          `${portsOf(rule)} from ${[...rule.groups.map((g) => `security group ${this.nameOf(g)}`), ...rule.cidrs].join(", ")}`,
+      ),
+    );
     return parts.length === 0 ? "admits nothing" : `admits only ${parts.join("; ")}`;
-  };
+  }
 
   /** Why port 80 is open to the world next to HTTPS (components/compute/ec2.ts, the http-01 rule). */
-  const acmePortNote = (groupIds: unknown[]): string => {
-    const acme = groups
+  acmePortNote(groupIds: unknown[]): string {
+    const acme = this.groups
       .filter((g) => groupIds.includes(mockId(g)))
       .flatMap((g) => (g.inputs.ingress ?? []) as Record<string, unknown>[])
       .some((i) => i.description === ACME_HTTP_INGRESS_DESCRIPTION);
     return acme
       ? "; port 80 serves only the ACME http-01 challenge and a redirect to HTTPS, open to the world because the CA validates from addresses it does not publish (server.acme.challenge dns-01 keeps it closed)"
       : "";
-  };
+  }
+}
 
-  const publicItems: PublicItem[] = [];
-  const egressOnly: EgressOnlyItem[] = [];
-  const notPublic: string[] = [];
-  const eips = ofType("aws:ec2/eip:Eip");
-  const associations = ofType("aws:ec2/eipAssociation:EipAssociation");
-  const usedEips = new Set<string>();
-  const eipFor = (allocationId: unknown, preferredName: string) => {
-    const candidates = eips.filter(
-      (e) => e.state.allocationId === allocationId || mockId(e) === allocationId,
+/** What an exposure rule reads (the plan's resources, its security groups) and the lists it adds to. */
+interface ExposureContext {
+  ofType: OfType;
+  groups: SecurityGroups;
+  /** The Elastic IP an allocation id names (the one named `preferredName` if several match). */
+  eipFor(allocationId: unknown, preferredName: string): CapturedResource | undefined;
+  /** Elastic IPs an instance or NAT gateway uses (an unused one is public by itself). */
+  usedEips: Set<string>;
+  publicItems: PublicItem[];
+  egressOnly: EgressOnlyItem[];
+  notPublic: string[];
+}
+
+/** Adds one resource's exposure: public (with what reaches it), egress only, or not public and why. */
+type ExposureRule = (r: CapturedResource, context: ExposureContext) => void;
+
+function ec2InstanceExposure(r: CapturedResource, x: ExposureContext): void {
+  const addresses: string[] = [];
+  for (const a of x.ofType("aws:ec2/eipAssociation:EipAssociation")) {
+    if (a.inputs.instanceId !== mockId(r)) continue;
+    const eip = x.eipFor(a.inputs.allocationId, a.name);
+    if (eip) x.usedEips.add(eip.name);
+    addresses.push(`Elastic IP ${eip?.name ?? String(a.inputs.allocationId)}`);
+  }
+  for (const e of x.ofType("aws:ec2/eip:Eip").filter((e) => e.inputs.instance === mockId(r))) {
+    x.usedEips.add(e.name);
+    addresses.push(`Elastic IP ${e.name}`);
+  }
+  if (r.inputs.associatePublicIpAddress === true)
+    addresses.push("a public IP at launch (associatePublicIpAddress)");
+  const groupIds = [...((r.inputs.vpcSecurityGroupIds ?? []) as unknown[])];
+  if (addresses.length === 0) {
+    x.notPublic.push(`EC2 instance ${r.name}: no public address; ${x.groups.internalSources(groupIds)}`);
+    return;
+  }
+  const rules = x.groups.reachable(groupIds);
+  x.publicItems.push({
+    resource: resourceId(r),
+    kind: "EC2 instance",
+    why: `EC2 instance ${r.name} has ${addresses.join(" and ")}; ${describeReach(rules)}${x.groups.acmePortNote(groupIds)}`,
+    reachableFrom: rules,
+  });
+}
+
+/** A load balancer's listeners, "443/HTTPS -> forward", by port. */
+function listenersOf(lb: CapturedResource, ofType: OfType): string[] {
+  return ofType("aws:lb/listener:Listener")
+    .filter((l) => l.inputs.loadBalancerArn === lb.state.arn)
+    .map((l) => {
+      const action = ((l.inputs.defaultActions ?? []) as Record<string, unknown>[])[0] ?? {};
+      const redirect = action.redirect as Record<string, unknown> | undefined;
+      const what =
+        action.type === "redirect" && redirect
+          ? `redirect to ${String(redirect.protocol ?? "")}`
+          : String(action.type ?? "");
+      return {
+        port: Number(l.inputs.port),
+        text: `${String(l.inputs.port)}/${String(l.inputs.protocol)} -> ${what}`,
+      };
+    })
+    .sort((a, b) => a.port - b.port)
+    .map((l) => l.text);
+}
+
+function loadBalancerExposure(r: CapturedResource, x: ExposureContext): void {
+  const kind =
+    r.inputs.loadBalancerType === "network" ? "Network Load Balancer" : "Application Load Balancer";
+  const groupIds = [...((r.inputs.securityGroups ?? []) as unknown[])];
+  if (r.inputs.internal === true) {
+    x.notPublic.push(`${kind} ${r.name}: internal; ${x.groups.internalSources(groupIds)}`);
+    return;
+  }
+  const listeners = listenersOf(r, x.ofType);
+  const rules = x.groups.reachable(groupIds);
+  const zones = ((r.inputs.subnets ?? r.inputs.subnetMappings ?? []) as unknown[]).length;
+  x.publicItems.push({
+    resource: resourceId(r),
+    kind,
+    why: `internet-facing ${kind} ${r.name} in ${zones} public subnets; listeners ${listeners.join(", ") || "none"}; ${describeReach(rules)}`,
+    reachableFrom: rules,
+    listeners,
+  });
+}
+
+function natGatewayExposure(r: CapturedResource, x: ExposureContext): void {
+  if (r.inputs.connectivityType === "private") return;
+  const eip = x.eipFor(r.inputs.allocationId, `${r.name}-eip`);
+  if (eip) x.usedEips.add(eip.name);
+  x.egressOnly.push({
+    resource: resourceId(r),
+    why: `NAT gateway ${r.name} (Elastic IP ${eip?.name ?? "?"}): outbound only, for the private subnets; accepts no inbound connections`,
+  });
+}
+
+function unattachedEipExposure(e: CapturedResource, x: ExposureContext): void {
+  if (x.usedEips.has(e.name)) return;
+  x.publicItems.push({
+    resource: resourceId(e),
+    kind: "Elastic IP",
+    why: `Elastic IP ${e.name} is not attached to anything in the plan`,
+    reachableFrom: [],
+  });
+}
+
+function ecsServiceExposure(r: CapturedResource, x: ExposureContext): void {
+  const net = (r.inputs.networkConfiguration ?? {}) as Record<string, unknown>;
+  const groupIds = [...((net.securityGroups ?? []) as unknown[])];
+  if (net.assignPublicIp !== true) {
+    x.notPublic.push(
+      `ECS service ${r.name}: tasks without public IPs (assignPublicIp=false); ${x.groups.internalSources(groupIds)}`,
     );
-    return candidates.find((e) => e.name === preferredName) ?? candidates[0];
-  };
+    return;
+  }
+  const rules = x.groups.reachable(groupIds);
+  x.publicItems.push({
+    resource: resourceId(r),
+    kind: "ECS service",
+    why: `ECS service ${r.name}: tasks get public IPs (assignPublicIp); ${describeReach(rules)}`,
+    reachableFrom: rules,
+  });
+}
 
-  for (const r of ofType("aws:ec2/instance:Instance")) {
-    const addresses: string[] = [];
-    for (const a of associations.filter((a) => a.inputs.instanceId === mockId(r))) {
-      const eip = eipFor(a.inputs.allocationId, a.name);
-      if (eip) usedEips.add(eip.name);
-      addresses.push(`Elastic IP ${eip?.name ?? String(a.inputs.allocationId)}`);
-    }
-    for (const e of eips.filter((e) => e.inputs.instance === mockId(r))) {
-      usedEips.add(e.name);
-      addresses.push(`Elastic IP ${e.name}`);
-    }
-    if (r.inputs.associatePublicIpAddress === true)
-      addresses.push("a public IP at launch (associatePublicIpAddress)");
-    const groupIds = [...((r.inputs.vpcSecurityGroupIds ?? []) as unknown[])];
-    if (addresses.length === 0) {
-      notPublic.push(`EC2 instance ${r.name}: no public address; ${internalSources(groupIds)}`);
-      continue;
-    }
-    const rules = reachable(groupIds);
-    publicItems.push({
-      resource: id(r),
-      kind: "EC2 instance",
-      why: `EC2 instance ${r.name} has ${addresses.join(" and ")}; ${describe(rules)}${acmePortNote(groupIds)}`,
-      reachableFrom: rules,
-    });
+function rdsInstanceExposure(r: CapturedResource, x: ExposureContext): void {
+  const groupIds = [...((r.inputs.vpcSecurityGroupIds ?? []) as unknown[])];
+  if (r.inputs.publiclyAccessible !== true) {
+    x.notPublic.push(
+      `RDS instance ${r.name}: publiclyAccessible=false; ${x.groups.internalSources(groupIds)}`,
+    );
+    return;
   }
+  const rules = x.groups.reachable(groupIds);
+  x.publicItems.push({
+    resource: resourceId(r),
+    kind: "RDS instance",
+    why: `RDS instance ${r.name} is publicly accessible; ${describeReach(rules)}`,
+    reachableFrom: rules,
+  });
+}
 
-  for (const r of ofType("aws:lb/loadBalancer:LoadBalancer")) {
-    const kind =
-      r.inputs.loadBalancerType === "network" ? "Network Load Balancer" : "Application Load Balancer";
-    const groupIds = [...((r.inputs.securityGroups ?? []) as unknown[])];
-    if (r.inputs.internal === true) {
-      notPublic.push(`${kind} ${r.name}: internal; ${internalSources(groupIds)}`);
-      continue;
-    }
-    const listeners = ofType("aws:lb/listener:Listener")
-      .filter((l) => l.inputs.loadBalancerArn === r.state.arn)
-      .map((l) => {
-        const action = ((l.inputs.defaultActions ?? []) as Record<string, unknown>[])[0] ?? {};
-        const redirect = action.redirect as Record<string, unknown> | undefined;
-        const what =
-          action.type === "redirect" && redirect
-            ? `redirect to ${String(redirect.protocol ?? "")}`
-            : String(action.type ?? "");
-        return {
-          port: Number(l.inputs.port),
-          text: `${String(l.inputs.port)}/${String(l.inputs.protocol)} -> ${what}`,
-        };
-      })
-      .sort((a, b) => a.port - b.port)
-      .map((l) => l.text);
-    const rules = reachable(groupIds);
-    const zones = ((r.inputs.subnets ?? r.inputs.subnetMappings ?? []) as unknown[]).length;
-    publicItems.push({
-      resource: id(r),
-      kind,
-      why: `internet-facing ${kind} ${r.name} in ${zones} public subnets; listeners ${listeners.join(", ") || "none"}; ${describe(rules)}`,
-      reachableFrom: rules,
-      listeners,
-    });
-  }
+const BLOCK_SETTINGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
 
-  for (const r of ofType("aws:ec2/natGateway:NatGateway")) {
-    if (r.inputs.connectivityType === "private") continue;
-    const eip = eipFor(r.inputs.allocationId, `${r.name}-eip`);
-    if (eip) usedEips.add(eip.name);
-    egressOnly.push({
-      resource: id(r),
-      why: `NAT gateway ${r.name} (Elastic IP ${eip?.name ?? "?"}): outbound only, for the private subnets; accepts no inbound connections`,
-    });
+function s3BucketExposure(r: CapturedResource, x: ExposureContext): void {
+  const block = x
+    .ofType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    .find((b) => b.inputs.bucket === mockId(r));
+  const open = BLOCK_SETTINGS.filter((s) => block?.inputs[s] !== true);
+  const acl = typeof r.inputs.acl === "string" && /public/.test(r.inputs.acl) ? r.inputs.acl : undefined;
+  if (open.length === 0 && !acl) {
+    x.notPublic.push(`S3 bucket ${r.name}: all public access blocked (${BLOCK_SETTINGS.join(", ")})`);
+    return;
   }
-  for (const e of eips.filter((e) => !usedEips.has(e.name))) {
-    publicItems.push({
-      resource: id(e),
-      kind: "Elastic IP",
-      why: `Elastic IP ${e.name} is not attached to anything in the plan`,
-      reachableFrom: [],
-    });
-  }
+  x.publicItems.push({
+    resource: resourceId(r),
+    kind: "S3 bucket",
+    why: `S3 bucket ${r.name}: ${acl ? `ACL ${acl}; ` : ""}public access not blocked (${block ? open.join(", ") : "no public access block"})`,
+    reachableFrom: [],
+  });
+}
 
-  for (const r of ofType("aws:ecs/service:Service")) {
-    const net = (r.inputs.networkConfiguration ?? {}) as Record<string, unknown>;
-    const groupIds = [...((net.securityGroups ?? []) as unknown[])];
-    if (net.assignPublicIp === true) {
-      const rules = reachable(groupIds);
-      publicItems.push({
-        resource: id(r),
-        kind: "ECS service",
-        why: `ECS service ${r.name}: tasks get public IPs (assignPublicIp); ${describe(rules)}`,
-        reachableFrom: rules,
-      });
-    } else {
-      notPublic.push(
-        `ECS service ${r.name}: tasks without public IPs (assignPublicIp=false); ${internalSources(groupIds)}`,
-      );
-    }
+function azureStorageAccountExposure(r: CapturedResource, x: ExposureContext): void {
+  if (r.inputs.allowBlobPublicAccess === false) {
+    x.notPublic.push(
+      `Azure storage account ${r.name}: no anonymous blob access (allowBlobPublicAccess=false)`,
+    );
+    return;
   }
+  x.publicItems.push({
+    resource: resourceId(r),
+    kind: "Azure storage account",
+    why: `Azure storage account ${r.name}: anonymous blob access allowed (allowBlobPublicAccess is not false)`,
+    reachableFrom: [],
+  });
+}
 
-  for (const r of ofType("aws:rds/instance:Instance")) {
-    const groupIds = [...((r.inputs.vpcSecurityGroupIds ?? []) as unknown[])];
-    if (r.inputs.publiclyAccessible === true) {
-      const rules = reachable(groupIds);
-      publicItems.push({
-        resource: id(r),
-        kind: "RDS instance",
-        why: `RDS instance ${r.name} is publicly accessible; ${describe(rules)}`,
-        reachableFrom: rules,
-      });
-    } else {
-      notPublic.push(`RDS instance ${r.name}: publiclyAccessible=false; ${internalSources(groupIds)}`);
-    }
-  }
+function azureBlobContainerExposure(r: CapturedResource, x: ExposureContext): void {
+  if (r.inputs.publicAccess === undefined || r.inputs.publicAccess === "None") return;
+  x.publicItems.push({
+    resource: resourceId(r),
+    kind: "Azure blob container",
+    why: `Azure blob container ${r.name}: publicAccess=${String(r.inputs.publicAccess)}`,
+    reachableFrom: [],
+  });
+}
 
-  const blocks = ofType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
-  const BLOCK_SETTINGS = [
-    "blockPublicAcls",
-    "blockPublicPolicy",
-    "ignorePublicAcls",
-    "restrictPublicBuckets",
-  ];
-  for (const r of ofType("aws:s3/bucket:Bucket")) {
-    const block = blocks.find((b) => b.inputs.bucket === mockId(r));
-    const open = BLOCK_SETTINGS.filter((s) => block?.inputs[s] !== true);
-    const acl = typeof r.inputs.acl === "string" && /public/.test(r.inputs.acl) ? r.inputs.acl : undefined;
-    if (open.length === 0 && !acl) {
-      notPublic.push(`S3 bucket ${r.name}: all public access blocked (${BLOCK_SETTINGS.join(", ")})`);
-    } else {
-      publicItems.push({
-        resource: id(r),
-        kind: "S3 bucket",
-        why: `S3 bucket ${r.name}: ${acl ? `ACL ${acl}; ` : ""}public access not blocked (${block ? open.join(", ") : "no public access block"})`,
-        reachableFrom: [],
-      });
-    }
-  }
-
-  for (const r of ofType("azure-native:storage:StorageAccount")) {
-    if (r.inputs.allowBlobPublicAccess === false) {
-      notPublic.push(
-        `Azure storage account ${r.name}: no anonymous blob access (allowBlobPublicAccess=false)`,
-      );
-    } else {
-      publicItems.push({
-        resource: id(r),
-        kind: "Azure storage account",
-        why: `Azure storage account ${r.name}: anonymous blob access allowed (allowBlobPublicAccess is not false)`,
-        reachableFrom: [],
-      });
-    }
-  }
-  for (const r of ofType("azure-native:storage:BlobContainer")) {
-    if (r.inputs.publicAccess !== undefined && r.inputs.publicAccess !== "None") {
-      publicItems.push({
-        resource: id(r),
-        kind: "Azure blob container",
-        why: `Azure blob container ${r.name}: publicAccess=${String(r.inputs.publicAccess)}`,
-        reachableFrom: [],
-      });
-    }
-  }
-
-  const gcsMembers = [
-    ...ofType("gcp:storage/bucketIAMMember:BucketIAMMember").map((m) => ({ m, members: [m.inputs.member] })),
-    ...ofType("gcp:storage/bucketIAMBinding:BucketIAMBinding").map((m) => ({
+function gcsBucketExposure(r: CapturedResource, x: ExposureContext): void {
+  const grants = [
+    ...x
+      .ofType("gcp:storage/bucketIAMMember:BucketIAMMember")
+      .map((m) => ({ m, members: [m.inputs.member] })),
+    ...x.ofType("gcp:storage/bucketIAMBinding:BucketIAMBinding").map((m) => ({
       m,
       members: (m.inputs.members ?? []) as unknown[],
     })),
   ];
-  for (const r of ofType("gcp:storage/bucket:Bucket")) {
-    const everyone = gcsMembers.filter(
-      ({ m, members }) =>
-        (m.inputs.bucket === r.inputs.name || m.inputs.bucket === r.state.name) &&
-        members.some((x) => x === "allUsers" || x === "allAuthenticatedUsers"),
-    );
-    if (r.inputs.publicAccessPrevention === "enforced" && everyone.length === 0) {
-      notPublic.push(`GCS bucket ${r.name}: publicAccessPrevention=enforced`);
-    } else {
-      publicItems.push({
-        resource: id(r),
-        kind: "GCS bucket",
-        why: `GCS bucket ${r.name}: ${everyone.length > 0 ? "granted to allUsers/allAuthenticatedUsers" : "public access prevention not enforced"}`,
-        reachableFrom: [],
-      });
-    }
+  const everyone = grants.filter(
+    ({ m, members }) =>
+      (m.inputs.bucket === r.inputs.name || m.inputs.bucket === r.state.name) &&
+      members.some((member) => member === "allUsers" || member === "allAuthenticatedUsers"),
+  );
+  if (r.inputs.publicAccessPrevention === "enforced" && everyone.length === 0) {
+    x.notPublic.push(`GCS bucket ${r.name}: publicAccessPrevention=enforced`);
+    return;
   }
+  x.publicItems.push({
+    resource: resourceId(r),
+    kind: "GCS bucket",
+    why: `GCS bucket ${r.name}: ${everyone.length > 0 ? "granted to allUsers/allAuthenticatedUsers" : "public access prevention not enforced"}`,
+    reachableFrom: [],
+  });
+}
 
+/**
+ * The types that can be reachable from the internet and how each is judged: supporting a type is one entry.
+ * Run in this order (Elastic IPs after the instances and NAT gateways that use them).
+ */
+export const EXPOSURE_RULES: Record<string, ExposureRule> = {
+  "aws:ec2/instance:Instance": ec2InstanceExposure,
+  "aws:lb/loadBalancer:LoadBalancer": loadBalancerExposure,
+  "aws:ec2/natGateway:NatGateway": natGatewayExposure,
+  "aws:ec2/eip:Eip": unattachedEipExposure,
+  "aws:ecs/service:Service": ecsServiceExposure,
+  "aws:rds/instance:Instance": rdsInstanceExposure,
+  "aws:s3/bucket:Bucket": s3BucketExposure,
+  "azure-native:storage:StorageAccount": azureStorageAccountExposure,
+  "azure-native:storage:BlobContainer": azureBlobContainerExposure,
+  "gcp:storage/bucket:Bucket": gcsBucketExposure,
+};
+
+/** Analyses what the plan exposes to the internet. */
+export function analyseExposure(resources: CapturedResource[]): {
+  public: PublicItem[];
+  egressOnly: EgressOnlyItem[];
+  notPublic: string[];
+} {
+  const custom = resources.filter((r) => r.custom);
+  const ofType = (type: string) =>
+    custom.filter((r) => r.type === type).sort((a, b) => compare(a.name, b.name));
+  const eips = ofType("aws:ec2/eip:Eip");
+  const context: ExposureContext = {
+    ofType,
+    groups: new SecurityGroups(ofType),
+    eipFor: (allocationId, preferredName) => {
+      const candidates = eips.filter(
+        (e) => e.state.allocationId === allocationId || mockId(e) === allocationId,
+      );
+      return candidates.find((e) => e.name === preferredName) ?? candidates[0];
+    },
+    usedEips: new Set(),
+    publicItems: [],
+    egressOnly: [],
+    notPublic: [],
+  };
+  for (const [type, rule] of Object.entries(EXPOSURE_RULES)) {
+    for (const r of ofType(type)) rule(r, context);
+  }
+  const { publicItems, egressOnly, notPublic } = context;
   publicItems.sort((a, b) => compare(a.resource, b.resource));
   egressOnly.sort((a, b) => compare(a.resource, b.resource));
   notPublic.sort(compare);

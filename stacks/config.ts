@@ -13,6 +13,7 @@ import {
   SERVER_COMPUTE_MODES,
   ServerSettings,
 } from "./settings";
+import { formatIpv4, networkAddress, parseCidr } from "./ipv4";
 import { childKeys } from "./reference";
 
 /** The shipped project's name, and so the namespace of the shipped stack files' keys. */
@@ -799,30 +800,17 @@ function optionalString(
 }
 
 function cidr(key: string, value: unknown): string {
-  const match =
-    typeof value === "string" ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value) : null;
-  const valid =
-    match !== null &&
-    match.slice(1, 5).every((octet) => Number(octet) <= 255 && String(Number(octet)) === octet) &&
-    Number(match[5]) <= 32;
-  if (!valid) {
+  const parsed = typeof value === "string" ? parseCidr(value) : undefined;
+  if (!parsed) {
     throw new ConfigError(`${key}: got ${show(value)}; allowed: an IPv4 CIDR such as 203.0.113.0/24`);
   }
-  const [a, b, c, d] = match.slice(1, 5).map(Number);
-  const address = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-  const bits = Number(match[5]);
-  const hostMask = bits === 0 ? 0xffffffff : (2 ** (32 - bits) - 1) >>> 0;
-  if ((address & hostMask) !== 0) {
+  const { address, prefixLength: bits } = parsed;
+  if (networkAddress(address, bits) !== address) {
     throw new ConfigError(
-      `${key}: got "${value}", which has host bits set; allowed: a network address such as ${networkOf(address, bits)}/${bits}`,
+      `${key}: got "${value}", which has host bits set; allowed: a network address such as ${formatIpv4(networkAddress(address, bits))}/${bits}`,
     );
   }
   return value as string;
-}
-
-function networkOf(address: number, bits: number): string {
-  const net = bits === 0 ? 0 : (address & ~((2 ** (32 - bits) - 1) >>> 0)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".");
 }
 
 function show(value: unknown): string {

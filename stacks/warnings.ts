@@ -1,6 +1,7 @@
 // Config that is valid but cannot be what the operator meant: warned at every preview and up (the shipped
 // example stacks carry such placeholders, and a refusal would break their offline plan and preview).
 import { NAMESPACE } from "./config";
+import { cidrContains } from "./ipv4";
 import { PlatformSettings } from "./settings";
 
 /** RFC 5737's documentation ranges: no real client's address is in them. */
@@ -12,17 +13,9 @@ const DOCUMENTATION_RANGES: [name: string, network: string][] = [
 /** RFC 2606's reserved documentation domains: mail to them reaches nobody. */
 const DOCUMENTATION_DOMAINS = /@(.+\.)?example\.(com|net|org)$/i;
 
-function ipv4(address: string): number {
-  return address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
 /** The RFC 5737 range a CIDR lies in, if it lies in one. */
 export function documentationRange(cidr: string): string | undefined {
-  const [address, bits] = cidr.split("/");
-  return DOCUMENTATION_RANGES.find(([, network]) => {
-    const [start] = network.split("/");
-    return Number(bits) >= 24 && Math.floor(ipv4(address) / 256) === Math.floor(ipv4(start) / 256);
-  })?.[0];
+  return DOCUMENTATION_RANGES.find(([, network]) => cidrContains(network, cidr))?.[0];
 }
 
 /** Warnings about placeholders left in the config, each naming the key, the value and what to do. */

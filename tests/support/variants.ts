@@ -1,8 +1,9 @@
 // Every stack variant the program must handle: the shipped stacks and example stack files as they are, and
 // the matrix of artifact backend x compute mode x environment built from the shipped stacks.
-import * as fs from "fs";
-import * as path from "path";
-import { EVALUATION_NOW, ROOT, readStackFile, stackFile } from "./mockRuntime";
+import { EVALUATION_NOW } from "../../scripts/offline/evaluate";
+import { type StackVariant, readStackFile, stackFile } from "../../scripts/offline/stackFiles";
+
+export { type StackVariant, fileVariants } from "../../scripts/offline/stackFiles";
 
 export const BACKENDS = ["s3", "azureBlob", "gcs"] as const;
 export const COMPUTE_MODES = ["ec2", "container"] as const;
@@ -43,30 +44,6 @@ export type TlsMode<C extends (typeof COMPUTE_MODES)[number]> = keyof (typeof TL
 
 function defaultTlsMode(compute: (typeof COMPUTE_MODES)[number]): string {
   return Object.keys(TLS_MODES[compute])[0];
-}
-
-export interface StackVariant {
-  id: string;
-  stack: string;
-  config: Record<string, string>;
-  secretKeys: string[];
-  /** The clock the program sees: EVALUATION_NOW, so no variant changes with the day a test runs. */
-  now: string;
-}
-
-/** The shipped `Pulumi.<stack>.yaml` files and `examples/Pulumi.*.yaml`, unchanged. */
-export function fileVariants(): StackVariant[] {
-  const files = [stackFile("dev"), stackFile("prod")];
-  const examples = path.join(ROOT, "examples");
-  if (fs.existsSync(examples)) {
-    for (const f of fs.readdirSync(examples).sort()) {
-      if (/^Pulumi\..+\.yaml$/.test(f)) files.push(path.join(examples, f));
-    }
-  }
-  return files.map((file) => {
-    const stack = path.basename(file).replace(/^Pulumi\.|\.yaml$/g, "");
-    return { id: path.relative(ROOT, file), stack, now: EVALUATION_NOW, ...readStackFile(file) };
-  });
 }
 
 /**

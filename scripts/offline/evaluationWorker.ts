@@ -1,5 +1,5 @@
 // The child process behind `evaluateProgram` under jest: evaluates programs on request, one at a time.
-import { EvaluateOptions, evaluateInProcess } from "./mockRuntime";
+import { EvaluateOptions, evaluateInProcess } from "./evaluate";
 
 let queue = Promise.resolve();
 // A program that fails inside an `apply` (e.g. no zone offers the instance type) rejects every output that
