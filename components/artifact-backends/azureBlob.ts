@@ -106,36 +106,10 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
     { ...keep, dependsOn: [blobService] },
   );
 
-  new storage.ManagementPolicy(
-    `${name}-artifacts`,
-    {
-      accountName: account.name,
-      resourceGroupName,
-      managementPolicyName: "default",
-      policy: {
-        rules: [
-          {
-            name: "expire-noncurrent-versions",
-            enabled: true,
-            type: storage.RuleType.Lifecycle,
-            definition: {
-              filters: { blobTypes: ["blockBlob"] },
-              actions: {
-                version: {
-                  delete: { daysAfterCreationGreaterThan: settings.noncurrentVersionExpirationDays },
-                },
-                snapshot: {
-                  delete: { daysAfterCreationGreaterThan: settings.noncurrentVersionExpirationDays },
-                },
-              },
-            },
-          },
-        ],
-      },
-    },
-    // Version rules need versioning in place first.
-    { ...opts, dependsOn: [blobService] },
-  );
+  expireNoncurrentVersions(name, account.name, resourceGroupName, settings.noncurrentVersionExpirationDays, {
+    ...opts,
+    dependsOn: [blobService],
+  });
 
   // A service SAS for the one container, HTTPS only, signed by ARM with key1. Both ends of its validity come
   // from the config: without a start time ARM stamps st=<now> into the token (and signs it), so every
@@ -183,6 +157,49 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
     serverEnvironment: pulumi.output<Record<string, string>>({}),
     serverSecrets: [{ variable: "AZURE_STORAGE_CONNECTION_STRING", secret }],
   };
+}
+
+/**
+ * The lifecycle rule: noncurrent versions and snapshots are deleted `days` after they were written (Azure
+ * ages them from creation; docs/artifact-backends.md). Version rules need versioning in place first: `opts`
+ * carries the dependency on the blob service properties.
+ */
+function expireNoncurrentVersions(
+  name: string,
+  accountName: pulumi.Input<string>,
+  resourceGroupName: pulumi.Input<string>,
+  days: number,
+  opts: pulumi.CustomResourceOptions,
+): storage.ManagementPolicy {
+  return new storage.ManagementPolicy(
+    `${name}-artifacts`,
+    {
+      accountName,
+      resourceGroupName,
+      managementPolicyName: "default",
+      policy: {
+        rules: [
+          {
+            name: "expire-noncurrent-versions",
+            enabled: true,
+            type: storage.RuleType.Lifecycle,
+            definition: {
+              filters: { blobTypes: ["blockBlob"] },
+              actions: {
+                version: {
+                  delete: { daysAfterCreationGreaterThan: days },
+                },
+                snapshot: {
+                  delete: { daysAfterCreationGreaterThan: days },
+                },
+              },
+            },
+          },
+        ],
+      },
+    },
+    opts,
+  );
 }
 
 /** Days before the SAS expiry when the reminder reaches the alarm topic (stacks/config.ts keeps it ahead). */
