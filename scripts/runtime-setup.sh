@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for tool in nginx:nginx shellcheck:shellcheck cloud-init:cloud-init htpasswd:apache2-utils psql:postgresql-client; do
+for tool in nginx:nginx shellcheck:shellcheck cloud-init:cloud-init htpasswd:apache2-utils psql:postgresql-client pebble:pebble; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -30,5 +30,6 @@ node_modules/.bin/azurite-blob --version >/dev/null
 
 # Warm the Python venv cache (.venv-runtime/<hash>) the tests use.
 npx tsx -e 'require("./tests/runtime/support/proc").ensureVenv()'
+npx tsx -e 'require("./tests/runtime/support/proc").ensureAcmeVenv()'
 npx tsx -e 'require("./tests/runtime/support/migrate").ensureMigrateVenv()'
 echo "runtime-setup: ok"
