@@ -144,7 +144,8 @@ renew() {
     log "no certificate from the CA yet: mlflow-cert.service issues it"
     return 0
   fi
-  certbot renew --cert-name "$NAME" "$@"
+  # The timer already spreads renewals (RandomizedDelaySec, fixed per instance): no second random sleep.
+  certbot renew --cert-name "$NAME" --no-random-sleep-on-renew "$@"
 }
 
 deploy() {

@@ -1,11 +1,16 @@
 // The EC2 heartbeat for real: server/heartbeat.py, with the server venv's boto3, probes /health through
 // nginx (the rendered config) and puts 1 or 0 into CloudWatch (moto) for the instance IMDSv2 names (a fake
 // metadata service that refuses requests without a session token). The units pass systemd-analyze verify.
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { renderHeartbeatServiceUnit, renderHeartbeatTimerUnit, renderNginxConfig } from "../../server/render";
+import {
+  CERTIFICATE_METRIC,
+  renderHeartbeatServiceUnit,
+  renderHeartbeatTimerUnit,
+  renderNginxConfig,
+} from "../../server/render";
 import {
   SERVER_DIR,
   ensureVenv,
@@ -31,6 +36,7 @@ let cloudwatch = "";
 let imds = "";
 let healthUrl = "";
 let upstreamStatus = 200;
+let upstreamPort = 0;
 const servers: http.Server[] = [];
 
 /** A loopback HTTP server on a free port. */
@@ -77,7 +83,7 @@ beforeAll(async () => {
   });
   imds = `http://127.0.0.1:${imdsPort}`;
   // Stands in for MLflow behind nginx: /health answers upstreamStatus.
-  const upstreamPort = await serve((req, res) => {
+  upstreamPort = await serve((req, res) => {
     res.statusCode = req.url === "/health" ? upstreamStatus : 404;
     res.end(res.statusCode === 200 ? "OK" : "");
   });
@@ -115,19 +121,19 @@ afterAll(async () => {
 });
 
 /** The Environment= lines of the rendered unit, as systemd would set them. */
-function unitEnvironment(): Record<string, string> {
-  const unit = renderHeartbeatServiceUnit({ namespace: NAMESPACE, healthUrl });
+function unitEnvironment(tls?: { healthUrl: string; certificate: string }): Record<string, string> {
+  const unit = renderHeartbeatServiceUnit({ namespace: NAMESPACE, healthUrl, ...tls });
   return Object.fromEntries(
     [...unit.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]] as [string, string]),
   );
 }
 
-function heartbeat() {
+function heartbeat(tls?: { healthUrl: string; certificate: string }) {
   return runAsync(path.join(venv, "bin", "python"), [path.join(SERVER_DIR, "heartbeat.py")], {
     cwd: dir,
     env: {
       ...AWS,
-      ...unitEnvironment(),
+      ...unitEnvironment(tls),
       AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds,
     },
@@ -135,8 +141,8 @@ function heartbeat() {
   });
 }
 
-/** The values moto holds for the heartbeat metric of INSTANCE_ID, oldest first. */
-function publishedValues(): number[] {
+/** The values moto holds for the heartbeat metric (or `metric`) of INSTANCE_ID, oldest first. */
+function publishedValues(metric = unitEnvironment().MLFLOW_HEARTBEAT_METRIC): number[] {
   const script = `
 import boto3, datetime, json, sys
 now = datetime.datetime.now(datetime.timezone.utc)
@@ -146,15 +152,11 @@ points = boto3.client("cloudwatch", region_name="eu-west-1").get_metric_statisti
     Period=60, Statistics=["Minimum", "Maximum", "SampleCount"])["Datapoints"]
 print(json.dumps(points, default=str))
 `;
-  const out = spawnSync(
-    path.join(venv, "bin", "python"),
-    ["-c", script, NAMESPACE, unitEnvironment().MLFLOW_HEARTBEAT_METRIC, INSTANCE_ID],
-    {
-      encoding: "utf8",
-      env: pythonEnv({ ...AWS, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch }),
-      timeout: 60_000,
-    },
-  );
+  const out = spawnSync(path.join(venv, "bin", "python"), ["-c", script, NAMESPACE, metric, INSTANCE_ID], {
+    encoding: "utf8",
+    env: pythonEnv({ ...AWS, AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch }),
+    timeout: 60_000,
+  });
   expect(out.stderr).toBe("");
   const points = JSON.parse(out.stdout) as { Minimum: number; Maximum: number; SampleCount: number }[];
   return points.flatMap((p) =>
@@ -195,6 +197,109 @@ test("without the metadata service the heartbeat fails instead of publishing for
   });
   expect(run.status).not.toBe(0);
   expect(publishedValues()).toHaveLength(before);
+});
+
+test("with HTTPS: probes nginx on https://127.0.0.1 and publishes the certificate's days left (0 while self-signed)", async () => {
+  const tlsDir = path.join(dir, "tls");
+  fs.mkdirSync(tlsDir);
+  const certificate = path.join(tlsDir, "fullchain.pem");
+  const openssl = (...args: string[]) =>
+    execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  openssl(
+    "req",
+    "-x509",
+    ...ec,
+    "-days",
+    "30",
+    "-subj",
+    "/CN=203.0.113.10",
+    "-addext",
+    "subjectAltName=IP:203.0.113.10",
+    "-keyout",
+    path.join(tlsDir, "privkey.pem"),
+    "-out",
+    certificate,
+  );
+  const [httpPort, httpsPort] = [await freePort(), await freePort()];
+  const conf = path.join(dir, "nginx-tls.conf");
+  fs.writeFileSync(
+    conf,
+    renderNginxConfig({
+      listenPort: httpPort,
+      listenAddress: "127.0.0.1",
+      upstreamPort,
+      serverNames: ["203.0.113.10"],
+      pidFile: path.join(dir, "nginx-tls.pid"),
+      errorLog: path.join(dir, "nginx-tls-error.log"),
+      accessLog: path.join(dir, "nginx-tls-access.log"),
+      tempDir: dir,
+      tls: { httpsPort, certificate, key: path.join(tlsDir, "privkey.pem"), acmeWebroot: dir },
+    }),
+  );
+  const nginx = startProcess(
+    "nginx-tls",
+    "nginx",
+    ["-c", conf, "-e", path.join(dir, "nginx-tls-error.log"), "-g", "daemon off;"],
+    { cwd: dir },
+  );
+  const tls = { healthUrl: `https://127.0.0.1:${httpsPort}/health`, certificate };
+  await waitFor(
+    "nginx over https",
+    async () => (await httpStatus(`http://127.0.0.1:${httpPort}/`, { redirect: "manual" })) === 301,
+    30_000,
+    nginx,
+  );
+  const selfSigned = await heartbeat(tls);
+  // Healthy through HTTPS: the script says nothing (it names the URL when it publishes 0).
+  expect(selfSigned.output).toBe("");
+  expect(selfSigned.status).toBe(0);
+  expect(publishedValues(CERTIFICATE_METRIC.metricName)).toEqual([0]);
+  // A certificate from a CA (what tls.sh deploy installs), 30 days: about 30 days left.
+  openssl(
+    "req",
+    "-x509",
+    ...ec,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=test CA",
+    "-keyout",
+    path.join(tlsDir, "ca.key"),
+    "-out",
+    path.join(tlsDir, "ca.pem"),
+  );
+  openssl(
+    "req",
+    ...ec,
+    "-subj",
+    "/CN=203.0.113.10",
+    "-keyout",
+    path.join(tlsDir, "leaf.key"),
+    "-out",
+    path.join(tlsDir, "leaf.csr"),
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    path.join(tlsDir, "leaf.csr"),
+    "-CA",
+    path.join(tlsDir, "ca.pem"),
+    "-CAkey",
+    path.join(tlsDir, "ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "30",
+    "-out",
+    certificate,
+  );
+  expect((await heartbeat(tls)).status).toBe(0);
+  const [, trusted] = publishedValues(CERTIFICATE_METRIC.metricName).sort((a, b) => a - b);
+  expect(trusted).toBeGreaterThan(29.9);
+  expect(trusted).toBeLessThanOrEqual(30);
+  // Plain mode publishes no certificate metric.
+  expect(unitEnvironment().MLFLOW_TLS_CERTIFICATE).toBeUndefined();
 });
 
 test("systemd-analyze verify accepts the rendered heartbeat service and its timer", () => {
