@@ -12,7 +12,7 @@ set -eu
 # The region, when boot.env names it, for the S3 downloads below (boto3 reads it from the environment).
 if [ -n "${AWS_REGION:-}" ]; then export AWS_REGION AWS_DEFAULT_REGION; fi
 : "${MLFLOW_VENV:=/opt/mlflow/venv}"
-# The ACME client's (TLS_PATHS.acmeVenv); overridable for tests, like SERVER_DIR.
+# The ACME client's venv (TLS_PATHS.acmeVenv); overridable like SERVER_DIR, for tests.
 : "${MLFLOW_ACME_VENV:=/opt/mlflow/acme-venv}"
 SERVER_DIR=${MLFLOW_SERVER_DIR:-/opt/mlflow/server}
 # A download: 6 tries, 5+10+20+40+60 s apart.

@@ -570,7 +570,7 @@ export type TlsOptions =
     }
   | { mode: "plain" };
 
-/** Where the EC2 server keeps its certificate and ACME client; tls.sh gets them from tls.env. */
+/** Where the EC2 server keeps its certificate and ACME client: tls.sh's defaults (a test checks they agree). */
 export const TLS_PATHS = Object.freeze({
   envFile: "/etc/mlflow/tls.env",
   /** What nginx serves: the self-signed stand-in, then each certificate certbot issues (tls.sh deploy). */
@@ -630,7 +630,10 @@ function validateAcme(tls: Extract<TlsOptions, { mode: "acme" }>): void {
   }
 }
 
-/** /etc/mlflow/tls.env: what tls.sh and its units need (no secrets: dns-01 uses the instance role). */
+/**
+ * /etc/mlflow/tls.env: the ACME settings of tls.sh (no secrets: dns-01 uses the instance role). The paths are
+ * tls.sh's defaults, which are TLS_PATHS (a test checks), so they cost the user data nothing.
+ */
 export function renderTlsEnv(tls: Extract<TlsOptions, { mode: "acme" }>): string {
   validateAcme(tls);
   return renderShellEnv(
@@ -640,10 +643,6 @@ export function renderTlsEnv(tls: Extract<TlsOptions, { mode: "acme" }>): string
       MLFLOW_TLS_DIRECTORY_URL: tls.directoryUrl ?? LETS_ENCRYPT_DIRECTORY,
       ...(tls.email ? { MLFLOW_TLS_EMAIL: tls.email } : {}),
       ...(tls.hostedZoneId ? { MLFLOW_TLS_HOSTED_ZONE_ID: tls.hostedZoneId } : {}),
-      MLFLOW_TLS_DIR: TLS_PATHS.dir,
-      MLFLOW_TLS_WEBROOT: TLS_PATHS.webroot,
-      MLFLOW_TLS_STATE_DIR: TLS_PATHS.stateDir,
-      MLFLOW_ACME_VENV: TLS_PATHS.acmeVenv,
     },
     "# Rendered by server/render.ts (renderTlsEnv): the ACME settings of server/tls.sh.",
   );

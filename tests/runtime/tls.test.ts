@@ -15,7 +15,7 @@ import * as http from "http";
 import * as https from "https";
 import * as path from "path";
 import * as tls from "tls";
-import { renderCertServiceUnit, renderNginxConfig, renderTlsEnv, TLS_PATHS } from "../../server/render";
+import { renderCertServiceUnit, renderNginxConfig, renderTlsEnv } from "../../server/render";
 import {
   createDb,
   dbUri,
@@ -279,7 +279,6 @@ beforeAll(async () => {
     AWS_EC2_METADATA_SERVICE_ENDPOINT: await fakeImds(),
     REQUESTS_CA_BUNDLE: pebbleCa,
   };
-  expect(rendered.MLFLOW_TLS_DIR).toBe(TLS_PATHS.dir);
   // The same server with the Elastic IP as its identifier: its own certificate and certbot state.
   ipTlsEnv = {
     ...tlsEnv,

@@ -110,7 +110,7 @@ describe("plan --json", () => {
     expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).not.toContain("pulumi:pulumi:Stack mlflow-platform-dev");
-    expect(dev.summary.resourceCount).toBe(62);
+    expect(dev.summary.resourceCount).toBe(64); // with the S3 objects tls.sh and requirements-acme.txt
     expect(dev.summary.componentCount).toBe(5);
 
     const instance = dev.resources.find((r) => r.type === "aws:ec2/instance:Instance");
@@ -453,7 +453,7 @@ describe("plan:diff", () => {
     expect(md).toContain(
       "- **Monthly cost:** $38.21 → $53.40 (+$15.19); **class $ (< $50/month) → $$ ($50-250/month)**",
     );
-    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (62 → 62 resources)");
+    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (64 → 64 resources)");
     expect(section(md, "Replaced")).toEqual([]);
     expect(section(md, "Updated in place")).toEqual([
       "- `aws:ec2/instance:Instance` `mlflow-dev-server`",

@@ -560,11 +560,22 @@ describe("HTTPS (tls.mode acme)", () => {
       MLFLOW_TLS_IDENTIFIER: "203.0.113.10",
       MLFLOW_TLS_CHALLENGE: "http-01",
       MLFLOW_TLS_DIRECTORY_URL: LETS_ENCRYPT_DIRECTORY,
-      MLFLOW_TLS_DIR: TLS_PATHS.dir,
-      MLFLOW_TLS_WEBROOT: TLS_PATHS.webroot,
-      MLFLOW_TLS_STATE_DIR: TLS_PATHS.stateDir,
-      MLFLOW_ACME_VENV: TLS_PATHS.acmeVenv,
     });
+    // The paths are tls.sh's defaults, the same as TLS_PATHS.
+    const tlsSh = readServerFile("tls.sh");
+    for (const [variable, value] of [
+      ["MLFLOW_TLS_DIR", TLS_PATHS.dir],
+      ["MLFLOW_TLS_WEBROOT", TLS_PATHS.webroot],
+      ["MLFLOW_TLS_STATE_DIR", TLS_PATHS.stateDir],
+      ["MLFLOW_ACME_VENV", TLS_PATHS.acmeVenv],
+      ["MLFLOW_TLS_ENV", TLS_PATHS.envFile],
+    ]) {
+      expect(tlsSh).toMatch(new RegExp(`\\$\\{${variable}:[-=]${value.replace(/[.]/g, "\\.")}\\}`));
+    }
+    expect(tlsSh).toContain('CERT="$MLFLOW_TLS_DIR/fullchain.pem"');
+    expect(tlsSh).toContain('KEY="$MLFLOW_TLS_DIR/privkey.pem"');
+    expect(TLS_PATHS.certificate).toBe(`${TLS_PATHS.dir}/fullchain.pem`);
+    expect(TLS_PATHS.key).toBe(`${TLS_PATHS.dir}/privkey.pem`);
     expect(files["/etc/systemd/system/mlflow-cert.service"]).toBe(renderCertServiceUnit("issue"));
     expect(files["/etc/systemd/system/mlflow-cert-renew.service"]).toBe(renderCertServiceUnit("renew"));
     expect(files["/etc/systemd/system/mlflow-cert.timer"]).toContain(
