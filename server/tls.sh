@@ -54,7 +54,8 @@ self_signed() {
   install -d -m 0755 "$MLFLOW_TLS_WEBROOT"
   if [ -s "$CERT" ] && [ -s "$KEY" ]; then return 0; fi
   if is_ipv4 "$MLFLOW_TLS_IDENTIFIER"; then san="IP:$MLFLOW_TLS_IDENTIFIER"; else san="DNS:$MLFLOW_TLS_IDENTIFIER"; fi
-  mkdir -p "$MLFLOW_TLS_DIR"
+  # Readable by the heartbeat (the server's user) for the certificate metric; the key file stays 0600.
+  install -d -m 0755 "$MLFLOW_TLS_DIR"
   umask 077
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
     -subj "/CN=$MLFLOW_TLS_IDENTIFIER (self-signed until the ACME certificate is issued)" \
@@ -150,7 +151,8 @@ renew() {
 
 deploy() {
   lineage="${RENEWED_LINEAGE:?deploy runs as certbot\'s deploy hook}"
-  mkdir -p "$MLFLOW_TLS_DIR"
+  # Readable by the heartbeat (the server's user) for the certificate metric; the key file stays 0600.
+  install -d -m 0755 "$MLFLOW_TLS_DIR"
   umask 077
   cp "$lineage/privkey.pem" "$KEY.new"
   cp "$lineage/fullchain.pem" "$CERT.new"

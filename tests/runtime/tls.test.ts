@@ -74,10 +74,16 @@ async function runUnit(action: "issue" | "renew", ...args: string[]) {
 }
 
 async function runUnitWith(env: Record<string, string>, action: "issue" | "renew", ...args: string[]) {
-  const [cmd, ...unitArgs] = execStart(
-    renderCertServiceUnit(action, { script: path.join(SERVER_DIR, "tls.sh") }),
-  );
-  return runAsync(cmd, [...unitArgs, ...args], { cwd: dir, env, timeoutMs: 300_000 });
+  const unit = renderCertServiceUnit(action, { script: path.join(SERVER_DIR, "tls.sh") });
+  // With the unit's UMask: certbot's challenge files must still be readable by nginx's workers.
+  const umask = /^UMask=(\d+)$/m.exec(unit)?.[1];
+  expect(umask).toBe("0077");
+  const command = [...execStart(unit), ...args];
+  return runAsync("sh", ["-c", `umask ${umask}; exec "$@"`, "sh", ...command], {
+    cwd: dir,
+    env,
+    timeoutMs: 300_000,
+  });
 }
 
 interface Served {
@@ -328,6 +334,23 @@ afterAll(async () => {
   if (db) dropDb(db);
 });
 
+/** What a new connection gets once nginx's reload (asynchronous, as `systemctl reload` is) serves another serial. */
+async function servedOtherThan(serial: string, ca: string): Promise<Served> {
+  return waitFor(
+    "nginx serving the new certificate",
+    async () => {
+      const served = await request(httpsUrl("/health"), {}, ca);
+      return served.serial !== serial && served;
+    },
+    10_000,
+  );
+}
+
+/** Modes of what nginx reads: the key only for root, the certificate and its dir for the heartbeat's user. */
+function modes(): number[] {
+  return ["", "fullchain.pem", "privkey.pem"].map((f) => fs.statSync(path.join(tlsDir(), f)).mode & 0o777);
+}
+
 /** The heartbeat's CertificateDaysLeft for a certificate file (server/heartbeat.py, the server venv). */
 function daysLeft(file: string): number {
   const code = `import sys; sys.path.insert(0, sys.argv[1]); import heartbeat; print(heartbeat.certificate_days_left(sys.argv[2]))`;
@@ -346,6 +369,7 @@ describe("in order, like a server's life", () => {
     expect(served.selfSigned).toBe(true);
     expect(served.subjectaltname).toBe(`DNS:${NAME}`);
     expect(daysLeft(path.join(tlsDir(), "fullchain.pem"))).toBe(0);
+    expect(modes()).toEqual([0o755, 0o644, 0o600]);
     const plain = await request(`http://127.0.0.1:${httpPort}${SEARCH}`, { Authorization: basicAuth() });
     expect(plain.status).toBe(301);
     expect(plain.location).toBe(httpsUrl(SEARCH));
@@ -385,7 +409,7 @@ describe("in order, like a server's life", () => {
     const run = await runUnit("issue");
     expect(run.output).toMatch(/certificate for mlflow\.test issued/);
     expect(run.status).toBe(0);
-    const served = await request(httpsUrl("/health"), {}, fs.readFileSync(pebbleRoot, "utf8"));
+    const served = await servedOtherThan(before.serial, fs.readFileSync(pebbleRoot, "utf8"));
     expect(served.authorized).toBe(true);
     expect(served.selfSigned).toBe(false);
     expect(served.serial).not.toBe(before.serial);
@@ -399,6 +423,7 @@ describe("in order, like a server's life", () => {
     expect(renewal).not.toMatch(/profile/); // a name gets the CA's default profile
     expect(renewal).toMatch(/^renew_hook = .*tls\.sh deploy$/m);
     expect(daysLeft(path.join(tlsDir(), "fullchain.pem"))).toBeGreaterThan(1);
+    expect(modes()).toEqual([0o755, 0o644, 0o600]);
     const again = await runUnit("issue");
     expect(again.status).toBe(0);
     expect((await request(httpsUrl("/health"))).serial).toBe(served.serial);
@@ -474,7 +499,7 @@ describe("in order, like a server's life", () => {
     expect(renew.status).toBe(0);
     expect(results.failed).toEqual([]);
     expect(results.ok).toBeGreaterThan(5);
-    const after = await request(httpsUrl("/health"), {}, ca);
+    const after = await servedOtherThan(before, ca);
     expect(after.authorized).toBe(true);
     expect(after.serial).not.toBe(before);
   });
