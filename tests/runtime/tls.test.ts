@@ -375,6 +375,20 @@ describe("in order, like a server's life", () => {
     expect(plain.location).toBe(httpsUrl(SEARCH));
   });
 
+  test("an Elastic IP not yet associated: no order is placed (no failed validation), the try is backed off", async () => {
+    const env = {
+      ...ipTlsEnv,
+      MLFLOW_TLS_IDENTIFIER: "203.0.113.10", // the fake IMDS says the public IPv4 is 127.0.0.1
+      MLFLOW_TLS_STATE_DIR: path.join(dir, "eip-tls-state"),
+      MLFLOW_TLS_EIP_WAIT_SECONDS: "0",
+    };
+    const run = await runUnitWith(env, "issue");
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/public IPv4 is '127\.0\.0\.1', not 203\.0\.113\.10/);
+    expect(run.output).toMatch(/issuance failed \(1 in a row\); next try in 300s/);
+    expect(fs.existsSync(path.join(env.MLFLOW_TLS_STATE_DIR, "letsencrypt"))).toBe(false); // certbot never ran
+  });
+
   test("an IP identifier: the EIP wait, then http-01 through nginx, and Pebble issues for 127.0.0.1", async () => {
     const standIn = await runAsync(path.join(SERVER_DIR, "tls.sh"), ["self-signed"], {
       cwd: dir,
