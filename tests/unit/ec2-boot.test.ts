@@ -148,7 +148,9 @@ describe.each(["/bin/sh", "/bin/bash"])("%s", (shell) => {
       "chmod 0644 /opt/mlflow/server/requirements-acme.txt",
     ]);
     // Plain mode: no ACME client, no stand-in, no certificate timers.
-    expect(run.calls.join("\n")).not.toMatch(/tls\.sh self-signed|mlflow-cert|^pip install .*requirements-acme/m);
+    expect(run.calls.join("\n")).not.toMatch(
+      /tls\.sh self-signed|mlflow-cert|^pip install .*requirements-acme/m,
+    );
   });
 
   test("fetch-object failing once (IAM not propagated yet, an S3 blip) is retried after 5 s, then boot goes on", () => {
