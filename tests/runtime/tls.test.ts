@@ -13,6 +13,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
+import * as net from "net";
 import * as path from "path";
 import * as tls from "tls";
 import { renderCertServiceUnit, renderNginxConfig, renderTlsEnv } from "../../server/render";
@@ -50,7 +51,9 @@ let tlsEnv: Record<string, string> = {};
 let ipTlsEnv: Record<string, string> = {};
 /** What the main flow's certificate names: Pebble's DNS answers 127.0.0.1 for it. */
 const NAME = "mlflow.test";
-const servers: http.Server[] = [];
+const servers: (http.Server | net.Server)[] = [];
+/** The first bytes of every chunk nginx sends MLflow (request lines included), seen by a transparent TCP relay. */
+let toMlflow = "";
 const tlsDir = () => tlsEnv.MLFLOW_TLS_DIR;
 
 /** KEY="value" lines of a rendered env file, as systemd's EnvironmentFile= reads them. */
@@ -225,6 +228,23 @@ async function startPebble(acmePort: number, managementPort: number): Promise<Pr
   return proc;
 }
 
+/** A TCP relay in front of MLflow that keeps the head of each chunk nginx sends (bounded), and changes nothing. */
+async function relayTo(port: number): Promise<number> {
+  const relayPort = await freePort();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, "127.0.0.1");
+    client.on("data", (d: Buffer) => {
+      if (toMlflow.length < 5_000_000) toMlflow += d.toString("latin1", 0, 300) + "\n";
+    });
+    client.pipe(upstream).pipe(client);
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(relayPort, "127.0.0.1", resolve));
+  return relayPort;
+}
+
 /** IMDSv2 that says the instance's public IPv4 is 127.0.0.1 (the Elastic IP is associated). */
 async function fakeImds(): Promise<string> {
   const port = await freePort();
@@ -297,7 +317,7 @@ beforeAll(async () => {
     renderNginxConfig({
       listenPort: httpPort,
       listenAddress: "127.0.0.1",
-      upstreamPort: port,
+      upstreamPort: await relayTo(port),
       serverNames: [NAME, "127.0.0.1"],
       pidFile: path.join(dir, "nginx.pid"),
       errorLog: path.join(dir, "nginx-error.log"),
@@ -544,5 +564,13 @@ describe("in order, like a server's life", () => {
     });
     // A wrong password would be MLflow's 401 if it were proxied: nginx redirects before MLflow sees it.
     expect(wrong.status).toBe(301);
+    // And MLflow never sees a request that came over HTTP: the relay saw the HTTPS one, not the HTTP one.
+    const marker = (via: string) => `/api/2.0/mlflow/experiments/search?max_results=1&via=${via}`;
+    expect(
+      (await request(`http://127.0.0.1:${httpPort}${marker("http")}`, { Authorization: basicAuth() })).status,
+    ).toBe(301);
+    expect((await request(httpsUrl(marker("https")), { Authorization: basicAuth() })).status).toBe(200);
+    expect(toMlflow).toContain(`GET ${marker("https")} HTTP/1.1`);
+    expect(toMlflow).not.toContain("via=http ");
   });
 });
