@@ -10,6 +10,7 @@ export const ROOT = path.resolve(__dirname, "..");
 export const PYTHON_LOCKS = [
   { input: "server/requirements.in", lock: "server/requirements.txt" },
   { input: "server/requirements-migrate.in", lock: "server/requirements-migrate.txt" },
+  { input: "server/requirements-acme.in", lock: "server/requirements-acme.txt" },
   { input: "scripts/python-tools.in", lock: "scripts/python-tools.txt" },
 ];
 

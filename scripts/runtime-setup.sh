@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for tool in nginx:nginx shellcheck:shellcheck cloud-init:cloud-init htpasswd:apache2-utils psql:postgresql-client openssl:openssl; do
+for tool in nginx:nginx shellcheck:shellcheck cloud-init:cloud-init htpasswd:apache2-utils psql:postgresql-client openssl:openssl pebble:pebble; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 # initdb/pg_ctl for the throwaway TLS cluster of tests/runtime/database-tls.test.ts.
@@ -32,5 +32,6 @@ node_modules/.bin/azurite-blob --version >/dev/null
 
 # Warm the Python venv cache (.venv-runtime/<hash>) the tests use.
 npx tsx -e 'require("./tests/runtime/support/proc").ensureVenv()'
+npx tsx -e 'require("./tests/runtime/support/proc").ensureAcmeVenv()'
 npx tsx -e 'require("./tests/runtime/support/migrate").ensureMigrateVenv()'
 echo "runtime-setup: ok"

@@ -6,13 +6,15 @@
 set -eu
 
 # MLFLOW_BOOT_PYTHON, MLFLOW_BOOT_OS_PACKAGES, MLFLOW_REQUIREMENTS_URI, MLFLOW_REQUIREMENTS_SHA256,
-# MLFLOW_SERVER_FILES, and AWS_REGION/AWS_DEFAULT_REGION when the stack has one
+# MLFLOW_SERVER_FILES, MLFLOW_TLS (acme|plain), and AWS_REGION/AWS_DEFAULT_REGION when the stack has one
 # shellcheck source=/dev/null
 . "$1"
 # The region, when boot.env names it, for the S3 downloads below (boto3 reads it from the environment).
 if [ -n "${AWS_REGION:-}" ]; then export AWS_REGION AWS_DEFAULT_REGION; fi
 : "${MLFLOW_VENV:=/opt/mlflow/venv}"
-SERVER_DIR=/opt/mlflow/server
+# The ACME client's venv (TLS_PATHS.acmeVenv); overridable like SERVER_DIR, for tests.
+: "${MLFLOW_ACME_VENV:=/opt/mlflow/acme-venv}"
+SERVER_DIR=${MLFLOW_SERVER_DIR:-/opt/mlflow/server}
 # A download: 6 tries, 5+10+20+40+60 s apart.
 RETRY_ATTEMPTS=6
 RETRY_MAX_DELAY=60
@@ -84,6 +86,18 @@ step="server packages"
 retry "$MLFLOW_VENV/bin/pip" install --no-cache-dir --require-hashes --only-binary=:all: \
   -r "$SERVER_DIR/requirements.txt"
 
+if [ "$MLFLOW_TLS" = acme ]; then
+  # Its own venv: its pins never meet MLflow's.
+  step="acme client"
+  "$MLFLOW_BOOT_PYTHON" -m venv "$MLFLOW_ACME_VENV"
+  retry "$MLFLOW_ACME_VENV/bin/pip" install --no-cache-dir --require-hashes --only-binary=:all: \
+    -r "$SERVER_DIR/requirements-acme.txt"
+
+  # nginx serves HTTPS from its first start, self-signed until the CA's certificate is in.
+  step="self-signed certificate"
+  "$SERVER_DIR/tls.sh" self-signed
+fi
+
 step="nginx config"
 install -m 0644 /etc/mlflow/nginx.conf /etc/nginx/nginx.conf
 
@@ -93,6 +107,12 @@ systemctl enable --now mlflow.service
 systemctl enable --now mlflow-gc.timer
 systemctl enable nginx.service
 systemctl restart nginx.service
+
+if [ "$MLFLOW_TLS" = acme ]; then
+  # Issuance starts now, retried in the background; renewal checks 4 times a day.
+  step="certificate timers"
+  systemctl enable --now mlflow-cert.timer mlflow-cert-renew.timer
+fi
 
 step="heartbeat"
 systemctl enable --now mlflow-heartbeat.timer

@@ -1,10 +1,13 @@
 """Heartbeat, every minute (mlflow-heartbeat.timer): GET /health through nginx, put 1 (200) or 0 into
-CloudWatch for this instance. Its alarm treats missing data as breaching: a stopped boot alarms too.
-With it, the number of 5xx answers nginx logged since the last run (its own alarm)."""
+CloudWatch for this instance; with HTTPS, also the days the served certificate has left (0 while it is the
+self-signed stand-in). Their alarms treat missing data as breaching: a stopped boot alarms too. With them, the
+number of 5xx answers nginx logged since the last run (its own alarm)."""
 
+import datetime
 import json
 import os
 import re
+import ssl
 import sys
 import urllib.request
 
@@ -27,8 +30,11 @@ def instance_id() -> str:
 
 
 def healthy(url: str) -> bool:
+    # https://127.0.0.1: the certificate names the public address (or is the stand-in): not verified here,
+    # the probe sends no credential; the certificate's own health is certificate_days_left's.
+    context = ssl._create_unverified_context() if url.startswith("https://127.0.0.1") else None
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=10, context=context) as response:
             return response.status == 200
     except Exception:  # noqa: BLE001 - any failure to answer 200 is "not healthy"
         return False
@@ -122,24 +128,44 @@ def server_errors_metric(dimensions: list[dict]) -> dict | None:
     }
 
 
+def certificate_days_left(path: str) -> float:
+    """Days until the served certificate expires; 0 when absent, unreadable or self-signed (not trusted)."""
+    from cryptography import x509
+
+    try:
+        with open(path, "rb") as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+    except (OSError, ValueError):
+        return 0.0
+    if cert.issuer == cert.subject:
+        return 0.0
+    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
+    return max(0.0, round(left.total_seconds() / 86400, 2))
+
+
+def certificate_metric() -> list:
+    """The CERTIFICATE_METRIC datum (server/render.ts), when nginx serves HTTPS (MLFLOW_TLS_CERTIFICATE)."""
+    path = os.environ.get("MLFLOW_TLS_CERTIFICATE")
+    if not path:
+        return []
+    return [{"MetricName": os.environ["MLFLOW_CERTIFICATE_METRIC"], "Value": certificate_days_left(path)}]
+
+
 def main() -> int:
     import boto3
 
     url = os.environ["MLFLOW_HEARTBEAT_URL"]
     value = 1.0 if healthy(url) else 0.0
-    healthy_datum = {
-        "MetricName": os.environ["MLFLOW_HEARTBEAT_METRIC"],
-        "Dimensions": [{"Name": "InstanceId", "Value": instance_id()}],
-        "Value": value,
-        "Unit": "Count",
-    }
-    metrics = [healthy_datum]
-    errors = server_errors_metric(healthy_datum["Dimensions"])
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    dimensions = [{"Name": "InstanceId", "Value": instance_id()}]
+    metrics = [{"MetricName": os.environ["MLFLOW_HEARTBEAT_METRIC"], "Value": value, "Unit": "Count"}]
+    metrics += [{**m, "Unit": "None"} for m in certificate_metric()]
+    errors = server_errors_metric(dimensions)
     if errors is not None:
         metrics.append(errors)
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     boto3.client("cloudwatch", region_name=region).put_metric_data(
-        Namespace=os.environ["MLFLOW_HEARTBEAT_NAMESPACE"], MetricData=metrics
+        Namespace=os.environ["MLFLOW_HEARTBEAT_NAMESPACE"],
+        MetricData=[{**m, "Dimensions": dimensions} for m in metrics],
     )
     if value == 0.0:
         print(f"mlflow-heartbeat: {url} is not healthy", file=sys.stderr, flush=True)

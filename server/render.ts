@@ -343,10 +343,12 @@ export const DEFAULT_HEARTBEAT_NAMESPACE = "mlflow-platform";
 export interface HeartbeatOptions {
   /** CloudWatch namespace of the metric (1-255 of A-Z a-z 0-9 . - _ / # :, not AWS/...). */
   namespace?: string;
-  /** What is probed; default http://127.0.0.1/health (nginx on port 80). */
+  /** What is probed; default http://127.0.0.1/health (nginx on port 80); https:// on loopback with TLS. */
   healthUrl?: string;
   /** nginx's access log, whose 5xx lines are counted (SERVER_ERRORS_METRIC); default /var/log/nginx/access.log. */
   accessLog?: string;
+  /** The certificate nginx serves, whose days left go to CERTIFICATE_METRIC; none in plain mode. */
+  certificate?: string;
 }
 
 /** CloudWatch's namespace rule (PutMetricData): the IAM condition and the alarm use the same string. */
@@ -362,9 +364,14 @@ export function renderHeartbeatServiceUnit(
   opts: HeartbeatOptions & Omit<SystemdUnitOptions, "restartSec" | "startScript"> = {},
 ): string {
   const healthUrl = opts.healthUrl ?? "http://127.0.0.1/health";
-  if (!/^http:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/[A-Za-z0-9._/-]*$/.test(healthUrl)) {
-    throw new Error(`heartbeat: healthUrl must be a plain http:// URL (got '${healthUrl}')`);
+  // https only on loopback: the probe does not verify the certificate (it names the public address).
+  if (!/^(http:\/\/[A-Za-z0-9.-]+|https:\/\/127\.0\.0\.1)(:\d{1,5})?\/[A-Za-z0-9._/-]*$/.test(healthUrl)) {
+    throw new Error(`heartbeat: healthUrl must be an http:// or https://127.0.0.1 URL (got '${healthUrl}')`);
   }
+  const certificateEnvironment = opts.certificate
+    ? `Environment=MLFLOW_TLS_CERTIFICATE=${absolutePath("certificate", opts.certificate)}\n` +
+      `Environment=MLFLOW_CERTIFICATE_METRIC=${CERTIFICATE_METRIC.metricName}\n`
+    : "";
   return fill(
     readServerFile("mlflow-heartbeat.service.template"),
     {
@@ -374,6 +381,7 @@ export function renderHeartbeatServiceUnit(
       METRIC: HEARTBEAT.metricName,
       ERRORS_METRIC: SERVER_ERRORS_METRIC.metricName,
       ACCESS_LOG: absolutePath("accessLog", opts.accessLog ?? NGINX_ACCESS_LOG),
+      CERTIFICATE_ENVIRONMENT: certificateEnvironment,
       HEARTBEAT_SCRIPT: "/opt/mlflow/server/heartbeat.py",
     },
     "mlflow-heartbeat.service.template",
@@ -401,6 +409,55 @@ export interface NginxOptions {
   errorLog?: string; // default /var/log/nginx/error.log
   accessLog?: string; // default /var/log/nginx/access.log
   tempDir?: string; // default /var/lib/nginx
+  /** HTTPS on httpsPort; listenPort then serves only the ACME challenge and a redirect. */
+  tls?: NginxTlsOptions;
+}
+
+export interface NginxTlsOptions {
+  httpsPort: number;
+  /** PEM paths nginx reads (the certificate with its chain); tls.sh replaces them and reloads nginx. */
+  certificate: string;
+  key: string;
+  /** certbot's webroot: port 80 serves its /.well-known/acme-challenge/ files and nothing else. */
+  acmeWebroot: string;
+}
+
+/** The HTTPS server's TLS lines: Mozilla's "intermediate" profile (TLS 1.2 and 1.3). */
+function nginxTlsDirectives(tls: NginxTlsOptions): string {
+  return [
+    `ssl_certificate ${absolutePath("tls.certificate", tls.certificate)};`,
+    `ssl_certificate_key ${absolutePath("tls.key", tls.key)};`,
+    "ssl_protocols TLSv1.2 TLSv1.3;",
+    // ECDHE with AES-GCM or ChaCha20-Poly1305 only, for TLS 1.2 (TLS 1.3's suites are all AEAD).
+    "ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20;",
+    "ssl_prefer_server_ciphers off;",
+    "ssl_session_cache shared:TLS:10m;",
+    "ssl_session_timeout 1d;",
+    "ssl_session_tickets off;",
+  ]
+    .map((line) => `        ${line}\n`)
+    .join("");
+}
+
+/** Port 80 with TLS: the http-01 challenge files, a redirect for the rest; never proxied to MLflow. */
+function nginxRedirectServer(listen: string, names: string, tls: NginxTlsOptions): string {
+  const port = tls.httpsPort === 443 ? "" : `:${tls.httpsPort}`;
+  return `    server {
+        listen ${listen} default_server;
+        server_name ${names};
+
+        location ^~ /.well-known/acme-challenge/ {
+            root ${absolutePath("tls.acmeWebroot", tls.acmeWebroot)};
+            default_type text/plain;
+            try_files $uri =404;
+        }
+
+        location / {
+            return 301 https://$host${port}$request_uri;
+        }
+    }
+
+`;
 }
 
 export function renderNginxConfig(opts: NginxOptions): string {
@@ -417,10 +474,19 @@ export function renderNginxConfig(opts: NginxOptions): string {
   if (address !== undefined && !/^[0-9a-fA-F.:[\]]+$/.test(address)) {
     throw new Error(`nginx: invalid listenAddress '${address}'`);
   }
+  const listen = (port: number) => (address ? `${address}:${port}` : String(port));
+  const tls = opts.tls;
+  if (tls) {
+    checkInt("nginx tls.httpsPort", tls.httpsPort, 1, 65535);
+    if (tls.httpsPort === opts.listenPort)
+      throw new Error("nginx: tls.httpsPort must differ from listenPort");
+  }
   return fill(
     readServerFile("nginx.conf.template"),
     {
-      LISTEN: address ? `${address}:${opts.listenPort}` : String(opts.listenPort),
+      LISTEN: tls ? `${listen(tls.httpsPort)} ssl` : listen(opts.listenPort),
+      TLS: tls ? nginxTlsDirectives(tls) : "",
+      REDIRECT_SERVER: tls ? nginxRedirectServer(listen(opts.listenPort), names.join(" "), tls) : "",
       UPSTREAM_PORT: String(opts.upstreamPort),
       SERVER_NAMES: names.join(" "),
       PID_FILE: absolutePath("pidFile", opts.pidFile ?? "/run/nginx.pid"),
@@ -478,6 +544,8 @@ export const FETCHED_SERVER_FILES = {
   "start.sh": "0755",
   "heartbeat.py": "0644",
   "rds-ca-bundle.pem": "0644",
+  "tls.sh": "0755",
+  "requirements-acme.txt": "0644",
 } as const;
 export type FetchedServerFile = keyof typeof FETCHED_SERVER_FILES;
 
@@ -523,6 +591,132 @@ export type TlsOptions =
     }
   | { mode: "plain" };
 
+/** Where the EC2 server keeps its certificate and ACME client: tls.sh's defaults (a test checks they agree). */
+export const TLS_PATHS = Object.freeze({
+  envFile: "/etc/mlflow/tls.env",
+  /** What nginx serves: the self-signed stand-in, then each certificate certbot issues (tls.sh deploy). */
+  dir: "/etc/mlflow/tls",
+  certificate: "/etc/mlflow/tls/fullchain.pem",
+  key: "/etc/mlflow/tls/privkey.pem",
+  webroot: "/var/lib/mlflow-acme",
+  /** certbot's config (account, lineage, renewal conf), work and log dirs, and tls.sh's backoff. */
+  stateDir: "/var/lib/mlflow-tls",
+  acmeVenv: "/opt/mlflow/acme-venv",
+  script: "/opt/mlflow/server/tls.sh",
+});
+
+/**
+ * When the certificate units run: issuance is tried every 5 minutes until it succeeds (tls.sh backs off
+ * between failures); renewal is checked four times a day at a per-instance random offset (certbot renews
+ * when ARI says so, else at half the lifetime of a 6-day certificate).
+ */
+export const CERT_SCHEDULE = Object.freeze({
+  issuePeriodSeconds: 300,
+  renewOnCalendar: "*-*-* 00/6:00:00",
+  renewRandomizedDelaySec: 6 * 3600,
+});
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** The ACME settings, checked: an error names the field, the value and what is allowed. */
+function validateAcme(tls: Extract<TlsOptions, { mode: "acme" }>): void {
+  const bad = (field: string, value: unknown, allowed: string): never =>
+    fail(`tls.${field} ${allowed} (got '${String(value)}')`);
+  const isIp = IPV4.test(tls.identifier);
+  if (!isIp && !DNS_NAME.test(tls.identifier)) {
+    bad("identifier", tls.identifier, "must be an IPv4 address or a lower-case DNS name");
+  }
+  if (
+    tls.directoryUrl !== undefined &&
+    !/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(tls.directoryUrl)
+  ) {
+    bad("directoryUrl", tls.directoryUrl, "must be an https:// ACME directory URL");
+  }
+  if (
+    tls.email !== undefined &&
+    !/^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$/.test(tls.email)
+  ) {
+    bad("email", tls.email, "must be an e-mail address");
+  }
+  if (tls.challenge !== "http-01" && tls.challenge !== "dns-01") {
+    bad("challenge", tls.challenge, "must be http-01 or dns-01");
+  }
+  if (tls.challenge === "dns-01") {
+    if (isIp)
+      bad("identifier", tls.identifier, "must be a domain name for dns-01 (an IP address has no DNS)");
+    if (!/^Z[A-Z0-9]{1,31}$/.test(tls.hostedZoneId ?? "")) {
+      bad("hostedZoneId", tls.hostedZoneId, "must be the Route 53 hosted zone id (Z...) for dns-01");
+    }
+  }
+}
+
+/**
+ * /etc/mlflow/tls.env: the ACME settings of tls.sh (no secrets: dns-01 uses the instance role). The paths are
+ * tls.sh's defaults, which are TLS_PATHS (a test checks), so they cost the user data nothing.
+ */
+export function renderTlsEnv(tls: Extract<TlsOptions, { mode: "acme" }>): string {
+  validateAcme(tls);
+  return renderShellEnv(
+    {
+      MLFLOW_TLS_IDENTIFIER: tls.identifier,
+      MLFLOW_TLS_CHALLENGE: tls.challenge,
+      MLFLOW_TLS_DIRECTORY_URL: tls.directoryUrl ?? LETS_ENCRYPT_DIRECTORY,
+      ...(tls.email ? { MLFLOW_TLS_EMAIL: tls.email } : {}),
+      ...(tls.hostedZoneId ? { MLFLOW_TLS_HOSTED_ZONE_ID: tls.hostedZoneId } : {}),
+    },
+    "# Rendered by server/render.ts (renderTlsEnv): the ACME settings of server/tls.sh.",
+  );
+}
+
+export interface CertUnitOptions {
+  /** Default TLS_PATHS.script. */
+  script?: string;
+  /** Default TLS_PATHS.envFile. */
+  envFile?: string;
+}
+
+/** mlflow-cert.service (`tls.sh issue`) or mlflow-cert-renew.service (`tls.sh renew`), oneshots as root. */
+export function renderCertServiceUnit(action: "issue" | "renew", opts: CertUnitOptions = {}): string {
+  return fill(
+    readServerFile("mlflow-cert.service.template"),
+    {
+      DESCRIPTION:
+        action === "issue"
+          ? "MLflow server: issue the first ACME certificate"
+          : "MLflow server: renew the ACME certificate when due",
+      ACTION: action,
+      TLS_SCRIPT: absolutePath("script", opts.script ?? TLS_PATHS.script),
+      TLS_ENV_FILE: absolutePath("envFile", opts.envFile ?? TLS_PATHS.envFile),
+      TLS_DIR: TLS_PATHS.dir,
+      STATE_DIR: TLS_PATHS.stateDir,
+      WEBROOT: TLS_PATHS.webroot,
+    },
+    "mlflow-cert.service.template",
+  );
+}
+
+/** mlflow-cert.timer: at once, then every CERT_SCHEDULE.issuePeriodSeconds until a certificate is issued. */
+export function renderCertTimerUnit(): string {
+  return fill(
+    readServerFile("mlflow-cert.timer.template"),
+    { ISSUE_PERIOD_SECONDS: String(CERT_SCHEDULE.issuePeriodSeconds) },
+    "mlflow-cert.timer.template",
+  );
+}
+
+/** mlflow-cert-renew.timer: CERT_SCHEDULE.renewOnCalendar with a fixed per-instance random delay. */
+export function renderCertRenewTimerUnit(): string {
+  return fill(
+    readServerFile("mlflow-cert-renew.timer.template"),
+    {
+      ON_CALENDAR: CERT_SCHEDULE.renewOnCalendar,
+      RANDOMIZED_DELAY_SEC: String(CERT_SCHEDULE.renewRandomizedDelaySec),
+    },
+    "mlflow-cert-renew.timer.template",
+  );
+}
+
 export interface CloudInitOptions {
   /** The full lock in S3 (EC2 user data is limited to 16 KB; the hash-locked requirements are ~200 KB). */
   requirementsSource: RequirementsSource;
@@ -537,7 +731,10 @@ export interface CloudInitOptions {
   osPackages?: string[];
   /** Where the heartbeat goes (see `HEARTBEAT`). */
   heartbeat?: Pick<HeartbeatOptions, "namespace">;
-  /** HTTPS (ACME) or, explicitly, plain HTTP. Required: there is no silent default to clear text. */
+  /**
+   * HTTPS (ACME) or, explicitly, plain HTTP. Absent means plain only until components/compute/ec2.ts passes
+   * it (issue 11); it is then to become required, so that there is no silent default to clear text.
+   */
   tls?: TlsOptions;
 }
 
@@ -624,6 +821,23 @@ function fetchedFilesEntry(sources: Record<FetchedServerFile, RequirementsSource
     .join(" ");
 }
 
+/** The write_files items of acme mode: tls.env and the certificate units (tls.sh itself is fetched). */
+function tlsWriteFiles(tls: Extract<TlsOptions, { mode: "acme" }>): string {
+  const files: [string, string][] = [
+    [TLS_PATHS.envFile, renderTlsEnv(tls)],
+    ["/etc/systemd/system/mlflow-cert.service", renderCertServiceUnit("issue")],
+    ["/etc/systemd/system/mlflow-cert.timer", renderCertTimerUnit()],
+    ["/etc/systemd/system/mlflow-cert-renew.service", renderCertServiceUnit("renew")],
+    ["/etc/systemd/system/mlflow-cert-renew.timer", renderCertRenewTimerUnit()],
+  ];
+  return files
+    .map(
+      ([file, text]) =>
+        `  - path: ${file}\n    owner: root:root\n    permissions: "0644"\n    content: ${literal(text)}\n`,
+    )
+    .join("");
+}
+
 /**
  * EC2 user data (#cloud-config, before `compressUserData`). No secret values: only ARNs, resolved by
  * start.sh at boot.
@@ -634,7 +848,9 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
   if (port === httpPort) throw new Error(`cloud-init: MLflow port ${port} collides with the nginx port`);
   const python = c.pythonExecutable ?? "python3";
   if (!/^[A-Za-z0-9._/-]+$/.test(python)) throw new Error(`cloud-init: invalid pythonExecutable '${python}'`);
-  const packages = c.osPackages ?? ["nginx", "python3-venv"];
+  // tls.sh needs openssl (the stand-in) and curl (IMDSv2); named, not assumed from the AMI.
+  const tlsPackages = c.tls?.mode === "acme" ? ["openssl", "curl"] : [];
+  const packages = c.osPackages ?? ["nginx", "python3-venv", ...tlsPackages];
   for (const p of packages) {
     if (!/^[A-Za-z0-9.+_-]+$/.test(p)) throw new Error(`cloud-init: invalid package name '${p}'`);
   }
@@ -648,6 +864,19 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
       `cloud-init: requirementsSource needs an s3://bucket/key uri and a sha256 (got ${source.uri})`,
     );
   }
+  const tls = c.tls ?? { mode: "plain" };
+  const acme = tls.mode === "acme" ? tls : undefined;
+  const nginxTls: NginxTlsOptions | undefined = acme && {
+    httpsPort: HTTPS_PORT,
+    certificate: TLS_PATHS.certificate,
+    key: TLS_PATHS.key,
+    acmeWebroot: TLS_PATHS.webroot,
+  };
+  const healthUrl = acme
+    ? "https://127.0.0.1/health"
+    : httpPort === 80
+      ? "http://127.0.0.1/health"
+      : `http://127.0.0.1:${httpPort}/health`;
   const bootEnv = renderShellEnv(
     {
       MLFLOW_BOOT_PYTHON: python,
@@ -655,13 +884,13 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
       MLFLOW_REQUIREMENTS_URI: source.uri,
       MLFLOW_REQUIREMENTS_SHA256: source.sha256,
       MLFLOW_SERVER_FILES: fetchedFilesEntry(c.serverFileSources),
+      MLFLOW_TLS: tls.mode,
       // boto3 takes no region from the instance metadata: without one, S3 calls go to the global endpoint,
       // which GovCloud and China buckets do not answer.
       ...(c.awsRegion ? { AWS_REGION: c.awsRegion, AWS_DEFAULT_REGION: c.awsRegion } : {}),
     },
     "# Rendered by server/render.ts: what server/boot.sh installs.",
   );
-  const healthUrl = httpPort === 80 ? "http://127.0.0.1/health" : `http://127.0.0.1:${httpPort}/health`;
   const userData = fill(
     readServerFile("cloud-init.yaml.template"),
     {
@@ -674,8 +903,13 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
       GC_SERVICE_UNIT: literal(renderGcServiceUnit()),
       GC_TIMER_UNIT: literal(renderGcTimerUnit()),
       HEARTBEAT_SERVICE_UNIT: literal(
-        renderHeartbeatServiceUnit({ namespace: c.heartbeat?.namespace, healthUrl }),
+        renderHeartbeatServiceUnit({
+          namespace: c.heartbeat?.namespace,
+          healthUrl,
+          certificate: acme && TLS_PATHS.certificate,
+        }),
       ),
+      TLS_FILES: acme ? tlsWriteFiles(acme) : "",
       HEARTBEAT_TIMER_UNIT: literal(renderHeartbeatTimerUnit()),
       NGINX_CONF: literal(
         renderNginxConfig({
@@ -686,6 +920,7 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
             c.allowedHosts
               .filter((h) => !h.includes("*") && !h.startsWith("["))
               .map((h) => h.replace(/:\d+$/, "")),
+          tls: nginxTls,
         }),
       ),
     },

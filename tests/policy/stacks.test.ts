@@ -24,17 +24,7 @@ function evaluate(variant: StackVariant): Promise<Evaluation> {
  * entry is no longer seen. (AWS review finding #1, the apostrophe in the container task security group's
  * description, is fixed in components/compute/container.ts.)
  */
-const KNOWN_VIOLATIONS: { finding: string; policy: string; resource: RegExp }[] = [
-  {
-    // Issue 11 is built in two halves: the stack opens port 80 to the world for http-01 (this branch), and the
-    // server runtime's nginx serves there only the challenge and a redirect (server/, the tls-server branch).
-    // Until renderCloudInit honours `tls`, the rendered nginx still proxies MLflow on port 80. Remove this
-    // entry when the runtime half is merged; the test below then fails if it is still here.
-    finding: "issue 11: EC2 nginx on port 80 until the TLS server runtime lands",
-    policy: "public-http-only-redirects",
-    resource: /^aws:ec2\/instance:Instance "mlflow-[a-z-]+-server" has port 80 open to the world/,
-  },
-];
+const KNOWN_VIOLATIONS: { finding: string; policy: string; resource: RegExp }[] = [];
 const seenKnown = new Set<string>();
 
 function unexpected(violations: Violation[]): Violation[] {

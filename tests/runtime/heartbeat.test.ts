@@ -2,13 +2,14 @@
 // nginx (the rendered config) and puts 1 or 0 into CloudWatch (moto) for the instance IMDSv2 names (a fake
 // metadata service that refuses requests without a session token), and the count of 5xx answers in nginx's
 // access log since its last run, across a logrotate. The units pass systemd-analyze verify.
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import {
   HEARTBEAT,
   SERVER_ERRORS_METRIC,
+  CERTIFICATE_METRIC,
   renderHeartbeatServiceUnit,
   renderHeartbeatTimerUnit,
   renderNginxConfig,
@@ -41,6 +42,7 @@ let nginxUrl = "";
 let accessLog = "";
 let stateDirectory = "";
 let upstreamStatus = 200;
+let upstreamPort = 0;
 const servers: http.Server[] = [];
 
 /** A loopback HTTP server on a free port. */
@@ -88,7 +90,7 @@ beforeAll(async () => {
   });
   imds = `http://127.0.0.1:${imdsPort}`;
   // Stands in for MLflow behind nginx: /health answers upstreamStatus, /status/<code> that code.
-  const upstreamPort = await serve((req, res) => {
+  upstreamPort = await serve((req, res) => {
     const asked = /^\/status\/(\d{3})$/.exec(req.url ?? "");
     res.statusCode = req.url === "/health" ? upstreamStatus : asked ? Number(asked[1]) : 404;
     res.end(res.statusCode === 200 ? "OK" : "");
@@ -130,19 +132,19 @@ afterAll(async () => {
 });
 
 /** The Environment= lines of the rendered unit, as systemd would set them. */
-function unitEnvironment(): Record<string, string> {
-  const unit = renderHeartbeatServiceUnit({ namespace: NAMESPACE, healthUrl, accessLog });
+function unitEnvironment(tls?: { healthUrl: string; certificate: string }): Record<string, string> {
+  const unit = renderHeartbeatServiceUnit({ namespace: NAMESPACE, healthUrl, accessLog, ...tls });
   return Object.fromEntries(
     [...unit.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]] as [string, string]),
   );
 }
 
-function heartbeat() {
+function heartbeat(tls?: { healthUrl: string; certificate: string }) {
   return runAsync(path.join(venv, "bin", "python"), [path.join(SERVER_DIR, "heartbeat.py")], {
     cwd: dir,
     env: {
       ...AWS,
-      ...unitEnvironment(),
+      ...unitEnvironment(tls),
       AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds,
       // What systemd sets for StateDirectory=.
@@ -174,9 +176,9 @@ print(json.dumps(points, default=str))
   return JSON.parse(out.stdout) as Datapoint[];
 }
 
-/** The values moto holds for the heartbeat metric of INSTANCE_ID. */
-function publishedValues(): number[] {
-  return datapoints(unitEnvironment().MLFLOW_HEARTBEAT_METRIC).flatMap((p) =>
+/** The values moto holds for the heartbeat metric (or `metric`) of INSTANCE_ID. */
+function publishedValues(metric = unitEnvironment().MLFLOW_HEARTBEAT_METRIC): number[] {
+  return datapoints(metric).flatMap((p) =>
     p.Minimum === p.Maximum ? Array(p.SampleCount).fill(p.Minimum) : [p.Minimum, p.Maximum],
   );
 }
@@ -306,6 +308,109 @@ test("without the metadata service the heartbeat fails instead of publishing for
   });
   expect(run.status).not.toBe(0);
   expect(publishedValues()).toHaveLength(before);
+});
+
+test("with HTTPS: probes nginx on https://127.0.0.1 and publishes the certificate's days left (0 while self-signed)", async () => {
+  const tlsDir = path.join(dir, "tls");
+  fs.mkdirSync(tlsDir);
+  const certificate = path.join(tlsDir, "fullchain.pem");
+  const openssl = (...args: string[]) =>
+    execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  openssl(
+    "req",
+    "-x509",
+    ...ec,
+    "-days",
+    "30",
+    "-subj",
+    "/CN=203.0.113.10",
+    "-addext",
+    "subjectAltName=IP:203.0.113.10",
+    "-keyout",
+    path.join(tlsDir, "privkey.pem"),
+    "-out",
+    certificate,
+  );
+  const [httpPort, httpsPort] = [await freePort(), await freePort()];
+  const conf = path.join(dir, "nginx-tls.conf");
+  fs.writeFileSync(
+    conf,
+    renderNginxConfig({
+      listenPort: httpPort,
+      listenAddress: "127.0.0.1",
+      upstreamPort,
+      serverNames: ["203.0.113.10"],
+      pidFile: path.join(dir, "nginx-tls.pid"),
+      errorLog: path.join(dir, "nginx-tls-error.log"),
+      accessLog: path.join(dir, "nginx-tls-access.log"),
+      tempDir: dir,
+      tls: { httpsPort, certificate, key: path.join(tlsDir, "privkey.pem"), acmeWebroot: dir },
+    }),
+  );
+  const nginx = startProcess(
+    "nginx-tls",
+    "nginx",
+    ["-c", conf, "-e", path.join(dir, "nginx-tls-error.log"), "-g", "daemon off;"],
+    { cwd: dir },
+  );
+  const tls = { healthUrl: `https://127.0.0.1:${httpsPort}/health`, certificate };
+  await waitFor(
+    "nginx over https",
+    async () => (await httpStatus(`http://127.0.0.1:${httpPort}/`, { redirect: "manual" })) === 301,
+    30_000,
+    nginx,
+  );
+  const selfSigned = await heartbeat(tls);
+  // Healthy through HTTPS: the script says nothing (it names the URL when it publishes 0).
+  expect(selfSigned.output).toBe("");
+  expect(selfSigned.status).toBe(0);
+  expect(publishedValues(CERTIFICATE_METRIC.metricName)).toEqual([0]);
+  // A certificate from a CA (what tls.sh deploy installs), 30 days: about 30 days left.
+  openssl(
+    "req",
+    "-x509",
+    ...ec,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=test CA",
+    "-keyout",
+    path.join(tlsDir, "ca.key"),
+    "-out",
+    path.join(tlsDir, "ca.pem"),
+  );
+  openssl(
+    "req",
+    ...ec,
+    "-subj",
+    "/CN=203.0.113.10",
+    "-keyout",
+    path.join(tlsDir, "leaf.key"),
+    "-out",
+    path.join(tlsDir, "leaf.csr"),
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    path.join(tlsDir, "leaf.csr"),
+    "-CA",
+    path.join(tlsDir, "ca.pem"),
+    "-CAkey",
+    path.join(tlsDir, "ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "30",
+    "-out",
+    certificate,
+  );
+  expect((await heartbeat(tls)).status).toBe(0);
+  const [, trusted] = publishedValues(CERTIFICATE_METRIC.metricName).sort((a, b) => a - b);
+  expect(trusted).toBeGreaterThan(29.9);
+  expect(trusted).toBeLessThanOrEqual(30);
+  // Plain mode publishes no certificate metric.
+  expect(unitEnvironment().MLFLOW_TLS_CERTIFICATE).toBeUndefined();
 });
 
 test("systemd-analyze verify accepts the rendered heartbeat service and its timer", () => {

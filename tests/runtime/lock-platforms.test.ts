@@ -17,40 +17,55 @@ const LOCK_TARGETS: {
 const TARGETS = LOCK_TARGETS.targets;
 const minor = (v: string) => Number(v.split(".")[1]);
 
-test.each(TARGETS)(
-  "the lock installs as hash-checked wheels on $where (CPython $python)",
-  ({ python, arch }) => {
-    const venv = ensureVenv();
-    const { from, to } = LOCK_TARGETS.glibc;
-    const platforms = Array.from({ length: minor(to) - minor(from) + 1 }, (_, i) => [
+/** pip's dry run of `lock` (a file in server/) for a target: hash-checked binary wheels only. */
+function dryRun(lock: string, { python, arch }: { python: string; arch: string }) {
+  const venv = ensureVenv();
+  const { from, to } = LOCK_TARGETS.glibc;
+  const platforms = Array.from({ length: minor(to) - minor(from) + 1 }, (_, i) => [
+    "--platform",
+    `manylinux_2_${minor(from) + i}_${arch}`,
+  ]).flat();
+  return spawnSync(
+    path.join(venv, "bin", "pip"),
+    [
+      "install",
+      "--dry-run",
+      "--ignore-installed",
+      "--require-hashes",
+      "--only-binary=:all:",
+      "--implementation",
+      "cp",
+      "--python-version",
+      python,
+      ...platforms,
       "--platform",
-      `manylinux_2_${minor(from) + i}_${arch}`,
-    ]).flat();
-    const result = spawnSync(
-      path.join(venv, "bin", "pip"),
-      [
-        "install",
-        "--dry-run",
-        "--ignore-installed",
-        "--require-hashes",
-        "--only-binary=:all:",
-        "--implementation",
-        "cp",
-        "--python-version",
-        python,
-        ...platforms,
-        "--platform",
-        `manylinux2014_${arch}`,
-        "--target",
-        tmpDir(`lock-${python}-${arch}`),
-        "-r",
-        path.join(SERVER_DIR, "requirements.txt"),
-      ],
-      { encoding: "utf8", timeout: 600_000 },
-    );
+      `manylinux2014_${arch}`,
+      "--target",
+      tmpDir(`lock-${python}-${arch}`),
+      "-r",
+      path.join(SERVER_DIR, lock),
+    ],
+    { encoding: "utf8", timeout: 600_000 },
+  );
+}
+
+test.each(TARGETS)("the lock installs as hash-checked wheels on $where (CPython $python)", (target) => {
+  const result = dryRun("requirements.txt", target);
+  expect(result.stderr).not.toMatch(/ERROR/);
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/Would install .*mlflow-\d/);
+  expect(result.stdout).toMatch(/psycopg2_binary-\d|psycopg2-binary-\d/);
+});
+
+// The EC2 server's ACME client (docs/https.md), in its own venv there; the container does not install it.
+test.each(TARGETS.filter((t) => t.where.startsWith("EC2")))(
+  "the ACME client's lock installs as hash-checked wheels on $where (CPython $python)",
+  (target) => {
+    const result = dryRun("requirements-acme.txt", target);
     expect(result.stderr).not.toMatch(/ERROR/);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/Would install .*mlflow-\d/);
-    expect(result.stdout).toMatch(/psycopg2_binary-\d|psycopg2-binary-\d/);
+    expect(result.stdout).toMatch(
+      /Would install .*certbot-\d.*certbot-dns-route53-\d|certbot-dns-route53-\d.*certbot-\d/,
+    );
   },
 );

@@ -25,6 +25,12 @@ import {
   HEARTBEAT,
   RDS_CA_BUNDLE_PATH,
   SERVER_ERRORS_METRIC,
+  CERTIFICATE_METRIC,
+  CERT_SCHEDULE,
+  LETS_ENCRYPT_DIRECTORY,
+  TLS_PATHS,
+  renderCertServiceUnit,
+  renderTlsEnv,
 } from "../../server/render";
 import { cloudInitFiles } from "../support/inspect";
 import { bootCommands, exampleServerFileSources } from "../support/boot";
@@ -201,7 +207,7 @@ test("heartbeat units: a oneshot probe of /health as the server's user, with its
   }
   expect(renderHeartbeatServiceUnit() + renderHeartbeatTimerUnit()).not.toMatch(/\{\{/);
   // The alarm's dimension is the one the script publishes.
-  expect(readServerFile("heartbeat.py")).toContain(`"Dimensions": [{"Name": "${HEARTBEAT.dimensionName}"`);
+  expect(readServerFile("heartbeat.py")).toContain(`dimensions = [{"Name": "${HEARTBEAT.dimensionName}"`);
   expect(() => renderHeartbeatServiceUnit({ namespace: "AWS/EC2" })).toThrow(/namespace/);
   expect(() => renderHeartbeatServiceUnit({ namespace: "a b\nExecStart=/bin/sh" })).toThrow(/namespace/);
   expect(() => renderHeartbeatServiceUnit({ healthUrl: "http://x/health\nUser=root" })).toThrow(/healthUrl/);
@@ -305,6 +311,7 @@ describe("renderCloudInit", () => {
         `MLFLOW_SERVER_FILES="${Object.entries(serverFileSources)
           .map(([file, src]) => `${file}|${src.uri}|${src.sha256}|${file.endsWith(".sh") ? "0755" : "0644"}`)
           .join(" ")}"`,
+        'MLFLOW_TLS="plain"',
         "",
       ].join("\n"),
     );
@@ -320,12 +327,15 @@ describe("renderCloudInit", () => {
       '"$MLFLOW_VENV/bin/python" "$SERVER_DIR/runtime_helper.py"',
       '"$MLFLOW_VENV/bin/python" "$SERVER_DIR/runtime_helper.py"',
       '"$MLFLOW_VENV/bin/pip" install',
+      '"$MLFLOW_ACME_VENV/bin/pip" install',
     ]);
     expect(retried[0]).toContain(" update --error-on=any");
     expect(retried[3]).toContain(" fetch-object ");
     expect(retried[4]).toContain(' fetch-object "$uri" "$sha256" "$SERVER_DIR/$file"');
     const notRetried = commands.filter((c) => !c.startsWith("retry "));
-    expect(notRetried.filter((c) => /^(apt-get|"\$MLFLOW_VENV\/bin\/pip")|fetch-object/.test(c))).toEqual([]);
+    expect(
+      notRetried.filter((c) => /^(apt-get|"\$MLFLOW_(ACME_)?VENV\/bin\/pip")|fetch-object/.test(c)),
+    ).toEqual([]);
   });
 
   test("files keep their exact text, trailing newlines included", () => {
@@ -408,7 +418,10 @@ describe("renderCloudInit", () => {
     expect(gunzipFile(doc, "/etc/mlflow/boot.env")).toContain(
       `MLFLOW_SERVER_FILES="start.sh|${serverFileSources["start.sh"].uri}|${serverFileSha256("start.sh")}|0755 ` +
         `heartbeat.py|${serverFileSources["heartbeat.py"].uri}|${serverFileSha256("heartbeat.py")}|0644 ` +
-        `rds-ca-bundle.pem|${serverFileSources["rds-ca-bundle.pem"].uri}|${serverFileSha256("rds-ca-bundle.pem")}|0644"`,
+        `rds-ca-bundle.pem|${serverFileSources["rds-ca-bundle.pem"].uri}|${serverFileSha256("rds-ca-bundle.pem")}|0644 ` +
+        `tls.sh|${serverFileSources["tls.sh"].uri}|${serverFileSha256("tls.sh")}|0755 ` +
+        `requirements-acme.txt|${serverFileSources["requirements-acme.txt"].uri}|` +
+        `${serverFileSha256("requirements-acme.txt")}|0644"`,
     );
     expect(gunzipFile(doc, "/etc/mlflow/mlflow.env")).toBe(renderEnvFile(base));
     expect(gunzipFile(doc, "/etc/systemd/system/mlflow.service")).toBe(renderSystemdUnit());
@@ -486,3 +499,173 @@ describe("keep-alive order: the server closes an idle connection only after ever
     expect(uvicornKeepAliveSeconds()).toBeGreaterThan(nginxUpstreamKeepAliveSeconds());
   });
 });
+
+describe("HTTPS (tls.mode acme)", () => {
+  const sources = {
+    requirementsSource: {
+      uri: "s3://mlflow-dev-server-runtime-0123abc/server/requirements-abc.txt",
+      sha256: serverFileSha256("requirements.txt"),
+    },
+    serverFileSources: exampleServerFileSources("mlflow-dev-server-runtime-0123abc"),
+  };
+  const ip = { mode: "acme", identifier: "203.0.113.10", challenge: "http-01" } as const;
+  const doc = renderCloudInit({ ...base, ...sources, tls: ip });
+  const files = cloudInitFiles(doc);
+  const nginx = files["/etc/mlflow/nginx.conf"];
+  /** The text of the nginx server block that listens on `listen`. */
+  const serverBlock = (conf: string, listen: string) => {
+    const start = conf.indexOf(`listen ${listen}`);
+    expect(start).toBeGreaterThan(0);
+    const next = conf.indexOf("server {", start);
+    return conf.slice(start, next === -1 ? undefined : next);
+  };
+
+  test("nginx: HTTPS on 443 with TLS 1.2/1.3 and every proxy setting; port 80 only the challenge and a redirect", () => {
+    const https = serverBlock(nginx, "443 ssl default_server;");
+    for (const line of [
+      `ssl_certificate ${TLS_PATHS.certificate};`,
+      `ssl_certificate_key ${TLS_PATHS.key};`,
+      "ssl_protocols TLSv1.2 TLSv1.3;",
+      "client_max_body_size 0;",
+      "proxy_request_buffering off;",
+      "proxy_read_timeout 3600s;",
+      "proxy_set_header Host $host;",
+      "proxy_set_header X-Forwarded-Proto $scheme;",
+      "location = /health",
+      "proxy_pass http://mlflow;",
+    ]) {
+      expect(https).toContain(line);
+    }
+    const http = serverBlock(nginx, "80 default_server;");
+    expect(http).toContain(
+      `location ^~ /.well-known/acme-challenge/ {\n            root ${TLS_PATHS.webroot};`,
+    );
+    expect(http).toContain("return 301 https://$host$request_uri;");
+    // Nothing on port 80 reaches MLflow: no credential sent in clear is ever proxied.
+    expect(http).not.toMatch(/proxy_pass/);
+    expect(nginx.match(/proxy_pass/g)).toHaveLength(2);
+    // The plain config (allowPlainHttp) is unchanged: one server on 80, no TLS.
+    const plain = renderNginxConfig({ listenPort: 80, upstreamPort: 5000, serverNames: ["x.example.com"] });
+    expect(plain).not.toMatch(/ssl|acme-challenge|return 301/);
+    // A non-default HTTPS port is kept in the redirect.
+    const tlsOpts = { httpsPort: 8443, certificate: "/c.pem", key: "/k.pem", acmeWebroot: "/w" };
+    const other = renderNginxConfig({
+      listenPort: 8080,
+      upstreamPort: 5000,
+      serverNames: ["x"],
+      tls: tlsOpts,
+    });
+    expect(other).toContain("return 301 https://$host:8443$request_uri;");
+    expect(() =>
+      renderNginxConfig({
+        listenPort: 8080,
+        upstreamPort: 5000,
+        serverNames: ["x"],
+        tls: { ...tlsOpts, httpsPort: 8080 },
+      }),
+    ).toThrow(/httpsPort/);
+  });
+
+  test("user data: tls.env, the certificate units and their timers; boot.env says acme; tls.sh is fetched", () => {
+    expect(parseEnv(files[TLS_PATHS.envFile])).toEqual({
+      MLFLOW_TLS_IDENTIFIER: "203.0.113.10",
+      MLFLOW_TLS_CHALLENGE: "http-01",
+      MLFLOW_TLS_DIRECTORY_URL: LETS_ENCRYPT_DIRECTORY,
+    });
+    // The paths are tls.sh's defaults, the same as TLS_PATHS.
+    const tlsSh = readServerFile("tls.sh");
+    for (const [variable, value] of [
+      ["MLFLOW_TLS_DIR", TLS_PATHS.dir],
+      ["MLFLOW_TLS_WEBROOT", TLS_PATHS.webroot],
+      ["MLFLOW_TLS_STATE_DIR", TLS_PATHS.stateDir],
+      ["MLFLOW_ACME_VENV", TLS_PATHS.acmeVenv],
+      ["MLFLOW_TLS_ENV", TLS_PATHS.envFile],
+    ]) {
+      expect(tlsSh).toMatch(new RegExp(`\\$\\{${variable}:[-=]${value.replace(/[.]/g, "\\.")}\\}`));
+    }
+    expect(tlsSh).toContain('CERT="$MLFLOW_TLS_DIR/fullchain.pem"');
+    expect(tlsSh).toContain('KEY="$MLFLOW_TLS_DIR/privkey.pem"');
+    expect(TLS_PATHS.certificate).toBe(`${TLS_PATHS.dir}/fullchain.pem`);
+    expect(TLS_PATHS.key).toBe(`${TLS_PATHS.dir}/privkey.pem`);
+    expect(files["/etc/systemd/system/mlflow-cert.service"]).toBe(renderCertServiceUnit("issue"));
+    expect(files["/etc/systemd/system/mlflow-cert-renew.service"]).toBe(renderCertServiceUnit("renew"));
+    expect(files["/etc/systemd/system/mlflow-cert.timer"]).toContain(
+      `OnUnitInactiveSec=${CERT_SCHEDULE.issuePeriodSeconds}s`,
+    );
+    expect(files["/etc/systemd/system/mlflow-cert-renew.timer"]).toContain(
+      `OnCalendar=${CERT_SCHEDULE.renewOnCalendar}`,
+    );
+    expect(renderCertServiceUnit("issue")).toContain(`ExecStart=${TLS_PATHS.script} issue`);
+    expect(renderCertServiceUnit("renew")).toContain(`EnvironmentFile=${TLS_PATHS.envFile}`);
+    const bootEnv = parseEnv(files["/etc/mlflow/boot.env"]);
+    expect(bootEnv.MLFLOW_TLS).toBe("acme");
+    expect(bootEnv.MLFLOW_BOOT_OS_PACKAGES).toBe("nginx python3-venv openssl curl");
+    expect(bootEnv.MLFLOW_SERVER_FILES).toContain(`tls.sh|`);
+    expect(TLS_PATHS.script).toBe("/opt/mlflow/server/tls.sh");
+    // Plain mode writes none of it.
+    const plain = cloudInitFiles(renderCloudInit({ ...base, ...sources, tls: { mode: "plain" } }));
+    expect(Object.keys(plain).filter((f) => /tls|cert/.test(f))).toEqual([]);
+    expect(plain["/etc/mlflow/nginx.conf"]).not.toMatch(/ssl/);
+  });
+
+  test("the heartbeat probes HTTPS on loopback and publishes the certificate's days left", () => {
+    const unit = files["/etc/systemd/system/mlflow-heartbeat.service"];
+    expect(unit).toContain("Environment=MLFLOW_HEARTBEAT_URL=https://127.0.0.1/health");
+    expect(unit).toContain(`Environment=MLFLOW_TLS_CERTIFICATE=${TLS_PATHS.certificate}`);
+    expect(unit).toContain(`Environment=MLFLOW_CERTIFICATE_METRIC=${CERTIFICATE_METRIC.metricName}`);
+    expect(CERTIFICATE_METRIC.dimensionName).toBe(HEARTBEAT.dimensionName);
+    expect(() => renderHeartbeatServiceUnit({ healthUrl: "https://203.0.113.10/health" })).toThrow(
+      /healthUrl/,
+    );
+  });
+
+  test("fits EC2's user data limit with 3.5 KB to spare; HTTPS costs at most 800 bytes over plain", () => {
+    // Measured: plain 11545, acme 12194-12291 bytes gzipped (the fetched files' sha256s compress differently).
+    // The certificate units could move to S3 (FETCHED_SERVER_FILES) if a later change needs the room.
+    const size = (text: string) => Buffer.from(compressUserData(text), "base64").length;
+    const plain = renderCloudInit({ ...base, ...sources, tls: { mode: "plain" } });
+    expect(size(doc)).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES - 3584);
+    expect(size(doc) - size(plain)).toBeLessThanOrEqual(800);
+  });
+
+  test("dns-01 for a domain in Route 53; every invalid setting is refused naming the field", () => {
+    const dns = {
+      mode: "acme",
+      identifier: "mlflow.example.com",
+      challenge: "dns-01",
+      hostedZoneId: "Z0123ABC",
+    } as const;
+    expect(parseEnv(renderTlsEnv({ ...dns, email: "ops@example.com" }))).toMatchObject({
+      MLFLOW_TLS_IDENTIFIER: "mlflow.example.com",
+      MLFLOW_TLS_CHALLENGE: "dns-01",
+      MLFLOW_TLS_HOSTED_ZONE_ID: "Z0123ABC",
+      MLFLOW_TLS_EMAIL: "ops@example.com",
+    });
+    for (const [bad, message] of [
+      [{ ...ip, identifier: "203.0.113.300" }, /tls\.identifier .*'203\.0\.113\.300'/],
+      [{ ...ip, identifier: "Bad_Name" }, /tls\.identifier/],
+      [{ ...ip, directoryUrl: "http://acme.example/dir" }, /tls\.directoryUrl .*https/],
+      [{ ...ip, email: "not an email" }, /tls\.email/],
+      [{ ...ip, challenge: "tls-alpn-01" }, /tls\.challenge must be http-01 or dns-01/],
+      [
+        { ...ip, challenge: "dns-01", hostedZoneId: "Z1" },
+        /tls\.identifier must be a domain name for dns-01/,
+      ],
+      [{ ...dns, hostedZoneId: undefined }, /tls\.hostedZoneId/],
+      [{ ...ip, identifier: "203.0.113.10\nMLFLOW_TLS_DIR=/" }, /tls\.identifier/],
+    ] as const) {
+      expect(() => renderTlsEnv(bad as never)).toThrow(message);
+      expect(() => renderCloudInit({ ...base, ...sources, tls: bad as never })).toThrow(message);
+    }
+  });
+});
+
+/** KEY="value" lines of a rendered env file. */
+function parseEnv(text: string): Record<string, string> {
+  return Object.fromEntries(
+    [...text.matchAll(/^([A-Z0-9_]+)="((?:[^"\\]|\\.)*)"$/gm)].map((m) => [
+      m[1],
+      m[2].replace(/\\(.)/g, "$1"),
+    ]),
+  );
+}

@@ -70,6 +70,11 @@ export function ensureVenv(): string {
   ]);
 }
 
+/** The ACME client's venv: server/requirements-acme.txt (hash-checked), as boot.sh installs it on EC2. */
+export function ensureAcmeVenv(): string {
+  return cachedVenv("acme-", [{ file: path.join(SERVER_DIR, "requirements-acme.txt"), hashed: true }]);
+}
+
 const reserved = new Set<number>();
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {

@@ -191,6 +191,8 @@ export async function runClient(
   venv: string,
   trackingUri: string,
   experiment: string,
+  /** e.g. MLFLOW_TRACKING_SERVER_CERT_PATH for a server whose CA the test made */
+  extraEnv: Record<string, string> = {},
 ): Promise<{
   run_id: string;
   experiment_id: string;
@@ -207,6 +209,7 @@ export async function runClient(
         MLFLOW_TRACKING_URI: trackingUri,
         MLFLOW_TRACKING_USERNAME: ADMIN.username,
         MLFLOW_TRACKING_PASSWORD: ADMIN.password,
+        ...extraEnv,
       },
       timeoutMs: 180_000,
     },
