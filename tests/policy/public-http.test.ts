@@ -8,7 +8,7 @@ import {
   port80Problems,
   serverBlocks,
 } from "../../policy/rules/nginx";
-import { readServerFile } from "../../server/render";
+import { renderNginxConfig, TLS_PATHS } from "../../server/render";
 import { evaluateProgram } from "../support/mockRuntime";
 import { matrixVariant } from "../support/variants";
 import { fromHarness, policyNames, runPolicies, TestResource } from "./support";
@@ -213,18 +213,30 @@ describe(`${POLICY}: EC2`, () => {
     expect(v[0].message).toMatch(/no nginx\.conf/);
   });
 
-  it("the reader finds the real template's server: it listens publicly on 80 and proxies", () => {
-    const template = readServerFile("nginx.conf.template").replace(/\{\{[A-Z_]+\}\}/g, (m) =>
-      m === "{{LISTEN}}" ? "80" : "x",
-    );
-    const [server] = serverBlocks(parseNginx(template));
-    expect(listensPublicly(server, 80)).toBe(true);
-    expect(port80Problems(server)).toEqual(
+  it("the reader judges the real rendered configs: plain HTTP proxies on public 80, HTTPS only redirects there", () => {
+    const base = { listenPort: 80, upstreamPort: 5000, serverNames: ["203.0.113.10"] };
+    const plain = renderNginxConfig(base);
+    const [plainServer] = serverBlocks(parseNginx(plain));
+    expect(listensPublicly(plainServer, 80)).toBe(true);
+    expect(port80Problems(plainServer)).toEqual(
       expect.arrayContaining([expect.stringMatching(/serves location \//)]),
     );
-    expect(nginxConfigsInCloudConfig(cloudConfig(template))).toEqual([
-      { path: "/etc/mlflow/nginx.conf", text: template.trimStart() },
+    expect(nginxConfigsInCloudConfig(cloudConfig(plain))).toEqual([
+      { path: "/etc/mlflow/nginx.conf", text: plain.trimStart() },
     ]);
+
+    const https = renderNginxConfig({
+      ...base,
+      tls: {
+        httpsPort: 443,
+        certificate: TLS_PATHS.certificate,
+        key: TLS_PATHS.key,
+        acmeWebroot: TLS_PATHS.webroot,
+      },
+    });
+    const onPort80 = serverBlocks(parseNginx(https)).filter((server) => listensPublicly(server, 80));
+    expect(onPort80).toHaveLength(1);
+    expect(port80Problems(onPort80[0])).toEqual([]);
   });
 });
 

@@ -171,7 +171,9 @@ describe.each(variants.map((v) => [v.id, v] as const))("%s", (_id, variant) => {
       // boot.sh fetches it (sha256-checked) into /opt/mlflow/server before anything starts.
       const bootEnv = cloudInitFiles(userDataOf(instance))["/etc/mlflow/boot.env"];
       const sha256 = serverFileSha256("rds-ca-bundle.pem");
-      expect(bootEnv).toMatch(new RegExp(` rds-ca-bundle\\.pem\\|s3://[^|]+-${sha256}\\|${sha256}\\|0644"`));
+      expect(bootEnv).toMatch(
+        new RegExp(` rds-ca-bundle\\.pem\\|s3://[^|]+-${sha256}\\|${sha256}\\|0644[ "]`),
+      );
       expect(path.posix.join("/opt/mlflow/server", "rds-ca-bundle.pem")).toBe(RDS_CA_BUNDLE_PATH);
     } else {
       // The image the service and the gc task run is built from the staged context, which holds the bundle.

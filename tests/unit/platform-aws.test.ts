@@ -420,7 +420,8 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
       const unit = cloudInitFiles(userData())["/etc/systemd/system/mlflow-heartbeat.service"];
       expect(unit.split("\n")).toContain(`Environment=MLFLOW_HEARTBEAT_NAMESPACE=${namespace}`);
       expect(unit.split("\n")).toContain(`Environment=MLFLOW_HEARTBEAT_METRIC=${HEARTBEAT.metricName}`);
-      expect(unit.split("\n")).toContain("Environment=MLFLOW_HEARTBEAT_URL=http://127.0.0.1/health");
+      // The shipped stacks serve HTTPS: the probe goes to nginx on loopback over TLS (port 80 only redirects).
+      expect(unit.split("\n")).toContain("Environment=MLFLOW_HEARTBEAT_URL=https://127.0.0.1/health");
       const alarm = heartbeatAlarm();
       expect(alarm.inputs.namespace).toBe(namespace);
       expect(alarm.inputs.metricName).toBe(HEARTBEAT.metricName);

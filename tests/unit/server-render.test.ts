@@ -619,12 +619,13 @@ describe("HTTPS (tls.mode acme)", () => {
     );
   });
 
-  test("fits EC2's user data limit with 3.5 KB to spare; HTTPS costs at most 800 bytes over plain", () => {
-    // Measured: plain 11545, acme 12194-12291 bytes gzipped (the fetched files' sha256s compress differently).
-    // The certificate units could move to S3 (FETCHED_SERVER_FILES) if a later change needs the room.
+  test("fits EC2's user data limit with 3 KB to spare; HTTPS costs at most 800 bytes over plain", () => {
+    // Measured: acme 12889 bytes gzipped with the 5xx count and the RDS CA bundle entry (12194-12291 before;
+    // the fetched files' sha256s compress differently). runtime_helper.py is about 6 KB of it: the next change
+    // that needs room moves it to S3 behind a minimal fetch step (FETCHED_SERVER_FILES).
     const size = (text: string) => Buffer.from(compressUserData(text), "base64").length;
     const plain = renderCloudInit({ ...base, ...sources, tls: { mode: "plain" } });
-    expect(size(doc)).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES - 3584);
+    expect(size(doc)).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES - 3072);
     expect(size(doc) - size(plain)).toBeLessThanOrEqual(800);
   });
 
