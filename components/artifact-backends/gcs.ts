@@ -5,7 +5,13 @@ import * as gcpIam from "@pulumi/gcp/iam";
 import * as projects from "@pulumi/gcp/projects";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import * as storage from "@pulumi/gcp/storage";
-import type { ArtifactBackend, ArtifactBackendContext } from "../artifactStore";
+import type { GcsSettings } from "../../stacks/settings";
+import type {
+  ArtifactBackend,
+  ArtifactBackendContext,
+  ArtifactBackendModule,
+  ArtifactStoreArgs,
+} from "../contracts";
 import { storeSecret } from "../secret";
 
 /** The Google APIs the backend uses; enabled by the program so a fresh project works. */
@@ -34,8 +40,7 @@ const IMDS = "http://169.254.169.254";
  */
 export function createGcsBackend({ name, args, parent }: ArtifactBackendContext): ArtifactBackend {
   const { settings, protect, tags } = args;
-  const gcs = settings.gcs;
-  if (!gcs) throw new Error("artifactStore.gcs settings are missing (stacks/config.ts validates them)");
+  const gcs = gcsSettings(args);
   const project = gcs.project;
 
   // Every GCP setting comes from the stack config, through this one provider.
@@ -289,3 +294,16 @@ export function gcpLabels(tags: Record<string, string>): Record<string, string> 
   }
   return labels;
 }
+
+/** The backend's own settings (stacks/config.ts validates their values). */
+function gcsSettings(args: ArtifactStoreArgs): GcsSettings {
+  if (!args.settings.gcs)
+    throw new Error('ArtifactStore: settings.gcs is missing; the "gcs" backend needs it');
+  return args.settings.gcs;
+}
+
+export const artifactBackend: ArtifactBackendModule = {
+  name: "gcs",
+  checkArgs: (args) => void gcsSettings(args),
+  create: createGcsBackend,
+};
