@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
-import { ROOT } from "../support/mockRuntime";
+import { EVALUATION_NOW, ROOT, evaluateProgram, stopEvaluationWorker } from "../support/mockRuntime";
 
 /** What a fresh process loads to evaluate one shipped or example stack file (the plan's own path). */
 function modulesLoadedFor(stackFile: string): string[] {
@@ -147,4 +147,36 @@ test("the cycle finder sees type-only imports and lazy requires", () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe("ArtifactStore as a library component asks only for what its backend uses", () => {
+  const program = path.join(ROOT, "tests", "unit", "fixtures", "artifact-store-program.ts");
+  const evaluateStore = (config: Record<string, string>) =>
+    evaluateProgram({ stack: "lib", config, program, now: EVALUATION_NOW });
+  afterAll(stopEvaluationWorker);
+
+  test.each([
+    ["azureBlob", "azure-native:storage:StorageAccount", /^wasbs:\/\//],
+    ["gcs", "gcp:storage/bucket:Bucket", /^gs:\/\//],
+  ])("%s needs no AWS region", async (backend, storageType, scheme) => {
+    const { resources, outputs } = await evaluateStore({ "test:backend": backend });
+    expect(resources.filter((r) => r.type === storageType)).toHaveLength(1);
+    expect(outputs.artifactRoot.value).toMatch(scheme);
+  });
+
+  test("s3 with a region: the server's AWS_DEFAULT_REGION is it", async () => {
+    const { resources, outputs } = await evaluateStore({
+      "test:backend": "s3",
+      "test:awsRegion": "eu-west-1",
+    });
+    expect(resources.filter((r) => r.type === "aws:s3/bucket:Bucket")).toHaveLength(1);
+    expect(outputs.serverEnvironment.value).toEqual({ AWS_DEFAULT_REGION: "eu-west-1" });
+  });
+
+  test("s3 without a region fails before anything is registered, naming the argument", async () => {
+    await expect(evaluateStore({ "test:backend": "s3" })).rejects.toMatchObject({
+      message: expect.stringMatching(/awsRegion is missing; the "s3" backend needs/),
+      registeredResources: 0,
+    });
+  });
 });
