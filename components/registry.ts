@@ -6,7 +6,7 @@
 import type { ArtifactBackendName, ServerCompute } from "../stacks/settings";
 import type { ArtifactBackendModule, ComputeModeModule } from "./contracts";
 
-const ARTIFACT_BACKENDS: Record<ArtifactBackendName, () => ArtifactBackendModule> = {
+const BACKEND_MODULES: Record<ArtifactBackendName, () => ArtifactBackendModule> = {
   s3: () => (require("./artifact-backends/s3") as typeof import("./artifact-backends/s3")).artifactBackend,
   azureBlob: () =>
     (require("./artifact-backends/azureBlob") as typeof import("./artifact-backends/azureBlob"))
@@ -14,27 +14,27 @@ const ARTIFACT_BACKENDS: Record<ArtifactBackendName, () => ArtifactBackendModule
   gcs: () => (require("./artifact-backends/gcs") as typeof import("./artifact-backends/gcs")).artifactBackend,
 };
 
-const COMPUTE_MODES: Record<ServerCompute, () => ComputeModeModule> = {
+const COMPUTE_MODULES: Record<ServerCompute, () => ComputeModeModule> = {
   ec2: () => (require("./compute/ec2") as typeof import("./compute/ec2")).computeMode,
   container: () => (require("./compute/container") as typeof import("./compute/container")).computeMode,
 };
 
 /** The backend named `name`, loaded now. */
 export function artifactBackend(name: ArtifactBackendName): ArtifactBackendModule {
-  const load = Object.hasOwn(ARTIFACT_BACKENDS, name) ? ARTIFACT_BACKENDS[name] : undefined;
+  const load = Object.hasOwn(BACKEND_MODULES, name) ? BACKEND_MODULES[name] : undefined;
   if (!load)
     throw new Error(
-      `artifact backend "${name}" is not available; allowed: ${Object.keys(ARTIFACT_BACKENDS).join(", ")}`,
+      `artifact backend "${name}" is not available; allowed: ${Object.keys(BACKEND_MODULES).join(", ")}`,
     );
   return load();
 }
 
 /** The compute mode named `name`, loaded now. */
 export function computeMode(name: ServerCompute): ComputeModeModule {
-  const load = Object.hasOwn(COMPUTE_MODES, name) ? COMPUTE_MODES[name] : undefined;
+  const load = Object.hasOwn(COMPUTE_MODULES, name) ? COMPUTE_MODULES[name] : undefined;
   if (!load)
     throw new Error(
-      `server compute "${name}" is not available; allowed: ${Object.keys(COMPUTE_MODES).join(", ")}`,
+      `server compute "${name}" is not available; allowed: ${Object.keys(COMPUTE_MODULES).join(", ")}`,
     );
   return load();
 }
