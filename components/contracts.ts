@@ -24,13 +24,16 @@ export interface ArtifactStoreArgs {
   settings: ArtifactStoreSettings;
   /** Retain the storage on `pulumi destroy` and protect it from deletion. */
   protect: boolean;
-  /** AWS region of the S3 bucket; only the `s3` backend needs it (its `checkArgs` says so). */
+  /** AWS region of the S3 bucket; only the `s3` backend needs it. */
   awsRegion?: string;
   tags: Record<string, string>;
-  /** Who reads and writes the artifacts: only this identity is granted access. */
-  server: ServerIdentity;
-  /** Where the server runs; decides the foreign-cloud credential (ECS tasks have no EC2 metadata service). */
-  compute: ServerCompute;
+  /**
+   * The identity GCP federation trusts (the `gcs` backend). S3 and Azure grant through what they return
+   * (the role's statements, a SAS in a server secret) and need none.
+   */
+  server?: ServerIdentity;
+  /** Where the server runs; decides GCS's credential (ECS tasks have no EC2 metadata service). `gcs` only. */
+  compute?: ServerCompute;
   /** SNS topic for reminders the backend schedules (Azure: the SAS expiry, 30 days ahead). */
   alarmTopicArn?: pulumi.Input<string>;
 }

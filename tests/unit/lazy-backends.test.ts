@@ -149,7 +149,7 @@ test("the cycle finder sees type-only imports and lazy requires", () => {
   }
 });
 
-describe("ArtifactStore as a library component asks only for what its backend uses", () => {
+describe("ArtifactStore as a library component asks only for what its backend uses (issue 12, point 3)", () => {
   const program = path.join(ROOT, "tests", "unit", "fixtures", "artifact-store-program.ts");
   const evaluateStore = (config: Record<string, string>) =>
     evaluateProgram({ stack: "lib", config, program, now: EVALUATION_NOW });
@@ -157,11 +157,30 @@ describe("ArtifactStore as a library component asks only for what its backend us
 
   test.each([
     ["azureBlob", "azure-native:storage:StorageAccount", /^wasbs:\/\//],
-    ["gcs", "gcp:storage/bucket:Bucket", /^gs:\/\//],
-  ])("%s needs no AWS region", async (backend, storageType, scheme) => {
-    const { resources, outputs } = await evaluateStore({ "test:backend": backend });
+    ["s3", "aws:s3/bucket:Bucket", /^s3:\/\//],
+  ])("%s needs no server identity or compute mode", async (backend, storageType, scheme) => {
+    const { resources, outputs } = await evaluateStore({
+      "test:backend": backend,
+      "test:awsRegion": "eu-west-1",
+    });
     expect(resources.filter((r) => r.type === storageType)).toHaveLength(1);
     expect(outputs.artifactRoot.value).toMatch(scheme);
+  });
+
+  test.each([
+    ["azureBlob", "azure-native:storage:StorageAccount", /^wasbs:\/\//, {}],
+    ["gcs", "gcp:storage/bucket:Bucket", /^gs:\/\//, { "test:compute": "ec2" }],
+  ])("%s needs no AWS region", async (backend, storageType, scheme, more) => {
+    const { resources, outputs } = await evaluateStore({ "test:backend": backend, ...more });
+    expect(resources.filter((r) => r.type === storageType)).toHaveLength(1);
+    expect(outputs.artifactRoot.value).toMatch(scheme);
+  });
+
+  test("gcs without the server's identity fails before anything is registered, naming the argument", async () => {
+    await expect(evaluateStore({ "test:backend": "gcs" })).rejects.toMatchObject({
+      message: expect.stringMatching(/ArtifactStore: server is missing; the "gcs" backend needs it/),
+      registeredResources: 0,
+    });
   });
 
   test("s3 with a region: the server's AWS_DEFAULT_REGION is it", async () => {
