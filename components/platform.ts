@@ -5,6 +5,7 @@ import { PlatformSettings } from "../stacks/settings";
 import { ArtifactStore } from "./artifactStore";
 import { MetadataDatabase, DATABASE_PORT } from "./metadataDatabase";
 import { Network } from "./network";
+import { computeMode } from "./registry";
 import { TrackingServer, createServerRole } from "./trackingServer";
 
 export interface MlflowPlatformArgs {
@@ -38,9 +39,7 @@ export class MlflowPlatform extends pulumi.ComponentResource {
         cidrBlock: settings.network.cidrBlock,
         availabilityZoneCount: settings.network.availabilityZoneCount,
         availabilityZoneIds: settings.network.availabilityZoneIds,
-        // Container mode runs on Fargate, which EC2's instance type offerings do not list.
-        instanceType: settings.server.compute === "ec2" ? settings.server.instanceType : undefined,
-        natGateway: settings.server.compute === "container",
+        ...computeMode(settings.server.compute).networkNeeds(settings.server),
         tags,
       },
       parent,

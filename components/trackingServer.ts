@@ -1,73 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as iam from "@pulumi/aws/iam";
 import * as random from "@pulumi/random";
-import { ServerCompute, ServerSettings } from "../stacks/settings";
-import { IamStatement, assumeRolePolicy } from "./iam";
+import { ServerCompute } from "../stacks/settings";
+import type { TrackingServerArgs } from "./contracts";
+import { assumeRolePolicy } from "./iam";
+import { computeMode } from "./registry";
 import { ServerSecret, storeSecret } from "./secret";
-import { createEc2Server } from "./compute/ec2";
-import { createContainerServer } from "./compute/container";
 
-export interface TrackingServerNetwork {
-  vpcId: pulumi.Output<string>;
-  publicSubnetIds: pulumi.Output<string>[];
-  privateSubnetIds: pulumi.Output<string>[];
-  /** The VPC's CIDR (container mode: the load balancer's egress to the tasks). */
-  vpcCidrBlock?: pulumi.Output<string>;
-  /** Resources that give the public subnets their internet route (EC2 boots only after them). */
-  publicRoutes?: pulumi.Resource[];
-}
-
-export interface TrackingServerArgs {
-  settings: ServerSettings;
-  awsRegion: string;
-  network: TrackingServerNetwork;
-  /** The role the server runs as (see `createServerRole`). */
-  role: iam.Role;
-  /** `--artifacts-destination`. */
-  artifactRoot: pulumi.Input<string>;
-  /** What the artifact backend needs: AWS permissions, plain environment, credential secrets. */
-  artifactPolicyStatements: pulumi.Input<IamStatement[]>;
-  artifactEnvironment: pulumi.Input<Record<string, string>>;
-  artifactSecrets: ServerSecret[];
-  /** The Secrets Manager secret holding the backend store URI. */
-  databaseSecret: ServerSecret["secret"];
-  /** Admin password from `pulumi config set --secret mlflow-platform:adminPassword`; generated if absent. */
-  adminPassword?: pulumi.Output<string>;
-  /** SNS topic the server's alarms notify. */
-  alarmTopicArn: pulumi.Input<string>;
-  protect: boolean;
-  tags: Record<string, string>;
-}
-
-/** Everything a compute mode needs to run the server; built once by TrackingServer. */
-export interface ComputeContext {
-  name: string;
-  parent: pulumi.ComponentResource;
-  args: TrackingServerArgs;
-  /** All secrets the server reads: backend store URI, auth secrets, artifact credentials. */
-  secrets: ServerSecret[];
-}
-
-/** What a compute mode gives back. One implementation per file in `compute/`. */
-export interface ServerDeployment {
-  /** `http://<elastic ip>` or `https://<domain>`. */
-  trackingUri: pulumi.Output<string>;
-  /** The group the server (instance or tasks) runs in; the database admits it on 5432. */
-  securityGroupId: pulumi.Output<string>;
-}
-
-export type ComputeFactory = (context: ComputeContext) => ServerDeployment;
-
-/** Adding a compute mode: one file in `compute/` and one line here. */
-const COMPUTE: Partial<Record<ServerCompute, ComputeFactory>> = {
-  ec2: createEc2Server,
-  container: createContainerServer,
-};
-
-const ASSUMED_BY: Record<ServerCompute, string> = {
-  ec2: "ec2.amazonaws.com",
-  container: "ecs-tasks.amazonaws.com",
-};
+export type {
+  ComputeContext,
+  ComputeModeModule,
+  ServerDeployment,
+  TrackingServerArgs,
+  TrackingServerNetwork,
+} from "./contracts";
 
 /**
  * The IAM role the tracking server runs as. Created before the artifact store, which grants this role (and
@@ -83,7 +29,7 @@ export function createServerRole(
     `${name}-server`,
     {
       description: `MLflow tracking server (${compute})`,
-      assumeRolePolicy: assumeRolePolicy(ASSUMED_BY[compute]),
+      assumeRolePolicy: assumeRolePolicy(computeMode(compute).assumedBy),
       tags,
     },
     opts,
@@ -138,9 +84,7 @@ export class TrackingServer extends pulumi.ComponentResource {
       ...args.artifactSecrets,
     ];
 
-    const factory = COMPUTE[settings.compute];
-    if (!factory) throw new Error(`server compute "${settings.compute}" is not available`);
-    const deployment = factory({ name, parent: this, args, secrets });
+    const deployment = computeMode(settings.compute).create({ name, parent: this, args, secrets });
 
     this.compute = settings.compute;
     this.adminUsername = settings.adminUsername;

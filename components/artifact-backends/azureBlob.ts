@@ -6,7 +6,13 @@ import * as random from "@pulumi/random";
 import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import * as resources from "@pulumi/azure-native/resources";
 import * as storage from "@pulumi/azure-native/storage";
-import type { ArtifactBackend, ArtifactBackendContext } from "../artifactStore";
+import type { AzureBlobSettings } from "../../stacks/settings";
+import type {
+  ArtifactBackend,
+  ArtifactBackendContext,
+  ArtifactBackendModule,
+  ArtifactStoreArgs,
+} from "../contracts";
 import { policyDocument } from "../iam";
 import { storeSecret } from "../secret";
 
@@ -23,9 +29,7 @@ export const AZURE_SAS_PERMISSIONS = "racwdl";
  */
 export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendContext): ArtifactBackend {
   const { settings, protect, tags } = args;
-  const azure = settings.azureBlob;
-  if (!azure)
-    throw new Error("artifactStore.azureBlob settings are missing (stacks/config.ts validates them)");
+  const azure = azureSettings(args);
 
   // Every Azure setting comes from the stack config, through this one provider.
   const provider = new AzureProvider(
@@ -307,3 +311,16 @@ export function sasExpiry(configured: string | undefined, now = new Date()): str
   const date = configured ?? `${now.getUTCFullYear() + 2}-01-01`;
   return `${date}T00:00:00Z`;
 }
+
+/** The backend's own settings (stacks/config.ts validates their values). */
+function azureSettings(args: ArtifactStoreArgs): AzureBlobSettings {
+  if (!args.settings.azureBlob)
+    throw new Error('ArtifactStore: settings.azureBlob is missing; the "azureBlob" backend needs it');
+  return args.settings.azureBlob;
+}
+
+export const artifactBackend: ArtifactBackendModule = {
+  name: "azureBlob",
+  checkArgs: (args) => void azureSettings(args),
+  create: createAzureBlobBackend,
+};

@@ -5,7 +5,14 @@ import * as gcpIam from "@pulumi/gcp/iam";
 import * as projects from "@pulumi/gcp/projects";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import * as storage from "@pulumi/gcp/storage";
-import type { ArtifactBackend, ArtifactBackendContext } from "../artifactStore";
+import type { GcsSettings, ServerCompute } from "../../stacks/settings";
+import type {
+  ArtifactBackend,
+  ArtifactBackendContext,
+  ArtifactBackendModule,
+  ArtifactStoreArgs,
+  ServerIdentity,
+} from "../contracts";
 import { storeSecret } from "../secret";
 
 /** The Google APIs the backend uses; enabled by the program so a fresh project works. */
@@ -34,8 +41,7 @@ const IMDS = "http://169.254.169.254";
  */
 export function createGcsBackend({ name, args, parent }: ArtifactBackendContext): ArtifactBackend {
   const { settings, protect, tags } = args;
-  const gcs = settings.gcs;
-  if (!gcs) throw new Error("artifactStore.gcs settings are missing (stacks/config.ts validates them)");
+  const { gcs, server, compute } = gcsArgs(args);
   const project = gcs.project;
 
   // Every GCP setting comes from the stack config, through this one provider.
@@ -115,15 +121,15 @@ export function createGcsBackend({ name, args, parent }: ArtifactBackendContext)
   );
 
   const credentials: pulumi.Output<string> =
-    args.compute === "ec2"
-      ? workloadIdentityCredentials(name, args, account, project, opts)
+    compute === "ec2"
+      ? workloadIdentityCredentials(name, server, account, project, opts)
       : serviceAccountKeyCredentials(name, account, opts);
 
   const secret = storeSecret(
     `${name}-gcs`,
     {
       description:
-        args.compute === "ec2"
+        compute === "ec2"
           ? "MLflow artifact store: GCP workload identity federation credential configuration (no key)"
           : "MLflow artifact store: key of the bucket-scoped GCP service account",
       value: credentials,
@@ -148,12 +154,12 @@ export function createGcsBackend({ name, args, parent }: ArtifactBackendContext)
  */
 function workloadIdentityCredentials(
   name: string,
-  args: ArtifactBackendContext["args"],
+  server: ServerIdentity,
   account: serviceaccount.Account,
   project: string,
   opts: pulumi.CustomResourceOptions,
 ): pulumi.Output<string> {
-  const { awsAccountId, roleName, roleArn } = args.server;
+  const { awsAccountId, roleName, roleArn } = server;
   // STS reports an instance role's calls as this assumed-role ARN; the provider maps it to attribute.aws_role.
   const assumedRole = pulumi.all([roleArn, roleName]).apply(([arn, role]) => assumedRoleArn(arn, role));
   // Deleted pools and providers linger 30 days and block their ids. The pool has its own random id (not the
@@ -289,3 +295,26 @@ export function gcpLabels(tags: Record<string, string>): Record<string, string> 
   }
   return labels;
 }
+
+/**
+ * What only this backend needs: its settings (stacks/config.ts validates their values), and the server's
+ * identity and compute mode, which decide how GCP trusts the server.
+ */
+function gcsArgs(args: ArtifactStoreArgs): {
+  gcs: GcsSettings;
+  server: ServerIdentity;
+  compute: ServerCompute;
+} {
+  const { settings, server, compute } = args;
+  const missing = (arg: string) => new Error(`ArtifactStore: ${arg} is missing; the "gcs" backend needs it`);
+  if (!settings.gcs) throw missing("settings.gcs");
+  if (!server) throw missing("server");
+  if (!compute) throw missing("compute");
+  return { gcs: settings.gcs, server, compute };
+}
+
+export const artifactBackend: ArtifactBackendModule = {
+  name: "gcs",
+  checkArgs: (args) => void gcsArgs(args),
+  create: createGcsBackend,
+};

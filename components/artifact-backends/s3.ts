@@ -1,5 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ArtifactBackend, ArtifactBackendContext } from "../artifactStore";
+import type {
+  ArtifactBackend,
+  ArtifactBackendContext,
+  ArtifactBackendModule,
+  ArtifactStoreArgs,
+} from "../contracts";
 import { IamStatement } from "../iam";
 import { createPrivateBucket } from "../privateBucket";
 
@@ -9,7 +14,7 @@ import { createPrivateBucket } from "../privateBucket";
  * object access under the prefix only; credentials come from the role, so no secret is needed.
  */
 export function createS3Backend({ name, args, parent }: ArtifactBackendContext): ArtifactBackend {
-  const { settings, protect, tags } = args;
+  const { settings, protect, tags, awsRegion } = args;
   const bucket = createPrivateBucket(
     `${name}-artifacts`,
     {
@@ -25,10 +30,25 @@ export function createS3Backend({ name, args, parent }: ArtifactBackendContext):
   return {
     artifactRoot: pulumi.interpolate`s3://${bucket.bucket}/${prefix}`,
     serverPolicyStatements: bucket.arn.apply((arn) => s3ServerStatements(arn, prefix)),
-    serverEnvironment: pulumi.output<Record<string, string>>({ AWS_DEFAULT_REGION: args.awsRegion }),
+    serverEnvironment: pulumi.output<Record<string, string>>({
+      AWS_DEFAULT_REGION: requireRegion(awsRegion),
+    }),
     serverSecrets: [],
   };
 }
+
+/** The bucket's region is the server's S3 endpoint region: the one argument only this backend needs. */
+function requireRegion(awsRegion: string | undefined): string {
+  if (!awsRegion)
+    throw new Error('ArtifactStore: awsRegion is missing; the "s3" backend needs the bucket\'s AWS region');
+  return awsRegion;
+}
+
+export const artifactBackend: ArtifactBackendModule = {
+  name: "s3",
+  checkArgs: (args: ArtifactStoreArgs) => void requireRegion(args.awsRegion),
+  create: createS3Backend,
+};
 
 /** Least privilege for the MLflow server: list and read/write objects under the prefix, nothing else. */
 export function s3ServerStatements(bucketArn: string, prefix: string): IamStatement[] {

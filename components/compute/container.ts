@@ -10,7 +10,7 @@ import * as route53 from "@pulumi/aws/route53";
 import * as scheduler from "@pulumi/aws/scheduler";
 import { GC_SCHEDULE, renderServerEnvironment } from "../../server/render";
 import { IamStatement, assumeRolePolicy, policyDocument } from "../iam";
-import type { ComputeContext, ServerDeployment } from "../trackingServer";
+import type { ComputeContext, ComputeModeModule, ServerDeployment } from "../contracts";
 import { RENEWED_WHILE_RUNNING, ServerSecret, secretVersions } from "../secret";
 import { ServerImage, buildServerImage } from "./image";
 
@@ -845,3 +845,11 @@ export function executionRoleStatements(
     },
   ];
 }
+
+export const computeMode: ComputeModeModule = {
+  name: "container",
+  assumedBy: "ecs-tasks.amazonaws.com",
+  // Fargate is not in EC2's instance type offerings; tasks in private subnets reach out through NAT.
+  networkNeeds: () => ({ natGateway: true }),
+  create: createContainerServer,
+};

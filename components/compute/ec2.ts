@@ -22,7 +22,7 @@ import {
 import { createPrivateBucket } from "../privateBucket";
 import { IamStatement, awsPartition, managedPolicyArn, policyDocument } from "../iam";
 import { secretVersions } from "../secret";
-import type { ComputeContext, ServerDeployment } from "../trackingServer";
+import type { ComputeContext, ComputeModeModule, ServerDeployment } from "../contracts";
 import type { ServerSettings } from "../../stacks/settings";
 
 /** Canonical's AWS account: the only owner whose Ubuntu images we boot. */
@@ -569,3 +569,11 @@ function cloudInitTls(transport: Transport, publicIp: string): TlsOptions {
     ...(transport.domain ? { hostedZoneId: transport.domain.hostedZoneId } : {}),
   };
 }
+
+export const computeMode: ComputeModeModule = {
+  name: "ec2",
+  assumedBy: "ec2.amazonaws.com",
+  // Subnets only in zones that offer the instance type; the instance has a public IP (no NAT needed).
+  networkNeeds: (settings) => ({ instanceType: settings.instanceType, natGateway: false }),
+  create: createEc2Server,
+};
