@@ -3,7 +3,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import * as ts from "typescript";
+import { moduleSpecifiers } from "../support/imports";
 import { EVALUATION_NOW, ROOT, evaluateProgram, stopEvaluationWorker } from "../support/mockRuntime";
 
 /** What a fresh process loads to evaluate one shipped or example stack file (the plan's own path). */
@@ -53,33 +53,9 @@ test.each([
   expect(loadedParts(modulesLoadedFor(stackFile))).toEqual(expected);
 });
 
-/** Every module specifier a file names: imports, re-exports, `import("...")` types and calls, `require`. */
-function specifiersOf(file: string): string[] {
-  const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
-  const found: string[] = [];
-  const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
-      if (ts.isStringLiteral(node.moduleSpecifier)) found.push(node.moduleSpecifier.text);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
-      if (ts.isStringLiteral(node.argument.literal)) found.push(node.argument.literal.text);
-    } else if (
-      ts.isCallExpression(node) &&
-      (node.expression.kind === ts.SyntaxKind.ImportKeyword ||
-        (ts.isIdentifier(node.expression) && node.expression.text === "require")) &&
-      node.arguments.length === 1 &&
-      ts.isStringLiteral(node.arguments[0])
-    ) {
-      found.push(node.arguments[0].text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  return found;
-}
-
 /** The project's own files `file` imports (relative specifiers resolved to `.ts` files). */
 function localImports(file: string): string[] {
-  return specifiersOf(file)
+  return moduleSpecifiers(file)
     .filter((s) => s.startsWith("."))
     .map((s) => path.resolve(path.dirname(file), s))
     .map((p) =>
