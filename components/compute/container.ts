@@ -102,7 +102,9 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
   // server (the task role) from Secrets Manager and re-read while it runs, as on EC2 (server/start.sh).
   const renewed = secrets.filter((s) => RENEWED_WHILE_RUNNING.includes(s.variable));
   const injected = secrets.filter((s) => !renewed.includes(s));
-  const roles = createTaskRoles(b, image, logGroup, injected, renewed);
+  // The execution role may still read the renewed credential: task definitions before that change injected it,
+  // and a task of such a revision (a circuit-breaker rollback, a task replaced mid-rollout) must start.
+  const roles = createTaskRoles(b, image, logGroup, secrets, renewed);
   const taskDefinition = createTaskDefinition(b, {
     imageUri: image.imageUri,
     logGroup,

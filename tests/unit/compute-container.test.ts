@@ -419,7 +419,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(JSON.stringify(taskDefinition.inputs)).not.toMatch(/SECRETMARKER|postgres(ql)?:\/\//);
     });
 
-    test("the execution role pulls the image, writes the log group and reads exactly the server's secrets", () => {
+    test("the execution role pulls the image, writes the log group and reads exactly the server's secrets (injected or, for a rollback, once injected)", () => {
       const executionRole = rolesTrustedBy(e, "ecs-tasks.amazonaws.com");
       expect(executionRole).toHaveLength(1);
       expect(statements(executionRole[0].inputs.assumeRolePolicy)[0].Principal).toEqual({
@@ -435,10 +435,14 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       const secretStatements = st.filter((s) => actionsOf([s]).some((a) => a.startsWith("secretsmanager:")));
       expect(secretStatements).toHaveLength(1);
       expect(actionsOf(secretStatements)).toEqual(["secretsmanager:GetSecretValue"]);
+      // The renewed credential's secret too: an earlier task definition injected it, and a task of that
+      // revision (a circuit-breaker rollback, a replaced task during the rollout) must still start.
+      const container = taskContainer(e);
       expect(asList(secretStatements[0].Resource).sort()).toEqual(
-        taskContainer(e)
-          .secrets.map((s) => s.valueFrom)
-          .sort(),
+        [
+          ...container.secrets.map((s) => s.valueFrom),
+          ...container.environment.filter((v) => v.name.endsWith("_SECRET_ARN")).map((v) => v.value),
+        ].sort(),
       );
       const repository = single(e, "aws:ecr/repository:Repository");
       const pull = st.find((s) => actionsOf([s]).includes("ecr:BatchGetImage")) as IamStatement;
