@@ -1,6 +1,5 @@
 // Config that is valid but cannot be what the operator meant: warned at every preview and up (the shipped
 // example stacks carry such placeholders, and a refusal would break their offline plan and preview).
-import { NAMESPACE } from "./config";
 import { cidrContains } from "./ipv4";
 import { PlatformSettings } from "./settings";
 
@@ -20,19 +19,21 @@ export function documentationRange(cidr: string): string | undefined {
 
 /** Warnings about placeholders left in the config, each naming the key, the value and what to do. */
 export function configWarnings(settings: PlatformSettings): string[] {
+  // The config namespace is the project's name (a project renamed by `pulumi new` reads its own).
+  const ns = settings.project;
   const warnings: string[] = [];
   settings.server.allowedCidrs.forEach((cidr, i) => {
     const range = documentationRange(cidr);
     if (range) {
       warnings.push(
-        `${NAMESPACE}:server.allowedCidrs[${i}]: "${cidr}" is ${range}, a documentation range (RFC 5737) that no client comes from, so nobody can reach the server; set your clients' egress ranges (office, VPN, CI runners)`,
+        `${ns}:server.allowedCidrs[${i}]: "${cidr}" is ${range}, a documentation range (RFC 5737) that no client comes from, so nobody can reach the server; set your clients' egress ranges (office, VPN, CI runners)`,
       );
     }
   });
   settings.alarmEmails.forEach((email, i) => {
     if (DOCUMENTATION_DOMAINS.test(email)) {
       warnings.push(
-        `${NAMESPACE}:alarmEmails[${i}]: "${email}" is at a reserved documentation domain (RFC 2606) that receives no mail, so these alarms reach nobody; set your team's address, or ${NAMESPACE}:alarmTopicArn`,
+        `${ns}:alarmEmails[${i}]: "${email}" is at a reserved documentation domain (RFC 2606) that receives no mail, so these alarms reach nobody; set your team's address, or ${ns}:alarmTopicArn`,
       );
     }
   });

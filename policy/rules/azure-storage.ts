@@ -159,9 +159,11 @@ export function azureSasTokens(text: string): URLSearchParams[] {
 export function unpinnedSasStart(token: URLSearchParams): string | undefined {
   const start = token.get("st");
   if (start === null) return "has no start time (st)";
-  // A configured start is a date or a whole-second time. A fraction of a second means a clock reading:
-  // ARM's own stamp (st=2026-01-02T14:41:14.3632132Z) or a program's new Date().
-  if (/T\d{2}:\d{2}:\d{2}\.\d+/.test(start)) return `starts at "${start}", a clock reading`;
+  // A configured start is a date or a whole-second time, which ARM may echo with a zero fraction as it does the
+  // expiry (se=…T00:00:00.0000000Z). A non-zero fraction of a second means a clock reading: ARM's own stamp
+  // (st=2026-01-02T14:41:14.3632132Z) or a program's new Date(). A clock read at a whole second (or rounded to
+  // one) is not caught: the rule sees the value, not where it came from.
+  if (/T\d{2}:\d{2}:\d{2}\.\d*[1-9]/.test(start)) return `starts at "${start}", a clock reading`;
   return undefined;
 }
 

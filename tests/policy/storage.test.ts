@@ -134,6 +134,10 @@ describe("azure-sas-start-pinned", () => {
       `${ENDPOINT}${token("2026-06-30T00:00:00Z")}`,
     ],
     ["the same, URL-encoded", `${ENDPOINT}${token("2026-06-30T00%3A00%3A00Z")}`],
+    [
+      "the same, echoed by ARM with a zero fraction as it formats the expiry",
+      `${ENDPOINT}${token("2026-06-30T00%3A00%3A00.0000000Z")}`,
+    ],
     ["a date-only start", `${ENDPOINT}${token("2026-06-30")}`],
     ["no SAS at all (an account-key connection string)", "DefaultEndpointsProtocol=https;AccountName=a"],
   ])("accepts %s", async (_name, value) => {
@@ -142,7 +146,7 @@ describe("azure-sas-start-pinned", () => {
 
   it.each([
     ["ARM's stamp when no start was requested", `${ENDPOINT}${token("2026-01-02T14%3A41%3A14.3632132Z")}`],
-    ["a program's new Date()", `${ENDPOINT}${token("2026-12-01T12:00:00.000Z")}`],
+    ["a program's new Date()", `${ENDPOINT}${token("2026-12-01T12:00:00.417Z")}`],
     ["no start at all", `${ENDPOINT}${token()}`],
     [
       "a SAS URL",

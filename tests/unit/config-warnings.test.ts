@@ -4,11 +4,25 @@ import { loadSettings } from "../../stacks/config";
 import { configWarnings, documentationRange } from "../../stacks/warnings";
 import { readStackFile, stackFile } from "../support/mockRuntime";
 
-const settingsOf = (stack: string, edit: (config: Record<string, string>) => void = () => undefined) => {
+const settingsOf = (
+  stack: string,
+  edit: (config: Record<string, string>) => void = () => undefined,
+  project = "mlflow-platform",
+) => {
   const { config } = readStackFile(stackFile(stack));
   edit(config);
-  return loadSettings(config, "mlflow-platform", stack);
+  const renamed = Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key.replace(/^mlflow-platform:/, `${project}:`), value]),
+  );
+  return loadSettings(renamed, project, stack);
 };
+
+test("a project renamed by pulumi new: the warnings name its own keys", () => {
+  const warnings = configWarnings(settingsOf("prod", undefined, "team-tracking"));
+  expect(warnings).toHaveLength(2);
+  expect(warnings.map((w) => w.split(":")[0])).toEqual(["team-tracking", "team-tracking"]);
+  expect(warnings[1]).toMatch(/or team-tracking:alarmTopicArn$/);
+});
 
 test("the shipped prod stack: its TEST-NET-2 allowed range and its example.com alarm address are warned about", () => {
   expect(configWarnings(settingsOf("prod"))).toEqual([
