@@ -9,6 +9,7 @@ import os
 import re
 import ssl
 import sys
+import urllib.parse
 import urllib.request
 
 # botocore's name for it; tests point it at a fake
@@ -128,13 +129,17 @@ def server_errors_metric(dimensions: list[dict]) -> dict | None:
     }
 
 
-def certificate_days_left(path: str) -> float:
-    """Days until the served certificate expires; 0 when absent, unreadable or self-signed (not trusted)."""
+def certificate_days_left(url: str) -> float:
+    """Days until the certificate nginx serves at `url`'s address expires: what clients get, not the file (a
+    certificate installed without a working reload is still the old one to them). 0 when none is served or it
+    is self-signed (the stand-in, not trusted)."""
     from cryptography import x509
 
+    address = urllib.parse.urlsplit(url)
     try:
-        with open(path, "rb") as f:
-            cert = x509.load_pem_x509_certificate(f.read())
+        # No verification (CERT_NONE without ca_certs): the point is to read it, whatever it is.
+        pem = ssl.get_server_certificate((address.hostname, address.port or 443), timeout=10)
+        cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
     except (OSError, ValueError):
         return 0.0
     if cert.issuer == cert.subject:
@@ -143,12 +148,11 @@ def certificate_days_left(path: str) -> float:
     return max(0.0, round(left.total_seconds() / 86400, 2))
 
 
-def certificate_metric() -> list:
-    """The CERTIFICATE_METRIC datum (server/render.ts), when nginx serves HTTPS (MLFLOW_TLS_CERTIFICATE)."""
-    path = os.environ.get("MLFLOW_TLS_CERTIFICATE")
-    if not path:
+def certificate_metric(url: str) -> list:
+    """The CERTIFICATE_METRIC datum (server/render.ts), when nginx serves HTTPS (MLFLOW_TLS_CERTIFICATE set)."""
+    if not os.environ.get("MLFLOW_TLS_CERTIFICATE"):
         return []
-    return [{"MetricName": os.environ["MLFLOW_CERTIFICATE_METRIC"], "Value": certificate_days_left(path)}]
+    return [{"MetricName": os.environ["MLFLOW_CERTIFICATE_METRIC"], "Value": certificate_days_left(url)}]
 
 
 def main() -> int:
@@ -159,7 +163,7 @@ def main() -> int:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     dimensions = [{"Name": "InstanceId", "Value": instance_id()}]
     metrics = [{"MetricName": os.environ["MLFLOW_HEARTBEAT_METRIC"], "Value": value, "Unit": "Count"}]
-    metrics += [{**m, "Unit": "None"} for m in certificate_metric()]
+    metrics += [{**m, "Unit": "None"} for m in certificate_metric(url)]
     errors = server_errors_metric(dimensions)
     if errors is not None:
         metrics.append(errors)

@@ -618,6 +618,16 @@ export const CERT_SCHEDULE = Object.freeze({
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/**
+ * What the ACME settings may be, here and in the stack config (stacks/config.ts uses these same patterns, so
+ * a value the config accepts never fails later inside the user data's rendering, after resources exist).
+ */
+export const ACME_PATTERNS = Object.freeze({
+  directoryUrl: /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%/-]*)?$/,
+  email: /^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$/,
+  /** Route 53 hosted zone ids are at most 32 characters (ChangeResourceRecordSets' HostedZoneId). */
+  hostedZoneId: /^Z[A-Z0-9]{1,31}$/,
+});
 
 /** The ACME settings, checked: an error names the field, the value and what is allowed. */
 function validateAcme(tls: Extract<TlsOptions, { mode: "acme" }>): void {
@@ -627,16 +637,10 @@ function validateAcme(tls: Extract<TlsOptions, { mode: "acme" }>): void {
   if (!isIp && !DNS_NAME.test(tls.identifier)) {
     bad("identifier", tls.identifier, "must be an IPv4 address or a lower-case DNS name");
   }
-  if (
-    tls.directoryUrl !== undefined &&
-    !/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(tls.directoryUrl)
-  ) {
+  if (tls.directoryUrl !== undefined && !ACME_PATTERNS.directoryUrl.test(tls.directoryUrl)) {
     bad("directoryUrl", tls.directoryUrl, "must be an https:// ACME directory URL");
   }
-  if (
-    tls.email !== undefined &&
-    !/^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$/.test(tls.email)
-  ) {
+  if (tls.email !== undefined && !ACME_PATTERNS.email.test(tls.email)) {
     bad("email", tls.email, "must be an e-mail address");
   }
   if (tls.challenge !== "http-01" && tls.challenge !== "dns-01") {
@@ -645,7 +649,7 @@ function validateAcme(tls: Extract<TlsOptions, { mode: "acme" }>): void {
   if (tls.challenge === "dns-01") {
     if (isIp)
       bad("identifier", tls.identifier, "must be a domain name for dns-01 (an IP address has no DNS)");
-    if (!/^Z[A-Z0-9]{1,31}$/.test(tls.hostedZoneId ?? "")) {
+    if (!ACME_PATTERNS.hostedZoneId.test(tls.hostedZoneId ?? "")) {
       bad("hostedZoneId", tls.hostedZoneId, "must be the Route 53 hosted zone id (Z...) for dns-01");
     }
   }
@@ -655,10 +659,13 @@ function validateAcme(tls: Extract<TlsOptions, { mode: "acme" }>): void {
  * /etc/mlflow/tls.env: the ACME settings of tls.sh (no secrets: dns-01 uses the instance role). The paths are
  * tls.sh's defaults, which are TLS_PATHS (a test checks), so they cost the user data nothing.
  */
-export function renderTlsEnv(tls: Extract<TlsOptions, { mode: "acme" }>): string {
+export function renderTlsEnv(tls: Extract<TlsOptions, { mode: "acme" }>, awsRegion?: string): string {
   validateAcme(tls);
   return renderShellEnv(
     {
+      // certbot-dns-route53's boto3 takes no region from the instance: without one it signs for the aws
+      // partition's global endpoint, which GovCloud and China credentials cannot use (as boot.env, above).
+      ...(awsRegion ? { AWS_REGION: awsRegion, AWS_DEFAULT_REGION: awsRegion } : {}),
       MLFLOW_TLS_IDENTIFIER: tls.identifier,
       MLFLOW_TLS_CHALLENGE: tls.challenge,
       MLFLOW_TLS_DIRECTORY_URL: tls.directoryUrl ?? LETS_ENCRYPT_DIRECTORY,
@@ -822,9 +829,9 @@ function fetchedFilesEntry(sources: Record<FetchedServerFile, RequirementsSource
 }
 
 /** The write_files items of acme mode: tls.env and the certificate units (tls.sh itself is fetched). */
-function tlsWriteFiles(tls: Extract<TlsOptions, { mode: "acme" }>): string {
+function tlsWriteFiles(tls: Extract<TlsOptions, { mode: "acme" }>, awsRegion?: string): string {
   const files: [string, string][] = [
-    [TLS_PATHS.envFile, renderTlsEnv(tls)],
+    [TLS_PATHS.envFile, renderTlsEnv(tls, awsRegion)],
     ["/etc/systemd/system/mlflow-cert.service", renderCertServiceUnit("issue")],
     ["/etc/systemd/system/mlflow-cert.timer", renderCertTimerUnit()],
     ["/etc/systemd/system/mlflow-cert-renew.service", renderCertServiceUnit("renew")],
@@ -909,7 +916,7 @@ export function renderCloudInit(c: ServerRuntimeConfig & CloudInitOptions): stri
           certificate: acme && TLS_PATHS.certificate,
         }),
       ),
-      TLS_FILES: acme ? tlsWriteFiles(acme) : "",
+      TLS_FILES: acme ? tlsWriteFiles(acme, c.awsRegion) : "",
       HEARTBEAT_TIMER_UNIT: literal(renderHeartbeatTimerUnit()),
       NGINX_CONF: literal(
         renderNginxConfig({

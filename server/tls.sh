@@ -4,7 +4,7 @@
 #   tls.sh self-signed   boot.sh, before nginx first starts: a self-signed stand-in (SAN = the identifier) at
 #                        the paths nginx reads, unless a certificate is there already. nginx never serves HTTP.
 #   tls.sh issue         mlflow-cert.service (every 5 min): the first certificate from the ACME CA, with a
-#                        backoff between failed tries; nothing to do once certbot has one.
+#                        backoff between failed tries; once certbot has one, only that it is installed.
 #   tls.sh renew [ARGS]  mlflow-cert-renew.service (4 times a day): certbot renew, which renews when ARI says
 #                        so, or at half the lifetime of a certificate shorter than 10 days (certbot >= 4.0).
 #   tls.sh deploy        certbot's deploy hook: the new certificate to the paths nginx reads, nginx reloaded
@@ -97,8 +97,17 @@ record_failure() {
   log "issuance failed ($failures in a row); next try in ${delay}s; nginx keeps the self-signed certificate"
 }
 
+# certbot saves the lineage before it runs the deploy hook, and reports a failed hook only in its log: a
+# reload that failed, or a certificate certbot stored and then could not read, would leave nginx on the
+# stand-in with nothing left to retry. Until the lineage's certificate is the one installed, install it.
+install_saved() {
+  live="$MLFLOW_TLS_STATE_DIR/letsencrypt/live/$NAME"
+  if cmp -s "$live/fullchain.pem" "$CERT"; then return 0; fi
+  log "the CA's certificate is saved but not installed: installing it"
+  RENEWED_LINEAGE="$live" deploy
+}
+
 issue() {
-  if has_lineage; then return 0; fi
   mkdir -p "$MLFLOW_TLS_STATE_DIR"
   # nginx's workers read the challenge files certbot writes here (the unit's UMask is 0077).
   install -d -m 0755 "$MLFLOW_TLS_WEBROOT"
@@ -108,6 +117,14 @@ issue() {
   if [ "$(date +%s)" -lt "$next" ]; then
     log "backing off after $failures failed tries; next try after $(date -u -d "@$next" +%FT%TZ)"
     return 0
+  fi
+  if has_lineage; then
+    if install_saved; then
+      rm -f "$BACKOFF_FILE"
+      return 0
+    fi
+    record_failure
+    return 1
   fi
   set -- certonly --cert-name "$NAME" --server "$MLFLOW_TLS_DIRECTORY_URL" --agree-tos \
     --key-type ecdsa --deploy-hook "$0 deploy"

@@ -1,7 +1,13 @@
 // Turns raw stack config into typed, defaulted PlatformSettings. Everything invalid stops the program here,
 // before any resource is registered, with a message naming the key, the value and what is allowed.
 import { getProject, getStack, log, runtime } from "@pulumi/pulumi";
-import { DEFAULT_POOL, DEFAULT_WORKERS, LETS_ENCRYPT_DIRECTORY, pinnedMlflowVersion } from "../server/render";
+import {
+  ACME_PATTERNS,
+  DEFAULT_POOL,
+  DEFAULT_WORKERS,
+  LETS_ENCRYPT_DIRECTORY,
+  pinnedMlflowVersion,
+} from "../server/render";
 import {
   ACME_CHALLENGES,
   AcmeSettings,
@@ -513,7 +519,7 @@ function readServer(value: unknown): ServerSettings {
   const hostedZoneId = optionalString(
     `${key}.hostedZoneId`,
     raw.hostedZoneId,
-    /^Z[A-Z0-9]{4,32}$/,
+    ACME_PATTERNS.hostedZoneId,
     "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
   );
   if (domain && !hostedZoneId) {
@@ -649,13 +655,13 @@ function readAcme(key: string, value: unknown, domain: string | undefined): Acme
   const directoryUrl = requiredString(
     `${key}.directoryUrl`,
     raw.directoryUrl ?? d.directoryUrl,
-    /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%/-]*)?$/,
+    ACME_PATTERNS.directoryUrl,
     `an https URL of an ACME directory such as ${LETS_ENCRYPT_DIRECTORY} (the default)`,
   );
   const email = optionalString(
     `${key}.email`,
     raw.email,
-    /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$/,
+    ACME_PATTERNS.email,
     "an email address such as mlflow-admins@example.com (or leave it out: no contact)",
   );
   const challenge = oneOf(`${key}.challenge`, raw.challenge, d.challenge, ACME_CHALLENGES);

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
+import { connect as tlsConnect } from "tls";
 import {
   HEARTBEAT,
   SERVER_ERRORS_METRIC,
@@ -405,8 +406,27 @@ test("with HTTPS: probes nginx on https://127.0.0.1 and publishes the certificat
     "-out",
     certificate,
   );
+  // Installed but not served yet (no reload): clients still get the stand-in, and so does the metric.
   expect((await heartbeat(tls)).status).toBe(0);
-  const [, trusted] = publishedValues(CERTIFICATE_METRIC.metricName).sort((a, b) => a - b);
+  expect(publishedValues(CERTIFICATE_METRIC.metricName)).toEqual([0, 0]);
+  fs.copyFileSync(path.join(tlsDir, "leaf.key"), path.join(tlsDir, "privkey.pem"));
+  process.kill(Number(fs.readFileSync(path.join(dir, "nginx-tls.pid"), "utf8")), "SIGHUP");
+  await waitFor(
+    "nginx serves the CA's certificate",
+    async () => {
+      const served = await new Promise<string>((resolve) => {
+        const socket = tlsConnect({ host: "127.0.0.1", port: httpsPort, rejectUnauthorized: false }, () => {
+          resolve(String(socket.getPeerCertificate().issuer?.CN ?? ""));
+          socket.end();
+        });
+        socket.on("error", () => resolve(""));
+      });
+      return served === "test CA";
+    },
+    10_000,
+  );
+  expect((await heartbeat(tls)).status).toBe(0);
+  const trusted = Math.max(...publishedValues(CERTIFICATE_METRIC.metricName));
   expect(trusted).toBeGreaterThan(29.9);
   expect(trusted).toBeLessThanOrEqual(30);
   // Plain mode publishes no certificate metric.

@@ -371,11 +371,11 @@ function modes(): number[] {
   return ["", "fullchain.pem", "privkey.pem"].map((f) => fs.statSync(path.join(tlsDir(), f)).mode & 0o777);
 }
 
-/** The heartbeat's CertificateDaysLeft for a certificate file (server/heartbeat.py, the server venv). */
-function daysLeft(file: string): number {
+/** The heartbeat's CertificateDaysLeft for what nginx serves at `url` (server/heartbeat.py, the server venv). */
+function daysLeft(url: string): number {
   const code = `import sys; sys.path.insert(0, sys.argv[1]); import heartbeat; print(heartbeat.certificate_days_left(sys.argv[2]))`;
   return Number(
-    execFileSync(path.join(venv, "bin", "python"), ["-c", code, SERVER_DIR, file], {
+    execFileSync(path.join(venv, "bin", "python"), ["-c", code, SERVER_DIR, url], {
       env: pythonEnv(),
       encoding: "utf8",
     }).trim(),
@@ -388,7 +388,7 @@ describe("in order, like a server's life", () => {
     expect(served.status).toBe(200);
     expect(served.selfSigned).toBe(true);
     expect(served.subjectaltname).toBe(`DNS:${NAME}`);
-    expect(daysLeft(path.join(tlsDir(), "fullchain.pem"))).toBe(0);
+    expect(daysLeft(httpsUrl("/health"))).toBe(0);
     expect(modes()).toEqual([0o755, 0o644, 0o600]);
     const plain = await request(`http://127.0.0.1:${httpPort}${SEARCH}`, { Authorization: basicAuth() });
     expect(plain.status).toBe(301);
@@ -436,6 +436,19 @@ describe("in order, like a server's life", () => {
     expect(run.output).toMatch(/is an IP address/);
     expect(run.status).not.toBe(0);
     expect(run.output).toMatch(/issuance failed \(1 in a row\)/);
+    // The next try, once the backoff has passed: certbot saved the certificate before it failed, so the unit
+    // installs the saved one instead of doing nothing (or ordering again) while nginx serves the stand-in.
+    const backoff = path.join(ipTlsEnv.MLFLOW_TLS_STATE_DIR, "issue-backoff");
+    fs.writeFileSync(backoff, `1 ${Math.floor(Date.now() / 1000) - 1}\n`);
+    const retry = await runUnitWith(ipTlsEnv, "issue");
+    expect(retry.output).toMatch(/saved but not installed: installing it/);
+    expect(retry.output).not.toMatch(/Requesting a certificate/);
+    expect(retry.status).toBe(0);
+    expect(fs.existsSync(backoff)).toBe(false);
+    const installed = path.join(ipTlsEnv.MLFLOW_TLS_DIR, "fullchain.pem");
+    expect(openssl("x509", "-noout", "-issuer", "-in", installed)).toMatch(
+      /issuer=CN = Pebble Intermediate CA/,
+    );
   });
 
   test("the issue unit obtains a certificate by http-01; a second run leaves it alone", async () => {
@@ -456,7 +469,7 @@ describe("in order, like a server's life", () => {
     expect(renewal).not.toMatch(/^renew_before_expiry/m);
     expect(renewal).not.toMatch(/profile/); // a name gets the CA's default profile
     expect(renewal).toMatch(/^renew_hook = .*tls\.sh deploy$/m);
-    expect(daysLeft(path.join(tlsDir(), "fullchain.pem"))).toBeGreaterThan(1);
+    expect(daysLeft(httpsUrl("/health"))).toBeGreaterThan(1);
     expect(modes()).toEqual([0o755, 0o644, 0o600]);
     const again = await runUnit("issue");
     expect(again.status).toBe(0);

@@ -1,5 +1,5 @@
 import { ConfigError, DEFAULTS, loadSettings, rdsClassMemoryGib } from "../../stacks/config";
-import { pinnedMlflowVersion } from "../../server/render";
+import { pinnedMlflowVersion, renderTlsEnv } from "../../server/render";
 import { evaluateProgram, readStackFile, stackFile } from "../support/mockRuntime";
 
 const NS = "mlflow-platform";
@@ -656,5 +656,52 @@ describe("invalid config", () => {
     const attempt = evaluateProgram({ stack: "dev", config: raw({ server: { compute: "lambda" } }) });
     await expect(attempt).rejects.toThrow(/server\.compute: got "lambda".*allowed: ec2, container/);
     await attempt.catch((e: { registeredResources?: number }) => expect(e.registeredResources).toBe(0));
+  });
+});
+
+describe("ACME settings: what the config accepts, the EC2 user data renders", () => {
+  // renderTlsEnv runs inside the user data's apply, after other resources are registered: a value the config
+  // let through and the renderer refused would fail `pulumi up` half-way (review of issue 11).
+  const renders = (acme: { directoryUrl?: string; email?: string; hostedZoneId?: string }) => {
+    try {
+      renderTlsEnv({
+        mode: "acme",
+        identifier: "mlflow.example.com",
+        challenge: acme.hostedZoneId ? "dns-01" : "http-01",
+        ...acme,
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const loads = (acme: { directoryUrl?: string; email?: string; hostedZoneId?: string }) => {
+    const { hostedZoneId, ...rest } = acme;
+    try {
+      load({
+        server: {
+          domain: "mlflow.example.com",
+          hostedZoneId: hostedZoneId ?? "Z0123456789ABC",
+          acme: { ...rest, ...(hostedZoneId ? { challenge: "dns-01" } : {}) },
+        },
+      });
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return false;
+    }
+  };
+  test.each([
+    { directoryUrl: "https://acme.example.com/dir%2Fv2" },
+    { directoryUrl: "https://acme.example.com:14000/dir" },
+    { directoryUrl: "http://acme.example.com/dir" },
+    { email: `${"a".repeat(64)}@example.com` },
+    { email: `${"a".repeat(65)}@example.com` },
+    { email: "ops@mail.example.co.uk" },
+    { hostedZoneId: `Z${"A".repeat(31)}` },
+    { hostedZoneId: `Z${"A".repeat(32)}` },
+    { hostedZoneId: "Z1" },
+  ])("%j: the config and the renderer agree", (acme) => {
+    expect(loads(acme)).toBe(renders(acme));
   });
 });

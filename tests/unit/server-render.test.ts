@@ -568,6 +568,8 @@ describe("HTTPS (tls.mode acme)", () => {
 
   test("user data: tls.env, the certificate units and their timers; boot.env says acme; tls.sh is fetched", () => {
     expect(parseEnv(files[TLS_PATHS.envFile])).toEqual({
+      AWS_REGION: base.awsRegion,
+      AWS_DEFAULT_REGION: base.awsRegion,
       MLFLOW_TLS_IDENTIFIER: "203.0.113.10",
       MLFLOW_TLS_CHALLENGE: "http-01",
       MLFLOW_TLS_DIRECTORY_URL: LETS_ENCRYPT_DIRECTORY,
@@ -627,6 +629,23 @@ describe("HTTPS (tls.mode acme)", () => {
     const plain = renderCloudInit({ ...base, ...sources, tls: { mode: "plain" } });
     expect(size(doc)).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES - 3072);
     expect(size(doc) - size(plain)).toBeLessThanOrEqual(800);
+  });
+
+  test("tls.env names the stack's region: certbot-dns-route53's boto3 signs for that partition (GovCloud, China)", () => {
+    const dns = {
+      mode: "acme",
+      identifier: "mlflow.example.com",
+      challenge: "dns-01",
+      hostedZoneId: "Z0123ABC",
+    } as const;
+    const gov = cloudInitFiles(
+      renderCloudInit({ ...base, ...sources, awsRegion: "us-gov-west-1", tls: dns }),
+    );
+    expect(parseEnv(gov[TLS_PATHS.envFile])).toMatchObject({
+      AWS_REGION: "us-gov-west-1",
+      AWS_DEFAULT_REGION: "us-gov-west-1",
+    });
+    expect(parseEnv(gov["/etc/mlflow/boot.env"]).AWS_REGION).toBe("us-gov-west-1");
   });
 
   test("dns-01 for a domain in Route 53; every invalid setting is refused naming the field", () => {
