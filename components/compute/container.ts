@@ -125,7 +125,8 @@ export function createContainerServer({ name, parent, args, secrets }: ComputeCo
   createGcSchedule(b, taskStart, cluster, roles.executionRole);
   createAutoscaling(b, cluster, service);
   createLoadBalancerAlarms(b, loadBalancer, targetGroup, service);
-  createGcFailureAlarm(b, logGroup);
+  createLogAlarm(b, logGroup, GC_FAILURE_ALARM);
+  if (renewed.length > 0) createLogAlarm(b, logGroup, CREDENTIAL_READ_ALARM);
 
   return { trackingUri: entry.trackingUri, securityGroupId: groups.tasks.id };
 }
@@ -758,37 +759,74 @@ function createLoadBalancerAlarms(
   });
 }
 
-function createGcFailureAlarm({ name, args, opts }: Builder, logGroup: cloudwatch.LogGroup): void {
-  const { tags } = args;
-  // A failing weekly gc leaves deleted runs and their artifacts in place: count its errors and tell someone.
-  const gcFailureMetric = { name: "GcFailures", namespace: `MLflow/${name}` };
+/** A log line the server writes when something is wrong that no load balancer metric shows. */
+interface LogAlarm {
+  /** The metric filter is `<name>-<suffix>-failures`, the alarm `<name>-<alarmSuffix>`. */
+  suffix: string;
+  alarmSuffix: string;
+  metricName: string;
+  /** CloudWatch Logs filter pattern (a quoted phrase). */
+  pattern: string;
+  alarmDescription: string;
+  /** The alarm fires when more lines than this match in one hour. */
+  threshold: number;
+}
+
+function createLogAlarm({ name, args, opts }: Builder, logGroup: cloudwatch.LogGroup, spec: LogAlarm): void {
+  const metric = { name: spec.metricName, namespace: `MLflow/${name}` };
   new cloudwatch.LogMetricFilter(
-    `${name}-gc-failures`,
+    `${name}-${spec.suffix}-failures`,
     {
       logGroupName: logGroup.name,
-      pattern: '"mlflow-gc: ERROR"',
-      metricTransformation: { ...gcFailureMetric, value: "1" },
+      pattern: spec.pattern,
+      metricTransformation: { ...metric, value: "1" },
     },
     opts,
   );
   new cloudwatch.MetricAlarm(
-    `${name}-gc-failed`,
+    `${name}-${spec.alarmSuffix}`,
     {
-      alarmDescription: "MLflow: the weekly gc of deleted runs failed (see the log group, lines mlflow-gc:)",
-      namespace: gcFailureMetric.namespace,
-      metricName: gcFailureMetric.name,
+      alarmDescription: spec.alarmDescription,
+      namespace: metric.namespace,
+      metricName: metric.name,
       statistic: "Sum",
       period: 3600,
       evaluationPeriods: 1,
-      threshold: 0,
+      threshold: spec.threshold,
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
       alarmActions: [args.alarmTopicArn],
-      tags,
+      tags: args.tags,
     },
     opts,
   );
 }
+
+/** A failing weekly gc leaves deleted runs and their artifacts in place: count its errors and tell someone. */
+export const GC_FAILURE_ALARM: LogAlarm = {
+  suffix: "gc",
+  alarmSuffix: "gc-failed",
+  metricName: "GcFailures",
+  pattern: '"mlflow-gc: ERROR"',
+  alarmDescription: "MLflow: the weekly gc of deleted runs failed (see the log group, lines mlflow-gc:)",
+  threshold: 0,
+};
+
+/**
+ * The server re-reads the artifact store's credential every few minutes (server/runtime_helper.py
+ * watch_credential). If it cannot, a renewed SAS or key never reaches it and the old one's expiry is an
+ * outage: more than half of an hour's reads failing alarms well before that (a failed read or two is noise).
+ */
+export const CREDENTIAL_READ_ALARM: LogAlarm = {
+  suffix: "credential",
+  alarmSuffix: "credential-stale",
+  metricName: "CredentialReadFailures",
+  pattern: '"mlflow-start: WARNING: cannot re-read"',
+  alarmDescription:
+    "MLflow: the servers cannot re-read the artifact store's credential from Secrets Manager, so a renewed one " +
+    "does not reach them (see the log group, lines mlflow-start: WARNING: cannot re-read)",
+  threshold: 5,
+};
 
 /** The container command of the weekly garbage-collection task (arguments to the ENTRYPOINT start.sh). */
 export const GC_COMMAND = ["gc"];

@@ -693,6 +693,8 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       const name = alb.name.replace(/-server$/, "");
       const alarms = childrenOf(e, "aws:cloudwatch/metricAlarm:MetricAlarm", SERVER);
       expect(alarms.map((a) => a.name).sort()).toEqual([
+        // A foreign cloud's credential, re-read by the server: an alarm when it cannot (below).
+        ...(ARTIFACT_CREDENTIAL[backend] ? [`${name}-credential-stale`] : []),
         `${name}-gc-failed`,
         `${name}-server-5xx`,
         `${name}-server-elb-5xx`,
@@ -788,7 +790,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     test("a failed weekly gc run raises an alarm from its log lines", () => {
       const topic = single(e, "aws:sns/topic:Topic").state.arn;
       const logGroup = single(e, "aws:cloudwatch/logGroup:LogGroup", `mlflow-${env}-server`);
-      const filter = single(e, "aws:cloudwatch/logMetricFilter:LogMetricFilter");
+      const filter = single(e, "aws:cloudwatch/logMetricFilter:LogMetricFilter", `mlflow-${env}-gc-failures`);
       expect(filter.inputs.logGroupName).toBe(logGroup.state.name);
       expect(filter.inputs.pattern).toBe('"mlflow-gc: ERROR"');
       const metric = filter.inputs.metricTransformation as { name: string; namespace: string; value: string };
@@ -807,6 +809,41 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(readServerFile("runtime_helper.py")).toMatch(/LOG_PREFIX = "mlflow-gc"/);
       expect(readServerFile("runtime_helper.py")).toMatch(/log\(f"ERROR: gc failed/);
       expect(readServerFile("runtime_helper.py")).toMatch(/print\(f"\{LOG_PREFIX\}: \{message\}"/);
+    });
+
+    test("a server that cannot re-read its artifact credential raises an alarm from its log lines", () => {
+      const filters = ofType(e, "aws:cloudwatch/logMetricFilter:LogMetricFilter");
+      const filter = filters.find((f) => f.name === `mlflow-${env}-credential-failures`);
+      if (!ARTIFACT_CREDENTIAL[backend]) {
+        expect(filter).toBeUndefined(); // S3: the task role, nothing to re-read
+        return;
+      }
+      expect(filter?.inputs.logGroupName).toBe(
+        single(e, "aws:cloudwatch/logGroup:LogGroup", `mlflow-${env}-server`).state.name,
+      );
+      const metric = filter!.inputs.metricTransformation as {
+        name: string;
+        namespace: string;
+        value: string;
+      };
+      const alarm = single(e, "aws:cloudwatch/metricAlarm:MetricAlarm", `mlflow-${env}-credential-stale`);
+      expect(alarm.inputs).toMatchObject({
+        namespace: metric.namespace,
+        metricName: metric.name,
+        statistic: "Sum",
+        period: 3600,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [single(e, "aws:sns/topic:Topic").state.arn],
+      });
+      // More than half of an hour's re-reads (every MLFLOW_CREDENTIAL_REFRESH_SECONDS, 300 s) failing.
+      expect(alarm.inputs.threshold).toBeLessThan(3600 / 300);
+      // The pattern is the line the watcher writes when a re-read fails, under start.sh's prefix.
+      const phrase = String(filter!.inputs.pattern).replace(/^"|"$/g, "");
+      const [prefix, message] = phrase.split(": ");
+      expect(readServerFile("runtime_helper.py")).toMatch(new RegExp(`LOG_PREFIX = "${prefix}"`));
+      expect(readServerFile("runtime_helper.py")).toContain(`log(f"${message}`);
+      expect(readServerFile("runtime_helper.py")).toMatch(/"MLFLOW_CREDENTIAL_REFRESH_SECONDS", "300"/);
     });
 
     test(
