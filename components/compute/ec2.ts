@@ -95,6 +95,8 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     profile: access.profile,
     address,
     userData,
+    // cloud-init installs packages at first boot only: the subnet's internet route must exist by then.
+    // The boot also reads the secrets and the requirements lock: their values and the role's policies too.
     dependsOn: [
       ...(args.network.publicRoutes ?? []),
       ...secretVersions(secrets),
@@ -157,14 +159,22 @@ function createServerRuntimeObjects(scope: Ec2Scope): ServerRuntimeObjects {
     { protect: false, noncurrentVersionExpirationDays: 7, abortIncompleteUploadDays: 1, tags: args.tags },
     parent,
   );
-  const requirements = fetchedObject(scope, bucket, "requirements", "requirements.txt", (sha256) => {
-    return `server/requirements-${sha256}.txt`;
-  });
+  const requirements = fetchedObject(
+    scope,
+    bucket,
+    "requirements",
+    "requirements.txt",
+    (sha256) => `server/requirements-${sha256}.txt`,
+  );
   const files = (Object.keys(FETCHED_SERVER_FILES) as FetchedServerFile[]).map((file) => ({
     file,
-    ...fetchedObject(scope, bucket, file.replace(/[^A-Za-z0-9]+/g, "-"), file, (sha256) => {
-      return `server/${file}-${sha256}`;
-    }),
+    ...fetchedObject(
+      scope,
+      bucket,
+      file.replace(/[^A-Za-z0-9]+/g, "-"),
+      file,
+      (sha256) => `server/${file}-${sha256}`,
+    ),
   }));
   return { bucket, requirements, files };
 }
@@ -441,8 +451,6 @@ function createServerInstance(
     },
     {
       ...opts,
-      // cloud-init installs packages at first boot only: the subnet's internet route must exist by then.
-      // The boot also reads the secrets and the requirements lock: their values and the role's policies too.
       dependsOn,
       // A newer Ubuntu image alone does not rebuild the server; roll it deliberately (README, Operations).
       ignoreChanges: ["ami"],
