@@ -87,7 +87,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
 
   constructor(name: string, args: MetadataDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlflow-platform:index:MetadataDatabase", name, {}, opts);
-    const { settings, protect, tags } = args;
+    const { protect, tags } = args;
     const parent = { parent: this };
 
     const securityGroup = new ec2.SecurityGroup(
@@ -101,135 +101,22 @@ export class MetadataDatabase extends pulumi.ComponentResource {
       parent,
     );
     const subnetGroup = new rds.SubnetGroup(`${name}-db`, { subnetIds: args.subnetIds, tags }, parent);
-    // A major upgrade (engineVersion) replaces the group: the new one is created, the instance moved to it,
-    // the old one deleted. A protected stack defers the instance change to the maintenance window
-    // (applyImmediately false), so the old group stays attached and its delete would fail the up until the
-    // window has run ("InvalidDBParameterGroupState"). Retained, it is only forgotten: delete it by hand after
-    // the upgrade (docs/aws-operations.md). Unprotected stacks apply at once and delete it cleanly.
-    const parameterGroup = new rds.ParameterGroup(
-      `${name}-db`,
-      {
-        family: `postgres${settings.engineVersion}`,
-        description: "MLflow: TLS required, slow queries logged",
-        parameters: [
-          { name: "rds.force_ssl", value: "1" },
-          { name: "log_min_duration_statement", value: "1000" },
-        ],
-        tags,
-      },
-      { ...parent, retainOnDelete: protect },
-    );
+    const parameterGroup = createParameterGroup(name, args, parent);
     // URL-safe: the password goes into a SQLAlchemy URI.
     const password = new random.RandomPassword(`${name}-db`, { length: 40, special: false }, parent);
     const snapshotSuffix = new random.RandomId(`${name}-db-final-snapshot`, { byteLength: 4 }, parent);
     const identifier = plannedIdentifier(name, this);
     const postgresLog = postgresLogGroup(name, identifier, args, parent);
 
-    const instance = new rds.Instance(
-      `${name}-db`,
-      {
-        identifier,
-        engine: "postgres",
-        engineVersion: settings.engineVersion,
-        instanceClass: settings.instanceClass,
-        allocatedStorage: settings.allocatedStorageGb,
-        // RDS reads 0 as "no storage autoscaling"; a ceiling equal to the allocation would still enable it.
-        maxAllocatedStorage:
-          settings.maxAllocatedStorageGb > settings.allocatedStorageGb ? settings.maxAllocatedStorageGb : 0,
-        storageType: "gp3",
-        storageEncrypted: true,
-        dbName: DATABASE_NAME,
-        username: DATABASE_USER,
-        password: pulumi.secret(password.result),
-        port: DATABASE_PORT,
-        dbSubnetGroupName: subnetGroup.name,
-        parameterGroupName: parameterGroup.name,
-        vpcSecurityGroupIds: [securityGroup.id],
-        publiclyAccessible: false,
-        multiAz: settings.multiAz,
-        backupRetentionPeriod: settings.backupRetentionDays,
-        backupWindow: "03:00-04:00",
-        maintenanceWindow: MAINTENANCE_WINDOW,
-        copyTagsToSnapshot: true,
-        autoMinorVersionUpgrade: true,
-        // engineVersion is a validated major version, so a major upgrade happens only when config changes it;
-        // RDS refuses that change unless this is true.
-        allowMajorVersionUpgrade: true,
-        applyImmediately: !protect,
-        deletionProtection: protect,
-        skipFinalSnapshot: !protect,
-        // Unique per instance: a recreated stack's final snapshot must not collide with the last one's.
-        finalSnapshotIdentifier: protect
-          ? pulumi.interpolate`${name}-db-final-${snapshotSuffix.hex}`
-          : undefined,
-        deleteAutomatedBackups: !protect,
-        performanceInsightsEnabled: true,
-        enabledCloudwatchLogsExports: ["postgresql"],
-        tags: { ...tags, Name: `${name}-db` },
-      },
-      // Instances created before the identifier was explicit keep their autonamed one: a new identifier
-      // would replace the database. RDS writes its log into the group made above, created first.
-      // The identifier is explicit and survives a replacement (`pulumi up --replace`, or a replace-triggering
-      // input): created first, the new instance would collide with the old one (DBInstanceAlreadyExists), so
-      // the old one goes first. A protected database is never replaced (protect, deletionProtection).
-      {
-        ...parent,
-        protect,
-        ignoreChanges: ["identifier"],
-        dependsOn: [postgresLog],
-        deleteBeforeReplace: true,
-      },
-    );
-    warnOnLegacyIdentifier(instance, identifier);
-    if (protect) warnOnQueuedChanges(instance, settings);
-
-    // CPU saturation shows before timeouts do.
-    const alarm = (suffix: string, alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace" | "dimensions">) =>
-      new cloudwatch.MetricAlarm(
-        `${name}-db-${suffix}`,
-        {
-          namespace: "AWS/RDS",
-          dimensions: { DBInstanceIdentifier: instance.identifier },
-          alarmActions: [args.alarmTopicArn],
-          okActions: [args.alarmTopicArn],
-          tags,
-          ...alarmArgs,
-        },
-        parent,
-      );
-    const storage = freeStorageAlarm(settings);
-    alarm("free-storage", {
-      alarmDescription: storage.description,
-      metricName: "FreeStorageSpace",
-      statistic: "Minimum",
-      period: 300,
-      evaluationPeriods: 2,
-      threshold: storage.thresholdBytes,
-      comparisonOperator: "LessThanThreshold",
-    });
-    // CloudWatch has no allocated-storage metric, so only RDS can tell how close the autoscaled disk is to
-    // its ceiling: its "low storage" events include RDS-EVENT-0225 (storage approaching the maximum
-    // threshold), RDS-EVENT-0089 (over 90% used) and RDS-EVENT-0007 (storage exhausted).
-    new rds.EventSubscription(
-      `${name}-db-storage`,
-      {
-        snsTopic: args.alarmTopicArn,
-        sourceType: "db-instance",
-        sourceIds: [instance.identifier],
-        eventCategories: ["low storage"],
-        tags,
-      },
+    const instance = createDatabaseInstance(
+      name,
+      args,
+      { identifier, password, snapshotSuffix, securityGroup, subnetGroup, parameterGroup, postgresLog },
       parent,
     );
-    alarm("cpu", {
-      alarmDescription: "MLflow database: CPU above 80% for 15 minutes",
-      metricName: "CPUUtilization",
-      statistic: "Average",
-      period: 300,
-      evaluationPeriods: 3,
-      threshold: 80,
-      comparisonOperator: "GreaterThanThreshold",
-    });
+    warnOnLegacyIdentifier(instance, identifier);
+    if (protect) warnOnQueuedChanges(instance, args.settings);
+    createDatabaseAlarms(name, args, instance, parent);
 
     this.address = instance.address;
     this.endpoint = pulumi.interpolate`${instance.address}:${instance.port}`;
@@ -244,6 +131,165 @@ export class MetadataDatabase extends pulumi.ComponentResource {
     );
     this.registerOutputs({ endpoint: this.endpoint, connectionSecretArn: this.connectionSecret.arn });
   }
+}
+
+/**
+ * TLS required, slow queries logged. A major upgrade (engineVersion) replaces the group: the new one is
+ * created, the instance moved to it, the old one deleted. A protected stack defers the instance change to the
+ * maintenance window (applyImmediately false), so the old group stays attached and its delete would fail the
+ * up until the window has run ("InvalidDBParameterGroupState"). Retained, it is only forgotten: delete it by
+ * hand after the upgrade (docs/aws-operations.md). Unprotected stacks apply at once and delete it cleanly.
+ */
+function createParameterGroup(
+  name: string,
+  { settings, protect, tags }: MetadataDatabaseArgs,
+  parent: pulumi.ResourceOptions,
+): rds.ParameterGroup {
+  return new rds.ParameterGroup(
+    `${name}-db`,
+    {
+      family: `postgres${settings.engineVersion}`,
+      description: "MLflow: TLS required, slow queries logged",
+      parameters: [
+        { name: "rds.force_ssl", value: "1" },
+        { name: "log_min_duration_statement", value: "1000" },
+      ],
+      tags,
+    },
+    { ...parent, retainOnDelete: protect },
+  );
+}
+
+/** What the instance is made with, created before it. */
+interface DatabaseInstanceParts {
+  identifier: pulumi.Output<string>;
+  password: random.RandomPassword;
+  /** Makes the final snapshot's name unique per instance. */
+  snapshotSuffix: random.RandomId;
+  securityGroup: ec2.SecurityGroup;
+  subnetGroup: rds.SubnetGroup;
+  parameterGroup: rds.ParameterGroup;
+  /** The group RDS writes the PostgreSQL log to: it must exist first. */
+  postgresLog: cloudwatch.LogGroup;
+}
+
+/** The PostgreSQL instance: private, encrypted, backed up; protected stacks keep it and a final snapshot. */
+function createDatabaseInstance(
+  name: string,
+  { settings, protect, tags }: MetadataDatabaseArgs,
+  parts: DatabaseInstanceParts,
+  parent: pulumi.ResourceOptions,
+): rds.Instance {
+  return new rds.Instance(
+    `${name}-db`,
+    {
+      identifier: parts.identifier,
+      engine: "postgres",
+      engineVersion: settings.engineVersion,
+      instanceClass: settings.instanceClass,
+      allocatedStorage: settings.allocatedStorageGb,
+      // RDS reads 0 as "no storage autoscaling"; a ceiling equal to the allocation would still enable it.
+      maxAllocatedStorage:
+        settings.maxAllocatedStorageGb > settings.allocatedStorageGb ? settings.maxAllocatedStorageGb : 0,
+      storageType: "gp3",
+      storageEncrypted: true,
+      dbName: DATABASE_NAME,
+      username: DATABASE_USER,
+      password: pulumi.secret(parts.password.result),
+      port: DATABASE_PORT,
+      dbSubnetGroupName: parts.subnetGroup.name,
+      parameterGroupName: parts.parameterGroup.name,
+      vpcSecurityGroupIds: [parts.securityGroup.id],
+      publiclyAccessible: false,
+      multiAz: settings.multiAz,
+      backupRetentionPeriod: settings.backupRetentionDays,
+      backupWindow: "03:00-04:00",
+      maintenanceWindow: MAINTENANCE_WINDOW,
+      copyTagsToSnapshot: true,
+      autoMinorVersionUpgrade: true,
+      // engineVersion is a validated major version, so a major upgrade happens only when config changes it;
+      // RDS refuses that change unless this is true.
+      allowMajorVersionUpgrade: true,
+      applyImmediately: !protect,
+      deletionProtection: protect,
+      skipFinalSnapshot: !protect,
+      // Unique per instance: a recreated stack's final snapshot must not collide with the last one's.
+      finalSnapshotIdentifier: protect
+        ? pulumi.interpolate`${name}-db-final-${parts.snapshotSuffix.hex}`
+        : undefined,
+      deleteAutomatedBackups: !protect,
+      performanceInsightsEnabled: true,
+      enabledCloudwatchLogsExports: ["postgresql"],
+      tags: { ...tags, Name: `${name}-db` },
+    },
+    // Instances created before the identifier was explicit keep their autonamed one: a new identifier
+    // would replace the database. RDS writes its log into the group made above, created first.
+    // The identifier is explicit and survives a replacement (`pulumi up --replace`, or a replace-triggering
+    // input): created first, the new instance would collide with the old one (DBInstanceAlreadyExists), so
+    // the old one goes first. A protected database is never replaced (protect, deletionProtection).
+    {
+      ...parent,
+      protect,
+      ignoreChanges: ["identifier"],
+      dependsOn: [parts.postgresLog],
+      deleteBeforeReplace: true,
+    },
+  );
+}
+
+/** Free storage, RDS's storage events, and CPU (saturation shows before timeouts do), to the alarm topic. */
+function createDatabaseAlarms(
+  name: string,
+  args: MetadataDatabaseArgs,
+  instance: rds.Instance,
+  parent: pulumi.ResourceOptions,
+): void {
+  const alarm = (suffix: string, alarmArgs: Omit<cloudwatch.MetricAlarmArgs, "namespace" | "dimensions">) =>
+    new cloudwatch.MetricAlarm(
+      `${name}-db-${suffix}`,
+      {
+        namespace: "AWS/RDS",
+        dimensions: { DBInstanceIdentifier: instance.identifier },
+        alarmActions: [args.alarmTopicArn],
+        okActions: [args.alarmTopicArn],
+        tags: args.tags,
+        ...alarmArgs,
+      },
+      parent,
+    );
+  const storage = freeStorageAlarm(args.settings);
+  alarm("free-storage", {
+    alarmDescription: storage.description,
+    metricName: "FreeStorageSpace",
+    statistic: "Minimum",
+    period: 300,
+    evaluationPeriods: 2,
+    threshold: storage.thresholdBytes,
+    comparisonOperator: "LessThanThreshold",
+  });
+  // CloudWatch has no allocated-storage metric, so only RDS can tell how close the autoscaled disk is to
+  // its ceiling: its "low storage" events include RDS-EVENT-0225 (storage approaching the maximum
+  // threshold), RDS-EVENT-0089 (over 90% used) and RDS-EVENT-0007 (storage exhausted).
+  new rds.EventSubscription(
+    `${name}-db-storage`,
+    {
+      snsTopic: args.alarmTopicArn,
+      sourceType: "db-instance",
+      sourceIds: [instance.identifier],
+      eventCategories: ["low storage"],
+      tags: args.tags,
+    },
+    parent,
+  );
+  alarm("cpu", {
+    alarmDescription: "MLflow database: CPU above 80% for 15 minutes",
+    metricName: "CPUUtilization",
+    statistic: "Average",
+    period: 300,
+    evaluationPeriods: 3,
+    threshold: 80,
+    comparisonOperator: "GreaterThanThreshold",
+  });
 }
 
 /**

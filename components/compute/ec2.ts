@@ -61,6 +61,14 @@ export function heartbeatNamespace(name: string): string {
   return checkMetricNamespace(`${DEFAULT_HEARTBEAT_NAMESPACE}/${name}`);
 }
 
+/** What every builder of the EC2 server takes: the component's name, its arguments and its resources' parent. */
+interface Ec2Scope {
+  name: string;
+  parent: pulumi.ComponentResource;
+  args: ComputeContext["args"];
+  opts: pulumi.CustomResourceOptions;
+}
+
 /**
  * One EC2 instance in a public subnet with an Elastic IP: nginx in front of MLflow on 127.0.0.1, under
  * systemd, installed by cloud-init from the files in `server/`. HTTPS on :443 with an ACME certificate for the
@@ -68,12 +76,47 @@ export function heartbeatNamespace(name: string): string {
  * never SSH.
  */
 export function createEc2Server({ name, parent, args, secrets }: ComputeContext): ServerDeployment {
-  const { settings, tags, protect } = args;
+  const { settings } = args;
   const transport = serverTransport(settings);
-  const opts = { parent };
-  const partition = awsPartition(opts);
+  const scope: Ec2Scope = { name, parent, args, opts: { parent } };
+  const partition = awsPartition(scope.opts);
 
-  const securityGroup = new ec2.SecurityGroup(
+  const securityGroup = createServerSecurityGroup(scope, transport);
+  const runtime = createServerRuntimeObjects(scope);
+  const namespace = heartbeatNamespace(name);
+  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
+  const access = createServerAccess(scope, { partition, secretArns, runtime, namespace, transport });
+  const ami = ubuntuAmi(settings.instanceType, scope.opts);
+  const { address, record } = createServerAddress(scope);
+  const userData = serverUserData(scope, { address, runtime, secrets, secretArns, namespace, transport });
+  const instance = createServerInstance(scope, {
+    ami,
+    securityGroup,
+    profile: access.profile,
+    address,
+    userData,
+    // cloud-init installs packages at first boot only: the subnet's internet route must exist by then.
+    // The boot also reads the secrets and the requirements lock: their values and the role's policies too.
+    dependsOn: [
+      ...(args.network.publicRoutes ?? []),
+      ...secretVersions(secrets),
+      access.serverPolicy,
+      access.ssmAttachment,
+      ...(record ? [record] : []),
+    ],
+  });
+  createServerAlarms(scope, { instance, partition, namespace, transport });
+
+  const host = settings.domain ? pulumi.output(settings.domain) : address.publicIp;
+  return {
+    trackingUri:
+      transport.mode === "plain" ? pulumi.interpolate`http://${host}` : pulumi.interpolate`https://${host}`,
+    securityGroupId: securityGroup.id,
+  };
+}
+
+function createServerSecurityGroup({ name, args, opts }: Ec2Scope, transport: Transport): ec2.SecurityGroup {
+  return new ec2.SecurityGroup(
     `${name}-server`,
     {
       vpcId: args.network.vpcId,
@@ -81,115 +124,174 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
         transport.mode === "plain"
           ? "MLflow tracking server: HTTP from the allowed CIDRs only, no SSH"
           : "MLflow tracking server: HTTPS from the allowed CIDRs only, no SSH",
-      ingress: serverIngress(settings.allowedCidrs, transport),
+      ingress: serverIngress(args.settings.allowedCidrs, transport),
       // Egress for packages at boot, AWS APIs, the database and foreign-cloud artifact stores.
       egress: [
         { description: "all outbound", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] },
       ],
-      tags: { ...tags, Name: `${name}-server` },
+      tags: { ...args.tags, Name: `${name}-server` },
     },
     opts,
   );
+}
 
-  // The hash-locked requirements (~200 KB) exceed EC2's 16 KB user data: boot fetches them from this bucket
-  // and checks their sha256. The key carries the hash, so a new lock is a new object and a new instance.
-  const runtimeBucket = createPrivateBucket(
+/** A file boot fetches from the runtime bucket, and the sha256 it checks it against. */
+interface FetchedObject {
+  sha256: string;
+  object: s3.BucketObjectv2;
+}
+
+interface ServerRuntimeObjects {
+  bucket: s3.Bucket;
+  requirements: FetchedObject;
+  files: (FetchedObject & { file: FetchedServerFile })[];
+}
+
+/**
+ * The hash-locked requirements (~200 KB) exceed EC2's 16 KB user data: boot fetches them from a bucket and
+ * checks their sha256. The key carries the hash, so a new lock is a new object and a new instance. The server
+ * files too large for user data beside the rest (FETCHED_SERVER_FILES) go there likewise, by hash.
+ */
+function createServerRuntimeObjects(scope: Ec2Scope): ServerRuntimeObjects {
+  const { name, parent, args } = scope;
+  const bucket = createPrivateBucket(
     `${name}-server-runtime`,
-    { protect: false, noncurrentVersionExpirationDays: 7, abortIncompleteUploadDays: 1, tags },
+    { protect: false, noncurrentVersionExpirationDays: 7, abortIncompleteUploadDays: 1, tags: args.tags },
     parent,
   );
-  const requirementsSha256 = serverFileSha256("requirements.txt");
-  const requirements = new s3.BucketObjectv2(
-    `${name}-server-requirements`,
+  const requirements = fetchedObject(
+    scope,
+    bucket,
+    "requirements",
+    "requirements.txt",
+    (sha256) => `server/requirements-${sha256}.txt`,
+  );
+  const files = (Object.keys(FETCHED_SERVER_FILES) as FetchedServerFile[]).map((file) => ({
+    file,
+    ...fetchedObject(
+      scope,
+      bucket,
+      file.replace(/[^A-Za-z0-9]+/g, "-"),
+      file,
+      (sha256) => `server/${file}-${sha256}`,
+    ),
+  }));
+  return { bucket, requirements, files };
+}
+
+/** One file of `server/` as an object of the runtime bucket, under a key that carries its sha256. */
+function fetchedObject(
+  { name, args, opts }: Ec2Scope,
+  bucket: s3.Bucket,
+  suffix: string,
+  file: Parameters<typeof readServerFile>[0],
+  keyOf: (sha256: string) => string,
+): FetchedObject {
+  const sha256 = serverFileSha256(file);
+  const object = new s3.BucketObjectv2(
+    `${name}-server-${suffix}`,
     {
-      bucket: runtimeBucket.id,
-      key: `server/requirements-${requirementsSha256}.txt`,
-      content: readServerFile("requirements.txt"),
+      bucket: bucket.id,
+      key: keyOf(sha256),
+      content: readServerFile(file),
       contentType: "text/plain",
-      tags,
+      tags: args.tags,
     },
     opts,
   );
+  return { sha256, object };
+}
 
-  // The server files too large for user data beside the rest (FETCHED_SERVER_FILES), likewise by hash.
-  const serverFiles = (Object.keys(FETCHED_SERVER_FILES) as FetchedServerFile[]).map((file) => {
-    const sha256 = serverFileSha256(file);
-    const object = new s3.BucketObjectv2(
-      `${name}-server-${file.replace(/[^A-Za-z0-9]+/g, "-")}`,
-      {
-        bucket: runtimeBucket.id,
-        key: `server/${file}-${sha256}`,
-        content: readServerFile(file),
-        contentType: "text/plain",
-        tags,
-      },
-      opts,
-    );
-    return { file, sha256, object };
-  });
-  const serverFileUris = pulumi.all(
-    serverFiles.map(({ object }) => pulumi.interpolate`s3://${runtimeBucket.bucket}/${object.key}`),
-  );
-  const serverFileArns = pulumi.all(
-    serverFiles.map(({ object }) => pulumi.interpolate`${runtimeBucket.arn}/${object.key}`),
-  );
+/** The S3 URI boot fetches an object from. */
+function objectUri(bucket: s3.Bucket, { object }: FetchedObject): pulumi.Output<string> {
+  return pulumi.interpolate`s3://${bucket.bucket}/${object.key}`;
+}
 
+/** The ARN the role may read an object by. */
+function objectArn(bucket: s3.Bucket, { object }: FetchedObject): pulumi.Output<string> {
+  return pulumi.interpolate`${bucket.arn}/${object.key}`;
+}
+
+interface ServerPolicyInputs {
+  partition: pulumi.Output<string>;
+  secretArns: pulumi.Output<string[]>;
+  runtime: ServerRuntimeObjects;
+  namespace: string;
+  transport: Transport;
+}
+
+/** The instance's role: Session Manager, its own inline policy, and the profile the instance boots with. */
+function createServerAccess(
+  scope: Ec2Scope,
+  inputs: ServerPolicyInputs,
+): { ssmAttachment: iam.RolePolicyAttachment; serverPolicy: iam.RolePolicy; profile: iam.InstanceProfile } {
+  const { name, args, opts } = scope;
   const role = args.role;
-  const namespace = heartbeatNamespace(name);
-  const secretArns = pulumi.all(secrets.map((s) => s.secret.arn));
   const ssmAttachment = new iam.RolePolicyAttachment(
     `${name}-ssm`,
     // Session Manager instead of SSH: no key pair, no port 22.
-    { role: role.name, policyArn: managedPolicyArn(partition, "AmazonSSMManagedInstanceCore") },
+    { role: role.name, policyArn: managedPolicyArn(inputs.partition, "AmazonSSMManagedInstanceCore") },
     opts,
   );
   const serverPolicy = new iam.RolePolicy(
     `${name}-server`,
-    {
-      role: role.name,
-      policy: pulumi
-        .all([
-          pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>,
-          secretArns,
-          pulumi.interpolate`${runtimeBucket.arn}/${requirements.key}`,
-          serverFileArns,
-          partition,
-        ])
-        .apply(([artifactStatements, secretArns, requirementsArn, fileArns, partition]) =>
-          policyDocument([
-            ...artifactStatements,
-            {
-              Sid: "ReadServerSecrets",
-              Effect: "Allow",
-              Action: "secretsmanager:GetSecretValue",
-              Resource: secretArns,
-            },
-            {
-              Sid: "ReadServerRequirements",
-              Effect: "Allow",
-              Action: "s3:GetObject",
-              Resource: [requirementsArn, ...fileArns],
-            },
-            {
-              // PutMetricData has no resource type: "*" is the only Resource IAM accepts, and the namespace
-              // condition keeps the server to its own heartbeat (AWS's own pattern: CloudWatch user guide,
-              // "Using condition keys to limit access to CloudWatch namespaces").
-              Sid: "PublishHeartbeat",
-              Effect: "Allow",
-              Action: "cloudwatch:PutMetricData",
-              Resource: "*",
-              Condition: { StringEquals: { "cloudwatch:namespace": namespace } },
-            },
-            ...dns01Statements(transport, partition),
-          ]),
-        ),
-    },
+    { role: role.name, policy: serverPolicyDocument(args, inputs) },
     opts,
   );
-  const profile = new iam.InstanceProfile(`${name}-server`, { role: role.name, tags }, opts);
+  const profile = new iam.InstanceProfile(`${name}-server`, { role: role.name, tags: args.tags }, opts);
+  return { ssmAttachment, serverPolicy, profile };
+}
 
-  const architecture = /^[a-z]+\d+[a-z]*g[a-z]*\./.test(settings.instanceType) ? "arm64" : "amd64";
-  const ami = ec2.getAmiOutput(
+/**
+ * What the server may do: the artifact store's statements, read its secrets and the runtime objects, publish
+ * its heartbeat, and (dns-01) write its ACME challenge record.
+ */
+function serverPolicyDocument(
+  args: ComputeContext["args"],
+  { partition, secretArns, runtime, namespace, transport }: ServerPolicyInputs,
+): pulumi.Output<string> {
+  return pulumi
+    .all([
+      pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>,
+      secretArns,
+      objectArn(runtime.bucket, runtime.requirements),
+      pulumi.all(runtime.files.map((file) => objectArn(runtime.bucket, file))),
+      partition,
+    ])
+    .apply(([artifactStatements, secretArns, requirementsArn, fileArns, partition]) =>
+      policyDocument([
+        ...artifactStatements,
+        {
+          Sid: "ReadServerSecrets",
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: secretArns,
+        },
+        {
+          Sid: "ReadServerRequirements",
+          Effect: "Allow",
+          Action: "s3:GetObject",
+          Resource: [requirementsArn, ...fileArns],
+        },
+        {
+          // PutMetricData has no resource type: "*" is the only Resource IAM accepts, and the namespace
+          // condition keeps the server to its own heartbeat (AWS's own pattern: CloudWatch user guide,
+          // "Using condition keys to limit access to CloudWatch namespaces").
+          Sid: "PublishHeartbeat",
+          Effect: "Allow",
+          Action: "cloudwatch:PutMetricData",
+          Resource: "*",
+          Condition: { StringEquals: { "cloudwatch:namespace": namespace } },
+        },
+        ...dns01Statements(transport, partition),
+      ]),
+    );
+}
+
+/** Canonical's newest Ubuntu LTS image for the instance type's architecture (Graviton types are arm64). */
+function ubuntuAmi(instanceType: string, opts: pulumi.InvokeOutputOptions): pulumi.Output<ec2.GetAmiResult> {
+  const architecture = /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType) ? "arm64" : "amd64";
+  return ec2.getAmiOutput(
     {
       owners: [CANONICAL_OWNER_ID],
       mostRecent: true,
@@ -204,8 +306,15 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     },
     opts,
   );
+}
 
-  // The address exists before the instance so that MLflow's allowed hosts can name it.
+/**
+ * The Elastic IP, and the domain's A record for it. The address exists before the instance so that MLflow's
+ * allowed hosts can name it; the name resolves to it before the instance boots, so its first certificate
+ * request (http-01: the CA connects to the name) and every client find it.
+ */
+function createServerAddress({ name, args, opts }: Ec2Scope): { address: ec2.Eip; record?: route53.Record } {
+  const { settings, tags, protect } = args;
   const address = new ec2.Eip(
     `${name}-server`,
     { domain: "vpc", tags: { ...tags, Name: `${name}-server` } },
@@ -214,9 +323,6 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
       protect,
     },
   );
-
-  // The name resolves to the Elastic IP before the instance boots, so its first certificate request
-  // (http-01: the CA connects to the name) and every client find it.
   const record =
     settings.domain && settings.hostedZoneId
       ? new route53.Record(
@@ -231,24 +337,46 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
           opts,
         )
       : undefined;
+  return { address, ...(record ? { record } : {}) };
+}
 
-  const userData = pulumi
+/** The gzipped cloud-config that installs and starts the server (server/render.ts renderCloudInit). */
+function serverUserData(
+  { args }: Ec2Scope,
+  {
+    address,
+    runtime,
+    secrets,
+    secretArns,
+    namespace,
+    transport,
+  }: {
+    address: ec2.Eip;
+    runtime: ServerRuntimeObjects;
+    secrets: ComputeContext["secrets"];
+    secretArns: pulumi.Output<string[]>;
+    namespace: string;
+    transport: Transport;
+  },
+): pulumi.Output<string> {
+  const { settings } = args;
+  return pulumi
     .all([
       address.publicIp,
       address.publicDns,
       pulumi.output(args.artifactRoot),
       pulumi.output(args.artifactEnvironment) as pulumi.Output<Record<string, string>>,
       secretArns,
-      pulumi.interpolate`s3://${runtimeBucket.bucket}/${requirements.key}`,
-      serverFileUris,
+      objectUri(runtime.bucket, runtime.requirements),
+      pulumi.all(runtime.files.map((file) => objectUri(runtime.bucket, file))),
     ])
     .apply(
       ([publicIp, publicDns, artifactRoot, artifactEnvironment, secretArns, requirementsUri, fileUris]) =>
         compressUserData(
           renderCloudInit({
-            requirementsSource: { uri: requirementsUri, sha256: requirementsSha256 },
+            requirementsSource: { uri: requirementsUri, sha256: runtime.requirements.sha256 },
             serverFileSources: Object.fromEntries(
-              serverFiles.map(({ file, sha256 }, i) => [file, { uri: fileUris[i], sha256 }]),
+              runtime.files.map(({ file, sha256 }, i) => [file, { uri: fileUris[i], sha256 }]),
             ) as Record<FetchedServerFile, { uri: string; sha256: string }>,
             artifactsDestination: artifactRoot,
             // The Elastic IP and its public DNS name: nginx forwards the client's Host, which MLflow checks.
@@ -266,7 +394,29 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
           }),
         ),
     );
+}
 
+/** The instance, booted from `userData`, and the Elastic IP's association with it. */
+function createServerInstance(
+  { name, args, opts }: Ec2Scope,
+  {
+    ami,
+    securityGroup,
+    profile,
+    address,
+    userData,
+    dependsOn,
+  }: {
+    ami: pulumi.Output<ec2.GetAmiResult>;
+    securityGroup: ec2.SecurityGroup;
+    profile: iam.InstanceProfile;
+    address: ec2.Eip;
+    userData: pulumi.Output<string>;
+    /** What boot needs: the internet route, the secrets' values, the role's policies, the domain's record. */
+    dependsOn: pulumi.Resource[];
+  },
+): ec2.Instance {
+  const { settings, tags, protect } = args;
   const instance = new ec2.Instance(
     `${name}-server`,
     {
@@ -301,15 +451,7 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     },
     {
       ...opts,
-      // cloud-init installs packages at first boot only: the subnet's internet route must exist by then.
-      // The boot also reads the secrets and the requirements lock: their values and the role's policies too.
-      dependsOn: [
-        ...(args.network.publicRoutes ?? []),
-        ...secretVersions(secrets),
-        serverPolicy,
-        ssmAttachment,
-        ...(record ? [record] : []),
-      ],
+      dependsOn,
       // A newer Ubuntu image alone does not rebuild the server; roll it deliberately (README, Operations).
       ignoreChanges: ["ami"],
     },
@@ -319,130 +461,149 @@ export function createEc2Server({ name, parent, args, secrets }: ComputeContext)
     { allocationId: address.allocationId, instanceId: instance.id },
     opts,
   );
+  return instance;
+}
 
+/** The instance's alarms: two status checks, its heartbeat, its 5xx count and (ACME) its certificate. */
+function createServerAlarms(
+  scope: Ec2Scope,
+  {
+    instance,
+    partition,
+    namespace,
+    transport,
+  }: { instance: ec2.Instance; partition: pulumi.Output<string>; namespace: string; transport: Transport },
+): void {
   // Status checks: a failed host moves the instance to healthy hardware (same EIP and disk); a hung guest
   // (out of memory, full disk) is rebooted. Both tell the alarm topic.
-  const statusAlarm = (suffix: string, metricName: string, action: string, evaluationPeriods: number) =>
-    new cloudwatch.MetricAlarm(
-      `${name}-server-${suffix}`,
-      {
-        alarmDescription: `${action === "recover" ? "Recover" : "Reboot"} the MLflow server when ${metricName} fails`,
-        namespace: "AWS/EC2",
-        metricName,
-        dimensions: { InstanceId: instance.id },
-        statistic: "Maximum",
-        period: 60,
-        evaluationPeriods,
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        alarmActions: [
-          pulumi.interpolate`arn:${partition}:automate:${args.awsRegion}:ec2:${action}`,
-          args.alarmTopicArn,
-        ],
-        tags,
-      },
-      opts,
-    );
-  statusAlarm("recover", "StatusCheckFailed_System", "recover", 2);
-  statusAlarm("reboot", "StatusCheckFailed_Instance", "reboot", 3);
+  statusCheckAlarm(scope, instance, partition, "recover", "StatusCheckFailed_System", 2);
+  statusCheckAlarm(scope, instance, partition, "reboot", "StatusCheckFailed_Instance", 3);
 
+  const heartbeat: HeartbeatAlarmTarget = { scope, instance, namespace };
   // The server's own heartbeat (server/heartbeat.py, every minute once boot.sh has finished): the status
   // checks see only the box. Missing data is breaching, so a boot that failed or never ends alarms as well
   // as a dead nginx or MLflow. A Route 53 health check would need the allowed CIDRs opened to its checkers
   // and an alarm in us-east-1.
-  new cloudwatch.MetricAlarm(
-    `${name}-server-heartbeat`,
-    {
-      alarmDescription:
-        `MLflow server not healthy through nginx for ${HEARTBEAT_ALARM_MINUTES} minutes, or never booted: ` +
-        "see /var/log/cloud-init-output.log and journalctl -u mlflow on the instance (SSM)",
-      namespace,
-      metricName: HEARTBEAT.metricName,
-      dimensions: { [HEARTBEAT.dimensionName]: instance.id },
-      statistic: "Maximum",
-      period: HEARTBEAT.periodSeconds,
-      evaluationPeriods: (HEARTBEAT_ALARM_MINUTES * 60) / HEARTBEAT.periodSeconds,
-      threshold: 1,
-      comparisonOperator: "LessThanThreshold",
-      treatMissingData: "breaching",
-      alarmActions: [args.alarmTopicArn],
-      okActions: [args.alarmTopicArn],
-      tags,
-    },
-    opts,
-  );
+  heartbeatMetricAlarm(heartbeat, "heartbeat", HEARTBEAT, {
+    alarmDescription:
+      `MLflow server not healthy through nginx for ${HEARTBEAT_ALARM_MINUTES} minutes, or never booted: ` +
+      "see /var/log/cloud-init-output.log and journalctl -u mlflow on the instance (SSM)",
+    statistic: "Maximum",
+    period: HEARTBEAT.periodSeconds,
+    evaluationPeriods: (HEARTBEAT_ALARM_MINUTES * 60) / HEARTBEAT.periodSeconds,
+    threshold: 1,
+    comparisonOperator: "LessThanThreshold",
+    treatMissingData: "breaching",
+  });
 
-  createServerErrorsAlarm({ name, namespace, instance, args, opts });
-
-  if (transport.mode === "acme") {
-    // The days the publicly trusted certificate has left (server/render.ts CERTIFICATE_METRIC). Missing data
-    // is breaching: a server that never got a certificate, or stopped publishing, is as bad as one expiring.
-    new cloudwatch.MetricAlarm(
-      `${name}-server-certificate`,
-      {
-        alarmDescription:
-          `MLflow server certificate has less than ${CERTIFICATE_ALARM_DAYS} day left, is still self-signed, or is not reported, ` +
-          `for ${CERTIFICATE_ALARM_MINUTES} minutes: see docs/https.md (the ACME client log on the instance, through SSM)`,
-        namespace,
-        metricName: CERTIFICATE_METRIC.metricName,
-        dimensions: { [CERTIFICATE_METRIC.dimensionName]: instance.id },
-        statistic: "Maximum",
-        period: CERTIFICATE_ALARM_PERIOD_SECONDS,
-        evaluationPeriods: (CERTIFICATE_ALARM_MINUTES * 60) / CERTIFICATE_ALARM_PERIOD_SECONDS,
-        threshold: CERTIFICATE_ALARM_DAYS,
-        comparisonOperator: "LessThanThreshold",
-        treatMissingData: "breaching",
-        alarmActions: [args.alarmTopicArn],
-        okActions: [args.alarmTopicArn],
-        tags,
-      },
-      opts,
-    );
-  }
-
-  const host = settings.domain ? pulumi.output(settings.domain) : address.publicIp;
-  return {
-    trackingUri:
-      transport.mode === "plain" ? pulumi.interpolate`http://${host}` : pulumi.interpolate`https://${host}`,
-    securityGroupId: securityGroup.id,
-  };
-}
-
-/**
- * What /health cannot see: MLflow answering 5xx (its database or artifact store failing) or nginx answering
- * 502/504 itself, counted from nginx's access log by the heartbeat (SERVER_ERRORS_METRIC, 0 when none).
- * The threshold and window are container mode's target 5xx alarm's: a few client retries of one failed
- * request do not page, a failing server does. Missing data is not breaching: the count is missing only when
- * the heartbeat does not run, and the heartbeat alarm (missing = breaching) already pages for that.
- */
-function createServerErrorsAlarm({
-  name,
-  namespace,
-  instance,
-  args,
-  opts,
-}: {
-  name: string;
-  namespace: string;
-  instance: ec2.Instance;
-  args: ComputeContext["args"];
-  opts: pulumi.CustomResourceOptions;
-}): cloudwatch.MetricAlarm {
-  return new cloudwatch.MetricAlarm(
-    `${name}-server-5xx`,
+  // What /health cannot see: MLflow answering 5xx (its database or artifact store failing) or nginx
+  // answering 502/504 itself, counted from nginx's access log by the heartbeat (SERVER_ERRORS_METRIC, 0 when
+  // none). The threshold and window are container mode's target 5xx alarm's: a few client retries of one
+  // failed request do not page, a failing server does. Missing data is not breaching: the count is missing
+  // only when the heartbeat does not run, and the heartbeat alarm (missing = breaching) already pages for that.
+  heartbeatMetricAlarm(
+    heartbeat,
+    "5xx",
+    { metricName: SERVER_ERRORS_METRIC.metricName, dimensionName: HEARTBEAT.dimensionName },
     {
       alarmDescription:
         `MLflow: more than ${SERVER_ERRORS_ALARM_THRESHOLD} server errors (5xx) in 5 minutes: ` +
         "see /var/log/nginx/access.log and journalctl -u mlflow on the instance (SSM)",
-      namespace,
-      metricName: SERVER_ERRORS_METRIC.metricName,
-      dimensions: { [HEARTBEAT.dimensionName]: instance.id },
       statistic: "Sum",
       period: 300,
       evaluationPeriods: 1,
       threshold: SERVER_ERRORS_ALARM_THRESHOLD,
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
+    },
+  );
+
+  if (transport.mode === "acme") {
+    // The days the publicly trusted certificate has left (server/render.ts CERTIFICATE_METRIC). Missing data
+    // is breaching: a server that never got a certificate, or stopped publishing, is as bad as one expiring.
+    heartbeatMetricAlarm(heartbeat, "certificate", CERTIFICATE_METRIC, {
+      alarmDescription:
+        `MLflow server certificate has less than ${CERTIFICATE_ALARM_DAYS} day left, is still self-signed, or is not reported, ` +
+        `for ${CERTIFICATE_ALARM_MINUTES} minutes: see docs/https.md (the ACME client log on the instance, through SSM)`,
+      statistic: "Maximum",
+      period: CERTIFICATE_ALARM_PERIOD_SECONDS,
+      evaluationPeriods: (CERTIFICATE_ALARM_MINUTES * 60) / CERTIFICATE_ALARM_PERIOD_SECONDS,
+      threshold: CERTIFICATE_ALARM_DAYS,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+    });
+  }
+}
+
+/** A status-check alarm that has EC2 `action` ("recover" or "reboot") the instance and tells the topic. */
+function statusCheckAlarm(
+  { name, args, opts }: Ec2Scope,
+  instance: ec2.Instance,
+  partition: pulumi.Output<string>,
+  action: "recover" | "reboot",
+  metricName: string,
+  evaluationPeriods: number,
+): cloudwatch.MetricAlarm {
+  return new cloudwatch.MetricAlarm(
+    `${name}-server-${action}`,
+    {
+      alarmDescription: `${action === "recover" ? "Recover" : "Reboot"} the MLflow server when ${metricName} fails`,
+      namespace: "AWS/EC2",
+      metricName,
+      dimensions: { InstanceId: instance.id },
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      alarmActions: [
+        pulumi.interpolate`arn:${partition}:automate:${args.awsRegion}:ec2:${action}`,
+        args.alarmTopicArn,
+      ],
+      tags: args.tags,
+    },
+    opts,
+  );
+}
+
+interface HeartbeatAlarmTarget {
+  scope: Ec2Scope;
+  instance: ec2.Instance;
+  /** The deployment's heartbeat namespace (heartbeatNamespace). */
+  namespace: string;
+}
+
+/** What differs between the alarms on the heartbeat's metrics. */
+type HeartbeatAlarmCondition = Pick<
+  cloudwatch.MetricAlarmArgs,
+  | "alarmDescription"
+  | "statistic"
+  | "period"
+  | "evaluationPeriods"
+  | "threshold"
+  | "comparisonOperator"
+  | "treatMissingData"
+>;
+
+/**
+ * An alarm on one of the metrics the heartbeat publishes for the instance (server/heartbeat.py), telling the
+ * alarm topic when it fires and when it clears.
+ */
+function heartbeatMetricAlarm(
+  { scope: { name, args, opts }, instance, namespace }: HeartbeatAlarmTarget,
+  suffix: string,
+  metric: { metricName: string; dimensionName: string },
+  condition: HeartbeatAlarmCondition,
+): cloudwatch.MetricAlarm {
+  const { alarmDescription, ...thresholds } = condition;
+  return new cloudwatch.MetricAlarm(
+    `${name}-server-${suffix}`,
+    {
+      alarmDescription,
+      namespace,
+      metricName: metric.metricName,
+      dimensions: { [metric.dimensionName]: instance.id },
+      ...thresholds,
       alarmActions: [args.alarmTopicArn],
       okActions: [args.alarmTopicArn],
       tags: args.tags,
