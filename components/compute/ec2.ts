@@ -37,12 +37,14 @@ export const HTTP_PORT = 80;
  */
 export const HEARTBEAT_ALARM_MINUTES = 15;
 /**
- * The certificate alarm fires when the certificate has had less than this many days left, or the server
- * served its self-signed stand-in (0) or published nothing, for CERTIFICATE_ALARM_MINUTES. A ~6-day
- * certificate is renewed with about 2 days left (a third of its life): below 1 day, renewal has been failing
- * for a day and clients will see an expired certificate within the next.
+ * The certificate alarm fires when the served certificate has had less than this many days left, or is the
+ * self-signed stand-in (0), or nothing was published, for CERTIFICATE_ALARM_MINUTES. certbot renews at half the
+ * lifetime of a certificate under 10 days and at two thirds above (docs/https.md), so each threshold sits below
+ * that point with days to spare: an IP address's 160-hour certificate is renewed with 3.3 days left, and
+ * below 2 its renewal has failed about five times; a domain's 90-day certificate is renewed with 30 days left,
+ * and below 20 it has failed for ten days, with twenty left to fix it.
  */
-export const CERTIFICATE_ALARM_DAYS = 1;
+export const CERTIFICATE_ALARM_DAYS = Object.freeze({ ipAddress: 2, domain: 20 });
 /** Outlasts a first boot (5-10 minutes) plus issuance, so a new server does not page while self-signed. */
 export const CERTIFICATE_ALARM_MINUTES = 30;
 const CERTIFICATE_ALARM_PERIOD_SECONDS = 300;
@@ -521,14 +523,15 @@ function createServerAlarms(
   if (transport.mode === "acme") {
     // The days the publicly trusted certificate has left (server/render.ts CERTIFICATE_METRIC). Missing data
     // is breaching: a server that never got a certificate, or stopped publishing, is as bad as one expiring.
+    const days = transport.domain ? CERTIFICATE_ALARM_DAYS.domain : CERTIFICATE_ALARM_DAYS.ipAddress;
     heartbeatMetricAlarm(heartbeat, "certificate", CERTIFICATE_METRIC, {
       alarmDescription:
-        `MLflow server certificate has less than ${CERTIFICATE_ALARM_DAYS} day left, is still self-signed, or is not reported, ` +
+        `MLflow server certificate has less than ${days} days left, is still self-signed, or is not reported, ` +
         `for ${CERTIFICATE_ALARM_MINUTES} minutes: see docs/https.md (the ACME client log on the instance, through SSM)`,
       statistic: "Maximum",
       period: CERTIFICATE_ALARM_PERIOD_SECONDS,
       evaluationPeriods: (CERTIFICATE_ALARM_MINUTES * 60) / CERTIFICATE_ALARM_PERIOD_SECONDS,
-      threshold: CERTIFICATE_ALARM_DAYS,
+      threshold: days,
       comparisonOperator: "LessThanThreshold",
       treatMissingData: "breaching",
     });

@@ -175,7 +175,7 @@ describe("EC2", () => {
         metricName: CERTIFICATE_METRIC.metricName,
         dimensions: { [CERTIFICATE_METRIC.dimensionName]: `${instance.name}-id` },
         comparisonOperator: "LessThanThreshold",
-        threshold: CERTIFICATE_ALARM_DAYS,
+        threshold: tls === "ip-http01" ? CERTIFICATE_ALARM_DAYS.ipAddress : CERTIFICATE_ALARM_DAYS.domain,
         treatMissingData: "breaching",
         alarmActions: heartbeat.inputs.alarmActions,
         okActions: heartbeat.inputs.okActions,
@@ -185,7 +185,13 @@ describe("EC2", () => {
       expect(minutes).toBe(CERTIFICATE_ALARM_MINUTES);
       // Longer than the heartbeat's grace (a first boot) and far shorter than the day the threshold leaves.
       expect(minutes).toBeGreaterThan(HEARTBEAT_ALARM_MINUTES);
-      expect(minutes).toBeLessThan(CERTIFICATE_ALARM_DAYS * 24 * 60);
+      expect(minutes).toBeLessThan((alarm.inputs.threshold as number) * 24 * 60);
+      // Below the days left when certbot renews (half of an IP address's 160 hours; a third of a domain's 90
+      // days), with at least a day of failed renewals before it pages and at least a day to act after.
+      const renewsAt = tls === "ip-http01" ? 160 / 24 / 2 : 90 / 3;
+      expect(alarm.inputs.threshold as number).toBeLessThanOrEqual(renewsAt - 1);
+      expect(alarm.inputs.threshold as number).toBeGreaterThanOrEqual(1);
+      if (tls !== "ip-http01") expect(alarm.inputs.threshold as number).toBeGreaterThanOrEqual(14);
     },
   );
 
