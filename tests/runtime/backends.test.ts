@@ -192,3 +192,47 @@ test("GCS: proxied multipart upload with a credential that cannot sign is a clea
     dropDb(db);
   }
 });
+
+// The other side of the F10 guard: a credential that can sign (a service-account key, what container stacks
+// on GCS use) must still get proxied multipart upload. The guard reads the client's private `_credentials`:
+// if a google-cloud-storage upgrade renamed it, every multipart upload would quietly become a 501.
+test("GCS: a service-account key that can sign keeps proxied multipart upload; a credential that cannot gets 501", () => {
+  const dir = tmpDir("gcs-mpu-signing");
+  const script = [
+    "import json, os, sys",
+    "sys.path.insert(0, sys.argv[1])",
+    "from cryptography.hazmat.primitives import serialization",
+    "from cryptography.hazmat.primitives.asymmetric import rsa",
+    "key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(",
+    "    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()",
+    "path = os.path.join(sys.argv[2], 'key.json')",
+    "json.dump({'type': 'service_account', 'project_id': 'p', 'private_key_id': '1', 'private_key': key,",
+    "           'client_email': 'mlflow@p.iam.gserviceaccount.com', 'client_id': '1',",
+    "           'token_uri': 'https://oauth2.googleapis.com/token'}, open(path, 'w'))",
+    "from mlflow.exceptions import _UnsupportedMultipartUploadException",
+    "from mlflow.store.artifact.gcs_artifact_repo import GCSArtifactRepository",
+    "GCSArtifactRepository.create_multipart_upload = lambda self, *a, **k: 'initiated'",
+    "import runtime_helper",
+    "os.environ['GOOGLE_APPLICATION_CREDENTIALS'] = path",
+    "signing = runtime_helper.gcs_repository('gs://bucket/prefix')",
+    "assert hasattr(signing.client, '_credentials'), 'google-cloud-storage renamed Client._credentials'",
+    "print('key:', signing.create_multipart_upload('model.bin', 2))",
+    "del os.environ['GOOGLE_APPLICATION_CREDENTIALS']",
+    "os.environ['GOOGLE_CLOUD_PROJECT'] = 'p'",
+    "anonymous = runtime_helper.gcs_repository('gs://bucket/prefix')",
+    "try:",
+    "    anonymous.create_multipart_upload('model.bin', 2)",
+    "except _UnsupportedMultipartUploadException:",
+    "    print('cannot sign: not supported')",
+  ].join("\n");
+  const out = execFileSync(
+    path.join(venv, "bin", "python"),
+    ["-c", script, path.join(__dirname, "..", "..", "server"), dir],
+    {
+      env: pythonEnv({ NO_GCE_CHECK: "True", GCE_METADATA_HOST: "127.0.0.1:9" }),
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  );
+  expect(out.trim().split("\n")).toEqual(["key: initiated", "cannot sign: not supported"]);
+});
