@@ -509,6 +509,12 @@ describe("HTTPS (tls.mode acme)", () => {
     serverFileSources: exampleServerFileSources("mlflow-dev-server-runtime-0123abc"),
   };
   const ip = { mode: "acme", identifier: "203.0.113.10", challenge: "http-01" } as const;
+  const dns = {
+    mode: "acme",
+    identifier: "mlflow.example.com",
+    challenge: "dns-01",
+    hostedZoneId: "Z0123ABC",
+  } as const;
   const doc = renderCloudInit({ ...base, ...sources, tls: ip });
   const files = cloudInitFiles(doc);
   const nginx = files["/etc/mlflow/nginx.conf"];
@@ -632,12 +638,6 @@ describe("HTTPS (tls.mode acme)", () => {
   });
 
   test("tls.env names the stack's region: certbot-dns-route53's boto3 signs for that partition (GovCloud, China)", () => {
-    const dns = {
-      mode: "acme",
-      identifier: "mlflow.example.com",
-      challenge: "dns-01",
-      hostedZoneId: "Z0123ABC",
-    } as const;
     const gov = cloudInitFiles(
       renderCloudInit({ ...base, ...sources, awsRegion: "us-gov-west-1", tls: dns }),
     );
@@ -649,12 +649,6 @@ describe("HTTPS (tls.mode acme)", () => {
   });
 
   test("dns-01 for a domain in Route 53; every invalid setting is refused naming the field", () => {
-    const dns = {
-      mode: "acme",
-      identifier: "mlflow.example.com",
-      challenge: "dns-01",
-      hostedZoneId: "Z0123ABC",
-    } as const;
     expect(parseEnv(renderTlsEnv({ ...dns, email: "ops@example.com" }))).toMatchObject({
       MLFLOW_TLS_IDENTIFIER: "mlflow.example.com",
       MLFLOW_TLS_CHALLENGE: "dns-01",
