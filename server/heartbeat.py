@@ -110,7 +110,7 @@ def _count_rotated(rotated: str, state: dict, count: _Count) -> None:
         pass  # rotated twice since, or removed: those lines are gone
 
 
-def server_errors_metric(dimensions: list[dict]) -> dict | None:
+def server_errors_metric() -> dict | None:
     """The 5xx count as a metric datum (0 too, so its alarm sees data). Without it (log unreadable, no state
     directory) the health metric still goes out; the error says why."""
     try:
@@ -121,12 +121,7 @@ def server_errors_metric(dimensions: list[dict]) -> dict | None:
     except Exception as error:  # noqa: BLE001 - the health metric must not depend on the log
         print(f"mlflow-heartbeat: no 5xx count: {error!r}", file=sys.stderr, flush=True)
         return None
-    return {
-        "MetricName": os.environ["MLFLOW_HEARTBEAT_ERRORS_METRIC"],
-        "Dimensions": dimensions,
-        "Value": float(count),
-        "Unit": "Count",
-    }
+    return {"MetricName": os.environ["MLFLOW_HEARTBEAT_ERRORS_METRIC"], "Value": float(count), "Unit": "Count"}
 
 
 def certificate_days_left(url: str) -> float:
@@ -164,7 +159,7 @@ def main() -> int:
     dimensions = [{"Name": "InstanceId", "Value": instance_id()}]
     metrics = [{"MetricName": os.environ["MLFLOW_HEARTBEAT_METRIC"], "Value": value, "Unit": "Count"}]
     metrics += [{**m, "Unit": "None"} for m in certificate_metric(url)]
-    errors = server_errors_metric(dimensions)
+    errors = server_errors_metric()
     if errors is not None:
         metrics.append(errors)
     boto3.client("cloudwatch", region_name=region).put_metric_data(
