@@ -13,9 +13,12 @@ export const SERVER_DIR = path.join(REPO_ROOT, "server");
 export const PG = { host: "127.0.0.1", port: 5432, user: "postgres" };
 
 export function tmpDir(prefix: string): string {
-  const base = path.join(REPO_ROOT, ".runtime-tmp");
-  fs.mkdirSync(base, { recursive: true });
-  return fs.mkdtempSync(path.join(base, `${prefix}-`));
+  // Under the system's temporary directory and open to all (0755), not inside the checkout: nginx's workers
+  // run unprivileged and must reach the ACME webroot and reopen their logs here, which a checkout below a
+  // private directory denies (CI clones into a fresh 0700 temporary directory).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mlflow-runtime-${prefix}-`));
+  fs.chmodSync(dir, 0o755);
+  return dir;
 }
 
 /**
