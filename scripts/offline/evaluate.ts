@@ -4,6 +4,7 @@
 import { ChildProcess, fork } from "child_process";
 import * as path from "path";
 import type * as pulumiType from "@pulumi/pulumi";
+import { type UrnRequest, UrnBook } from "./urns";
 
 export const PROJECT = "mlflow-platform";
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -43,6 +44,12 @@ export interface CapturedResource {
   inputDependencies: Record<string, ResourceRef[]>;
   /** Computed state the mock returned (inputs + ids, arns, ...). */
   state: Record<string, unknown>;
+  /** The URN the engine gives the resource, parent types chained (scripts/offline/urns.ts). */
+  urn: string;
+  /** The parent's URN (undefined for the stack itself). */
+  parentUrn?: string;
+  /** The URNs its `aliases` option stands for, resolved as the engine does; sorted. */
+  aliases: string[];
 }
 
 export interface ResourceRef {
@@ -107,8 +114,8 @@ function refsOfUrns(urns: string[]): ResourceRef[] {
   return unique.map(refOfUrn).sort(byTypeAndName);
 }
 
-/** The dependencies a RegisterResource request carries (resource_pb RegisterResourceRequest). */
-interface RegisterResourceRequest {
+/** The dependencies and URN parts a RegisterResource request carries (resource_pb RegisterResourceRequest). */
+interface RegisterResourceRequest extends UrnRequest {
   getType(): string;
   getName(): string;
   getDependenciesList(): string[];
@@ -118,6 +125,7 @@ interface RegisterResourceRequest {
 }
 
 type RecordedDependencies = Pick<CapturedResource, "waitsFor" | "inputDependencies">;
+type RecordedRegistration = RecordedDependencies & Pick<CapturedResource, "urn" | "parentUrn" | "aliases">;
 
 function dependenciesOf(req: RegisterResourceRequest): RecordedDependencies {
   const propertyDependencies: Record<string, ResourceRef[]> = {};
@@ -134,20 +142,28 @@ function dependenciesOf(req: RegisterResourceRequest): RecordedDependencies {
 }
 
 /**
- * Records the dependencies of every registration: the mocks' `newResource` does not see them, the mock
- * monitor's `registerResource` gets the whole request.
+ * Records the dependencies, engine URN and aliases of every registration: the mocks' `newResource` does not
+ * see them, the mock monitor's `registerResource` gets the whole request.
  */
-async function recordDependencies(
-  record: (key: string, dependencies: RecordedDependencies) => void,
+async function recordRegistrations(
+  stack: string,
+  record: (key: string, registration: RecordedRegistration) => void,
 ): Promise<void> {
   const settings = await import("@pulumi/pulumi/runtime/settings");
+  type Callback = (error: unknown, response?: { getUrn(): string }) => void;
   const monitor = settings.getMonitor() as unknown as {
-    registerResource(req: RegisterResourceRequest, callback: unknown): unknown;
+    registerResource(req: RegisterResourceRequest, callback: Callback): unknown;
   };
   const register = monitor.registerResource.bind(monitor);
+  const urns = new UrnBook(PROJECT, stack);
   monitor.registerResource = (req, callback) => {
-    record(`${req.getType()}::${req.getName()}`, dependenciesOf(req));
-    return register(req, callback);
+    const registration = urns.registration(req);
+    record(`${req.getType()}::${req.getName()}`, { ...dependenciesOf(req), ...registration });
+    return register(req, (error, response) => {
+      // Children name this resource as their parent by the URN the mock made up.
+      if (response) urns.learn(response.getUrn(), registration.urn);
+      callback(error, response);
+    });
   };
 }
 
@@ -423,6 +439,8 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
           waitsFor: [],
           inputDependencies: {},
           state,
+          urn: "",
+          aliases: [],
         };
         if (captured && captured.custom !== undefined && captured.state.__registered) {
           throw new Error(`duplicate resource ${args.type} ${args.name}`);
@@ -441,8 +459,8 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
     options.stack,
     false,
   );
-  const dependencies = new Map<string, RecordedDependencies>();
-  await recordDependencies((k, d) => dependencies.set(k, d));
+  const registrations = new Map<string, RecordedRegistration>();
+  await recordRegistrations(options.stack, (k, r) => registrations.set(k, r));
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
   let exports: Record<string, unknown> = {};
@@ -473,6 +491,8 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
         waitsFor: [],
         inputDependencies: {},
         state: {},
+        urn: "",
+        aliases: [],
       });
       return undefined;
     });
@@ -515,7 +535,7 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
   const list = [...resources.values()].map(({ state, ...rest }) => {
     const { __registered: _, ...cleanState } = state;
-    return { ...rest, ...dependencies.get(key(rest.type, rest.name)), state: cleanState };
+    return { ...rest, ...registrations.get(key(rest.type, rest.name)), state: cleanState };
   });
   return { resources: list, outputs, calls };
 }

@@ -253,6 +253,8 @@ test("a secret inside a key input prints as [secret]; digests do not depend on s
     waitsFor: [],
     inputDependencies: {},
     state: {},
+    urn: "urn:pulumi:t::mlflow-platform::aws:rds/instance:Instance::db",
+    aliases: [],
   });
   const doc = (password: string) =>
     buildPlanDocument("t", {

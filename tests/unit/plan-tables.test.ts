@@ -26,6 +26,8 @@ function resource(
     waitsFor: [],
     inputDependencies: {},
     state,
+    urn: `urn:pulumi:t::mlflow-platform::${type}::${name}`,
+    aliases: [],
   };
 }
 
