@@ -3,6 +3,7 @@ import * as zlib from "zlib";
 import { parse as parseYaml } from "yaml";
 import { SECRET_WRAPPER, type CapturedResource, type Evaluation } from "./mockRuntime";
 import type { IamStatement } from "../../components/iam";
+import { qualifiedTypeOf } from "../../scripts/offline/urns";
 
 export function ofType(evaluation: Evaluation, type: string): CapturedResource[] {
   return evaluation.resources.filter((r) => r.type === type);
@@ -21,6 +22,20 @@ export function single(evaluation: Evaluation, type: string, name?: string): Cap
 /** The resources of a type whose parent is a component of `parentType`. */
 export function childrenOf(evaluation: Evaluation, type: string, parentType: string): CapturedResource[] {
   return ofType(evaluation, type).filter((r) => r.parent?.type === parentType);
+}
+
+/** Whether a component of `ancestorType` is among the resource's ancestors (its URN's type chain). */
+export function isUnder(resource: CapturedResource, ancestorType: string): boolean {
+  return qualifiedTypeOf(resource.urn).split("$").slice(0, -1).includes(ancestorType);
+}
+
+/** The resources of a type anywhere under a component of `ancestorType`: its children, theirs, ... */
+export function descendantsOf(
+  evaluation: Evaluation,
+  type: string,
+  ancestorType: string,
+): CapturedResource[] {
+  return ofType(evaluation, type).filter((r) => isUnder(r, ancestorType));
 }
 
 /** The statements of a policy document given as a JSON string input. */

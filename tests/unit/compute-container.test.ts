@@ -12,7 +12,7 @@ import {
   evaluateProgram,
   readStackFile,
 } from "../support/mockRuntime";
-import { actionsOf, asList, childrenOf, ofType, single, statements } from "../support/inspect";
+import { actionsOf, asList, descendantsOf, isUnder, ofType, single, statements } from "../support/inspect";
 import {
   BACKENDS,
   ENVIRONMENTS,
@@ -112,9 +112,9 @@ function taskEnvironment(e: Evaluation): Record<string, string> {
   return Object.fromEntries(taskContainer(e).environment.map((v) => [v.name, v.value]));
 }
 
-/** The server's roles (children of the TrackingServer) trusted by `service`. */
+/** The server's roles (under the TrackingServer) trusted by `service`. */
 function rolesTrustedBy(e: Evaluation, service: string): CapturedResource[] {
-  return childrenOf(e, "aws:iam/role:Role", SERVER).filter(
+  return descendantsOf(e, "aws:iam/role:Role", SERVER).filter(
     (r) => (statements(r.inputs.assumeRolePolicy)[0].Principal as { Service?: string }).Service === service,
   );
 }
@@ -338,7 +338,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
 
     test("only the load balancer is public; tasks run in private subnets without public addresses", () => {
       expect(ofType(e, "aws:ec2/instance:Instance")).toHaveLength(0);
-      expect(childrenOf(e, "aws:ec2/eip:Eip", SERVER)).toHaveLength(0);
+      expect(descendantsOf(e, "aws:ec2/eip:Eip", SERVER)).toHaveLength(0);
       const alb = single(e, "aws:lb/loadBalancer:LoadBalancer");
       expect(alb.inputs.internal).toBe(false);
       expect(alb.inputs.loadBalancerType).toBe("application");
@@ -361,7 +361,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     });
 
     test("the ALB admits the allowed CIDRs on 80 (and 443 with TLS); the tasks admit only the ALB on 5000", () => {
-      const groups = childrenOf(e, "aws:ec2/securityGroup:SecurityGroup", SERVER);
+      const groups = descendantsOf(e, "aws:ec2/securityGroup:SecurityGroup", SERVER);
       expect(groups).toHaveLength(2);
       const albGroupName = `${single(e, "aws:lb/loadBalancer:LoadBalancer").name.replace(/-server$/, "")}-alb`;
       const albGroup = single(e, "aws:ec2/securityGroup:SecurityGroup", albGroupName);
@@ -459,7 +459,8 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
 
     test("weekly gc: a schedule runs the server's task definition once with `gc`, in the tasks' network", () => {
       const schedule = gcSchedule(e);
-      expect(schedule.parent?.type).toBe(SERVER);
+      expect(schedule.parent?.type).toBe("mlflow-platform:container:GcTask");
+      expect(isUnder(schedule, SERVER)).toBe(true);
       expect(schedule.inputs.scheduleExpression).toBe(GC_SCHEDULE.schedulerExpression);
       expect(schedule.inputs.flexibleTimeWindow).toEqual({
         mode: "FLEXIBLE",
@@ -503,9 +504,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       const cluster = single(e, "aws:ecs/cluster:Cluster");
       const taskDefinition = single(e, "aws:ecs/taskDefinition:TaskDefinition");
       const [executionRole] = rolesTrustedBy(e, "ecs-tasks.amazonaws.com");
-      const taskRole = ofType(e, "aws:iam/role:Role").find(
-        (r) => r.parent?.type !== SERVER,
-      ) as CapturedResource;
+      const taskRole = ofType(e, "aws:iam/role:Role").find((r) => !isUnder(r, SERVER)) as CapturedResource;
       expect(statements(policies[0].inputs.policy)).toEqual([
         {
           Sid: "RunGcTask",
@@ -532,7 +531,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
     });
 
     test("the task role is the server role, trusted by ECS tasks, with the artifact statements only (and its credential's secret)", () => {
-      const role = ofType(e, "aws:iam/role:Role").find((r) => r.parent?.type !== SERVER) as CapturedResource;
+      const role = ofType(e, "aws:iam/role:Role").find((r) => !isUnder(r, SERVER)) as CapturedResource;
       expect(statements(role.inputs.assumeRolePolicy)[0].Principal).toEqual({
         Service: "ecs-tasks.amazonaws.com",
       });
@@ -691,7 +690,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       const alb = single(e, "aws:lb/loadBalancer:LoadBalancer");
       const targetGroup = single(e, "aws:lb/targetGroup:TargetGroup");
       const name = alb.name.replace(/-server$/, "");
-      const alarms = childrenOf(e, "aws:cloudwatch/metricAlarm:MetricAlarm", SERVER);
+      const alarms = descendantsOf(e, "aws:cloudwatch/metricAlarm:MetricAlarm", SERVER);
       expect(alarms.map((a) => a.name).sort()).toEqual([
         // A foreign cloud's credential, re-read by the server: an alarm when it cannot (below).
         ...(ARTIFACT_CREDENTIAL[backend] ? [`${name}-credential-stale`] : []),
@@ -795,7 +794,7 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
       expect(filter.inputs.pattern).toBe('"mlflow-gc: ERROR"');
       const metric = filter.inputs.metricTransformation as { name: string; namespace: string; value: string };
       expect(metric.value).toBe("1");
-      const alarm = childrenOf(e, "aws:cloudwatch/metricAlarm:MetricAlarm", SERVER).find((a) =>
+      const alarm = descendantsOf(e, "aws:cloudwatch/metricAlarm:MetricAlarm", SERVER).find((a) =>
         a.name.endsWith("-gc-failed"),
       )!;
       expect(alarm.inputs).toMatchObject({
@@ -943,13 +942,13 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
 );
 
 describe.each(ENVIRONMENTS)("switching server.compute on the %s stack", (env) => {
-  test("changes only the TrackingServer's children, the NAT egress and the server role's trust", async () => {
+  test("changes only what is under the TrackingServer, the NAT egress and the server role's trust", async () => {
     // One program at a time: the mock runtime is global.
     const ec2 = await evaluateProgram(matrixVariant(env, "s3", "ec2"));
     const container = await evaluateProgram(matrixVariant(env, "s3", "container"));
     const key = (r: CapturedResource) => `${r.type}::${r.name}`;
     const outside = (e: Evaluation) =>
-      new Map(e.resources.filter((r) => r.parent?.type !== SERVER).map((r) => [key(r), r]));
+      new Map(e.resources.filter((r) => !isUnder(r, SERVER)).map((r) => [key(r), r]));
     const a = outside(ec2);
     const b = outside(container);
     const added = [...b.keys()].filter((k) => !a.has(k));

@@ -537,7 +537,8 @@ describe("plan:diff", () => {
     // Added, removed and changed resources are exactly the plans' differences.
     const ids = (p: PlanDocument) => new Set(p.resources.map((r) => `${r.type}\` \`${r.name}`));
     const [before, after] = [ids(plans.dev), ids(plans["dev-container"])];
-    expect(section(md, "Added").map((l) => l.replace(/^- `|`(:.*|)$/g, ""))).toEqual(
+    // An added line ends with its flags (` (component)`: the container mode's parts) and inputs, if any.
+    expect(section(md, "Added").map((l) => l.replace(/^- `|`( \([a-z, ]+\))?(:.*)?$/g, ""))).toEqual(
       [...after].filter((x) => !before.has(x)),
     );
     expect(section(md, "Removed").map((l) => l.replace(/^- `|`$/g, ""))).toEqual(
