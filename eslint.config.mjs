@@ -7,6 +7,7 @@ export default tseslint.config(
       "node_modules/**",
       "policy/node_modules/**",
       "bin/**",
+      "dist/**",
       ".venv*/**",
       ".tools/**",
       "sbom/**",

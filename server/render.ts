@@ -1,11 +1,13 @@
 /**
  * The server runtime, rendered: config in, file text out. The Pulumi program (EC2 user data, ECS
  * container definition) and the tests call these same pure functions, so what runs in the tests is
- * what is deployed. Templates are read from this folder at call time; no child processes.
+ * what is deployed. Templates are read from server/ at call time (packageRoot.ts finds it from the sources
+ * and from the compiled library alike); no child processes.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { SERVER_DIR } from "./packageRoot";
 import { deflateSync } from "fflate";
 
 export interface ServerRuntimeConfig {
@@ -78,7 +80,6 @@ export const GC_SCHEDULE = Object.freeze({
 /** AWS limit on EC2 user data (raw, before base64). */
 export const EC2_USER_DATA_LIMIT_BYTES = 16384;
 
-const SERVER_DIR = __dirname;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Names that look like they carry a secret; such values belong in Secrets Manager.
 const SECRET_LOOKING_NAME = /PASSWORD|SECRET|TOKEN|ACCESS_KEY|CONNECTION_STRING|PRIVATE_KEY/i;

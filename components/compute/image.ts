@@ -7,12 +7,13 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as ecr from "@pulumi/aws/ecr";
 import * as dockerBuild from "@pulumi/docker-build";
+import { SERVER_DIR } from "../../server/packageRoot";
 
-export const SERVER_DIR = path.resolve(__dirname, "..", "..", "server");
-const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+export { SERVER_DIR };
 /**
  * The build context and Dockerfile as the image's inputs name them: a staged copy of the image's files
- * (stageBuildContext), relative to the project root, where Pulumi runs the program and the provider. An
+ * (stageBuildContext), relative to the project root, where Pulumi runs the program and the provider (the
+ * program's working directory: the consumer's project when this package is a dependency, not the package). An
  * absolute path would differ per checkout, and docker-build rebuilds (under the same immutable tag) whenever
  * `context.location` or the Dockerfile differs from state. A staged copy, not server/ itself, so that the file
  * modes docker-build hashes are the same from every checkout (umask 002 makes them group-writable).
@@ -128,12 +129,13 @@ export function stagedFiles(): Record<string, ContextFile> {
 
 /**
  * Writes the build context: the image's files from server/, each with its fixed mode (contextFileMode) and
- * nothing else, into BUILD_CONTEXT under `root` (from `serverDir`, default server/). Each file is replaced atomically (write, chmod, rename), so
+ * nothing else, from `serverDir` (default server/) into BUILD_CONTEXT under `root` (default: the working
+ * directory, which is the Pulumi project's root). Each file is replaced atomically (write, chmod, rename), so
  * evaluations running side by side never see a half-written file. Returns the staged files as docker-build
  * will hash them.
  */
 export function stageBuildContext(
-  root: string = PROJECT_ROOT,
+  root: string = process.cwd(),
   serverDir: string = SERVER_DIR,
 ): Record<string, ContextFile> {
   const dir = path.join(root, BUILD_CONTEXT);
