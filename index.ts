@@ -2,15 +2,17 @@
 // the exported function and publishes what it returns as stack outputs; the tests and `npm run plan` call
 // the same function under mocks, once per stack variant, without reloading modules.
 import * as pulumi from "@pulumi/pulumi";
-import { MlflowPlatform } from "./components/platform";
+import { MlflowPlatform } from "./components";
 import { loadStackSettings } from "./stacks/config";
 import { configWarnings } from "./stacks/warnings";
 
 export = function mlflowPlatform() {
   const settings = loadStackSettings();
   for (const warning of configWarnings(settings)) pulumi.log.warn(warning);
-  const platform = new MlflowPlatform(`mlflow-${settings.stack.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, {
-    settings,
+  const { project, stack, ...args } = settings;
+  const platform = new MlflowPlatform(`mlflow-${stack.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`, {
+    ...args,
+    tags: { Project: project, Stack: stack, ManagedBy: "pulumi", ...settings.tags },
     adminPassword: new pulumi.Config().getSecret("adminPassword"),
   });
   return {

@@ -1,40 +1,69 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ArtifactBackendName } from "../stacks/settings";
-import type { ArtifactBackend, ArtifactStoreArgs } from "./contracts";
-import { IamStatement } from "./iam";
+import type { ArtifactStoreOptions, CommonArgs } from "./args";
+import type { ArtifactAccess, ArtifactGrantee, ArtifactStorage, ArtifactStoreConfig } from "./contracts";
+import { artifactStoreSettings, awsRegion, defaultTags, DEFAULTS } from "./defaults";
 import { artifactBackend } from "./registry";
-import { ServerSecret } from "./secret";
+import { ArtifactBackendName } from "./settings";
 
 export type {
-  ArtifactBackend,
+  ArtifactAccess,
   ArtifactBackendContext,
   ArtifactBackendModule,
-  ArtifactStoreArgs,
-  ServerIdentity,
+  ArtifactGrantee,
+  ArtifactStorage,
 } from "./contracts";
+
+/** Arguments of an ArtifactStore: the backend and its settings, all defaulted but a foreign cloud's place. */
+export interface ArtifactStoreArgs extends ArtifactStoreOptions, CommonArgs {
+  /** SNS topic for reminders the backend schedules (Azure: 30 days before the SAS expires). @default none */
+  alarmTopicArn?: pulumi.Input<string>;
+}
+
+/** What each store's backend built, out of sight of the class's (schema-visible) properties. */
+const storages = new WeakMap<ArtifactStore, ArtifactStorage>();
 
 /**
  * Where MLflow keeps artifacts: private, encrypted, versioned storage on S3, Azure Blob or GCS. One backend
- * per file in `artifact-backends/`, loaded through `registry.ts` only when a stack uses it.
+ * per file in `artifact-backends/`, loaded through `registry.ts` only when used. A server gets access
+ * through `grantReadWrite`.
  */
-export class ArtifactStore extends pulumi.ComponentResource implements ArtifactBackend {
+export class ArtifactStore extends pulumi.ComponentResource {
+  /** The storage backend. */
   readonly backend: ArtifactBackendName;
+  /** MLflow's `--artifacts-destination`: `s3://…`, `wasbs://…` or `gs://…`. */
   readonly artifactRoot: pulumi.Output<string>;
-  readonly serverPolicyStatements: pulumi.Output<IamStatement[]>;
-  readonly serverEnvironment: pulumi.Output<Record<string, string>>;
-  readonly serverSecrets: ServerSecret[];
 
   constructor(name: string, args: ArtifactStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     // The backend checks its arguments before the component registers anything.
-    const implementation = artifactBackend(args.settings.backend);
-    implementation.checkArgs(args);
+    const config = resolve(args);
+    const implementation = artifactBackend(config.settings.backend);
+    implementation.checkArgs(config);
     super("mlflow-platform:index:ArtifactStore", name, {}, opts);
-    const backend = implementation.create({ name, args, parent: this });
-    this.backend = args.settings.backend;
-    this.artifactRoot = backend.artifactRoot;
-    this.serverPolicyStatements = backend.serverPolicyStatements;
-    this.serverEnvironment = backend.serverEnvironment;
-    this.serverSecrets = backend.serverSecrets;
+    const storage = implementation.create({ name, args: config, parent: this });
+    storages.set(this, storage);
+    this.backend = config.settings.backend;
+    this.artifactRoot = storage.artifactRoot;
     this.registerOutputs({ artifactRoot: this.artifactRoot });
   }
+
+  /**
+   * Gives the server that runs as `grantee.role` read and write access to the artifacts (S3: a policy on the
+   * role, for the prefix only; GCS: federation trusting the role, or a key in a container; Azure: the
+   * container SAS), and returns what that server needs to use it.
+   */
+  grantReadWrite(grantee: ArtifactGrantee): ArtifactAccess {
+    return storages.get(this)!.grantReadWrite(grantee);
+  }
+}
+
+function resolve(args: ArtifactStoreArgs): ArtifactStoreConfig {
+  const settings = artifactStoreSettings(args);
+  return {
+    settings,
+    protect: args.protect ?? DEFAULTS.protect,
+    // Only S3 lives in an AWS region; Azure and GCS stores ask nothing of AWS.
+    awsRegion: settings.backend === "s3" ? awsRegion(args, "ArtifactStore") : args.awsRegion,
+    tags: defaultTags(args.tags),
+    alarmTopicArn: args.alarmTopicArn,
+  };
 }

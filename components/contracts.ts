@@ -3,57 +3,49 @@
 // depends on them (tests/unit/lazy-backends.test.ts checks that the import graph has no cycle).
 import type * as pulumi from "@pulumi/pulumi";
 import type * as iam from "@pulumi/aws/iam";
-import type {
-  ArtifactBackendName,
-  ArtifactStoreSettings,
-  ServerCompute,
-  ServerSettings,
-} from "../stacks/settings";
-import type { IamStatement } from "./iam";
+import type { ArtifactBackendName, ArtifactStoreSettings, ServerCompute, ServerSettings } from "./settings";
 import type { ServerSecret } from "./secret";
 
-/** The identity the tracking server runs as on AWS; foreign clouds trust it through federation. */
-export interface ServerIdentity {
-  roleName: pulumi.Input<string>;
-  roleArn: pulumi.Input<string>;
-  awsAccountId: pulumi.Input<string>;
+/** The identity a store grants access to: the server's role, and where it runs (GCS's credential depends on it). */
+export interface ArtifactGrantee {
+  role: iam.Role;
+  compute: ServerCompute;
 }
 
-export interface ArtifactStoreArgs {
-  /** Backend and its settings (from `mlflow-platform:artifactStore`). */
+/** What the server needs to use the store once granted: plain environment and credential secrets. */
+export interface ArtifactAccess {
+  environment: pulumi.Output<Record<string, string>>;
+  /** Credentials the server reads from Secrets Manager at start (foreign clouds). */
+  secrets: ServerSecret[];
+}
+
+/** An ArtifactStore's resolved args: what its backend builds from. */
+export interface ArtifactStoreConfig {
   settings: ArtifactStoreSettings;
   /** Retain the storage on `pulumi destroy` and protect it from deletion. */
   protect: boolean;
-  /** AWS region of the S3 bucket; only the `s3` backend needs it. */
+  /** AWS region of the S3 bucket; only the `s3` backend asks for it. */
   awsRegion?: string;
   tags: Record<string, string>;
-  /**
-   * The identity GCP federation trusts (the `gcs` backend). S3 and Azure grant through what they return
-   * (the role's statements, a SAS in a server secret) and need none.
-   */
-  server?: ServerIdentity;
-  /** Where the server runs; decides GCS's credential (ECS tasks have no EC2 metadata service). `gcs` only. */
-  compute?: ServerCompute;
   /** SNS topic for reminders the backend schedules (Azure: the SAS expiry, 30 days ahead). */
   alarmTopicArn?: pulumi.Input<string>;
 }
 
-/** What a backend gives the tracking server. */
-export interface ArtifactBackend {
+/** What a backend builds: the storage, and the way a server identity is given access to it. */
+export interface ArtifactStorage {
   /** The `--artifacts-destination`: `s3://…`, `wasbs://…` or `gs://…`. */
   artifactRoot: pulumi.Output<string>;
-  /** Statements for the server's AWS role (S3: the bucket prefix; others: none). */
-  serverPolicyStatements: pulumi.Output<IamStatement[]>;
-  /** Non-secret environment the server needs for this backend. */
-  serverEnvironment: pulumi.Output<Record<string, string>>;
-  /** Credentials the server reads from Secrets Manager at start (foreign clouds). */
-  serverSecrets: ServerSecret[];
+  /**
+   * Gives `grantee` read and write access (S3: a policy on its role; GCS: federation or a key for it; Azure:
+   * the container SAS) and returns what the server needs to use it. Resources it creates are the store's.
+   */
+  grantReadWrite(grantee: ArtifactGrantee): ArtifactAccess;
 }
 
 export interface ArtifactBackendContext {
   /** Name prefix for the backend's resources (the component's name). */
   name: string;
-  args: ArtifactStoreArgs;
+  args: ArtifactStoreConfig;
   /** Parent for every resource the backend creates. */
   parent: pulumi.ComponentResource;
 }
@@ -65,9 +57,9 @@ export interface ArtifactBackendContext {
 export interface ArtifactBackendModule {
   name: ArtifactBackendName;
   /** Throws, naming the argument, when the component's args lack what this backend needs. */
-  checkArgs(args: ArtifactStoreArgs): void;
-  /** Creates the storage and the server's access to it (every resource parented to `context.parent`). */
-  create(context: ArtifactBackendContext): ArtifactBackend;
+  checkArgs(args: ArtifactStoreConfig): void;
+  /** Creates the storage (every resource parented to `context.parent`). */
+  create(context: ArtifactBackendContext): ArtifactStorage;
 }
 
 export interface TrackingServerNetwork {
@@ -76,26 +68,24 @@ export interface TrackingServerNetwork {
   privateSubnetIds: pulumi.Output<string>[];
   /** The VPC's CIDR (container mode: the load balancer's egress to the tasks). */
   vpcCidrBlock?: pulumi.Output<string>;
-  /** Resources that give the public subnets their internet route (EC2 boots only after them). */
+  /**
+   * What the server must not boot before: the TrackingServer's `dependsOn`, e.g. the routes that give the
+   * public subnets their internet route (cloud-init installs packages at first boot).
+   */
   publicRoutes?: pulumi.Resource[];
 }
 
-export interface TrackingServerArgs {
+/** A TrackingServer's resolved args: what its compute mode builds from. */
+export interface TrackingServerConfig {
   settings: ServerSettings;
   awsRegion: string;
   network: TrackingServerNetwork;
-  /** The role the server runs as (see `createServerRole`). */
+  /** The role the server runs as. */
   role: iam.Role;
   /** `--artifacts-destination`. */
   artifactRoot: pulumi.Input<string>;
-  /** What the artifact backend needs: AWS permissions, plain environment, credential secrets. */
-  artifactPolicyStatements: pulumi.Input<IamStatement[]>;
+  /** Non-secret environment the artifact store needs. */
   artifactEnvironment: pulumi.Input<Record<string, string>>;
-  artifactSecrets: ServerSecret[];
-  /** The Secrets Manager secret holding the backend store URI. */
-  databaseSecret: ServerSecret["secret"];
-  /** Admin password from `pulumi config set --secret mlflow-platform:adminPassword`; generated if absent. */
-  adminPassword?: pulumi.Output<string>;
   /** SNS topic the server's alarms notify. */
   alarmTopicArn: pulumi.Input<string>;
   protect: boolean;
@@ -106,7 +96,7 @@ export interface TrackingServerArgs {
 export interface ComputeContext {
   name: string;
   parent: pulumi.ComponentResource;
-  args: TrackingServerArgs;
+  args: TrackingServerConfig;
   /** All secrets the server reads: backend store URI, auth secrets, artifact credentials. */
   secrets: ServerSecret[];
 }

@@ -5,24 +5,44 @@ import * as rds from "@pulumi/aws/rds";
 import * as random from "@pulumi/random";
 import { RDS_CA_BUNDLE_PATH } from "../server/render";
 import { rdsCaRegions } from "./rdsCaBundle";
-import { DatabaseSettings } from "../stacks/settings";
-import { storeSecret } from "./secret";
+import * as sns from "@pulumi/aws/sns";
+import * as vpc from "@pulumi/aws/vpc";
+import type { CommonArgs, DatabaseOptions } from "./args";
+import { awsRegion, databaseSettings, defaultTags, DEFAULTS, networkSettings } from "./defaults";
+import { Network } from "./network";
+import { DatabaseSettings } from "./settings";
+import { StoredSecret, storeSecret } from "./secret";
 
-export interface MetadataDatabaseArgs {
+/** Arguments of a MetadataDatabase: its size and protection, and the network it lives in. */
+export interface MetadataDatabaseArgs extends DatabaseOptions, CommonArgs {
+  /** An existing VPC; give `subnetIds` too. @default a new VPC (a child Network) */
+  vpcId?: pulumi.Input<string>;
+  /** Private subnets of `vpcId` in two or more availability zones. */
+  subnetIds?: pulumi.Input<string>[];
+  /** SNS topic the database's alarms notify. @default a new topic */
+  alarmTopicArn?: pulumi.Input<string>;
+  /** Days CloudWatch keeps the instance's PostgreSQL log. @default 30 */
+  logRetentionDays?: number;
+}
+
+/** A MetadataDatabase's resolved args. */
+interface DatabaseConfig {
   settings: DatabaseSettings;
-  /** The stack's region: whether the vendored RDS CA bundle can verify its databases (databaseTls). */
+  /** The region: whether the vendored RDS CA bundle can verify its databases (databaseTls). */
   awsRegion: string;
   vpcId: pulumi.Input<string>;
-  /** Private subnets in two or more availability zones. */
   subnetIds: pulumi.Input<string>[];
-  /** SNS topic the database's alarms notify. */
   alarmTopicArn: pulumi.Input<string>;
-  /** Deletion protection, a final snapshot on delete, and a recoverable secret. */
   protect: boolean;
-  /** Days CloudWatch keeps the instance's PostgreSQL log. */
   logRetentionDays: number;
   tags: Record<string, string>;
 }
+
+/** Where each database's ingress rules go: its security group, and the parent it was created under. */
+const ingressScopes = new WeakMap<
+  MetadataDatabase,
+  { parent?: pulumi.Resource; tags: Record<string, string> }
+>();
 
 export const DATABASE_NAME = "mlflow";
 export const DATABASE_USER = "mlflow";
@@ -81,56 +101,114 @@ export class MetadataDatabase extends pulumi.ComponentResource {
   readonly endpoint: pulumi.Output<string>;
   readonly securityGroupId: pulumi.Output<string>;
   /** Secrets Manager secret holding the SQLAlchemy URI (`postgresql://…?sslmode=verify-full&sslrootcert=…`). */
-  readonly connectionSecret: ReturnType<typeof storeSecret>;
+  readonly connectionSecret: StoredSecret;
   /** The SQLAlchemy URI, as a Pulumi secret. */
   readonly connectionUri: pulumi.Output<string>;
 
   constructor(name: string, args: MetadataDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlflow-platform:index:MetadataDatabase", name, {}, opts);
-    const { protect, tags } = args;
+    const config = resolve(name, args, this);
+    const { protect, tags } = config;
     const parent = { parent: this };
+    ingressScopes.set(this, { parent: opts?.parent, tags });
 
     const securityGroup = new ec2.SecurityGroup(
       `${name}-db`,
       {
-        vpcId: args.vpcId,
+        vpcId: config.vpcId,
         description: "MLflow metadata database: PostgreSQL from the tracking server only",
         // No rules here: the ingress rule from the server's group is added by the platform; no egress.
         tags: { ...tags, Name: `${name}-db` },
       },
       parent,
     );
-    const subnetGroup = new rds.SubnetGroup(`${name}-db`, { subnetIds: args.subnetIds, tags }, parent);
-    const parameterGroup = createParameterGroup(name, args, parent);
+    const subnetGroup = new rds.SubnetGroup(`${name}-db`, { subnetIds: config.subnetIds, tags }, parent);
+    const parameterGroup = createParameterGroup(name, config, parent);
     // URL-safe: the password goes into a SQLAlchemy URI.
     const password = new random.RandomPassword(`${name}-db`, { length: 40, special: false }, parent);
     const snapshotSuffix = new random.RandomId(`${name}-db-final-snapshot`, { byteLength: 4 }, parent);
     const identifier = plannedIdentifier(name, this);
-    const postgresLog = postgresLogGroup(name, identifier, args, parent);
+    const postgresLog = postgresLogGroup(name, identifier, config, parent);
 
     const instance = createDatabaseInstance(
       name,
-      args,
+      config,
       { identifier, password, snapshotSuffix, securityGroup, subnetGroup, parameterGroup, postgresLog },
       parent,
     );
     warnOnLegacyIdentifier(instance, identifier);
-    if (protect) warnOnQueuedChanges(instance, args.settings);
-    createDatabaseAlarms(name, args, instance, parent);
+    if (protect) warnOnQueuedChanges(instance, config.settings);
+    createDatabaseAlarms(name, config, instance, parent);
 
     this.address = instance.address;
     this.endpoint = pulumi.interpolate`${instance.address}:${instance.port}`;
     this.securityGroupId = securityGroup.id;
     this.connectionUri = pulumi.secret(
-      pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${instance.address}:${instance.port}/${DATABASE_NAME}?${databaseTls(args.awsRegion)}`,
+      pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${instance.address}:${instance.port}/${DATABASE_NAME}?${databaseTls(config.awsRegion)}`,
     );
     this.connectionSecret = storeSecret(
       `${name}-db-uri`,
       { description: "MLflow backend store URI (SQLAlchemy)", value: this.connectionUri, protect, tags },
       parent,
     );
-    this.registerOutputs({ endpoint: this.endpoint, connectionSecretArn: this.connectionSecret.arn });
+    this.registerOutputs({ endpoint: this.endpoint, connectionSecretArn: this.connectionSecret.secret.arn });
   }
+
+  /**
+   * Opens PostgreSQL to the members of `securityGroupId` (the database's group admits nobody else). The rule
+   * is the database's; `name` names it. Rules the platform made before this method existed keep their place
+   * through an alias to the database's own parent.
+   */
+  allowConnectionsFrom(
+    name: string,
+    securityGroupId: pulumi.Input<string>,
+    description = "PostgreSQL from the MLflow tracking server",
+  ): vpc.SecurityGroupIngressRule {
+    const scope = ingressScopes.get(this)!;
+    return new vpc.SecurityGroupIngressRule(
+      name,
+      {
+        securityGroupId: this.securityGroupId,
+        referencedSecurityGroupId: securityGroupId,
+        ipProtocol: "tcp",
+        fromPort: DATABASE_PORT,
+        toPort: DATABASE_PORT,
+        description,
+        tags: scope.tags,
+      },
+      { parent: this, aliases: scope.parent ? [{ parent: scope.parent }] : [] },
+    );
+  }
+}
+
+/** The args with their defaults, and a network and an alarm topic of its own when none is given. */
+function resolve(name: string, args: MetadataDatabaseArgs, parent: MetadataDatabase): DatabaseConfig {
+  const tags = defaultTags(args.tags);
+  const network = args.vpcId
+    ? { vpcId: args.vpcId, subnetIds: requireSubnets(args.subnetIds) }
+    : ownNetwork(name, tags, parent);
+  return {
+    settings: databaseSettings(args),
+    awsRegion: awsRegion(args, "MetadataDatabase"),
+    ...network,
+    alarmTopicArn: args.alarmTopicArn ?? new sns.Topic(`${name}-db-alarms`, { tags }, { parent }).arn,
+    protect: args.protect ?? DEFAULTS.protect,
+    logRetentionDays: args.logRetentionDays ?? DEFAULTS.server.logRetentionDays,
+    tags,
+  };
+}
+
+function requireSubnets(subnetIds: pulumi.Input<string>[] | undefined): pulumi.Input<string>[] {
+  if (!subnetIds || subnetIds.length < 2)
+    throw new Error(
+      "MetadataDatabase: vpcId needs subnetIds, private subnets in two or more availability zones",
+    );
+  return subnetIds;
+}
+
+function ownNetwork(name: string, tags: Record<string, string>, parent: MetadataDatabase) {
+  const network = new Network(name, { ...networkSettings(undefined), natGateway: false, tags }, { parent });
+  return { vpcId: network.vpcId, subnetIds: network.privateSubnetIds };
 }
 
 /**
@@ -142,7 +220,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
  */
 function createParameterGroup(
   name: string,
-  { settings, protect, tags }: MetadataDatabaseArgs,
+  { settings, protect, tags }: DatabaseConfig,
   parent: pulumi.ResourceOptions,
 ): rds.ParameterGroup {
   return new rds.ParameterGroup(
@@ -176,7 +254,7 @@ interface DatabaseInstanceParts {
 /** The PostgreSQL instance: private, encrypted, backed up; protected stacks keep it and a final snapshot. */
 function createDatabaseInstance(
   name: string,
-  { settings, protect, tags }: MetadataDatabaseArgs,
+  { settings, protect, tags }: DatabaseConfig,
   parts: DatabaseInstanceParts,
   parent: pulumi.ResourceOptions,
 ): rds.Instance {
@@ -240,7 +318,7 @@ function createDatabaseInstance(
 /** Free storage, RDS's storage events, and CPU (saturation shows before timeouts do), to the alarm topic. */
 function createDatabaseAlarms(
   name: string,
-  args: MetadataDatabaseArgs,
+  args: DatabaseConfig,
   instance: rds.Instance,
   parent: pulumi.ResourceOptions,
 ): void {
@@ -318,7 +396,7 @@ export function rdsIdentifier(name: string, hex: string): string {
 function postgresLogGroup(
   name: string,
   identifier: pulumi.Output<string>,
-  args: MetadataDatabaseArgs,
+  args: DatabaseConfig,
   parent: pulumi.ResourceOptions,
 ): cloudwatch.LogGroup {
   return new cloudwatch.LogGroup(

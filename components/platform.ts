@@ -1,17 +1,36 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as sns from "@pulumi/aws/sns";
-import * as vpc from "@pulumi/aws/vpc";
-import { PlatformSettings } from "../stacks/settings";
+import type {
+  ArtifactStoreOptions,
+  CommonArgs,
+  DatabaseOptions,
+  NetworkOptions,
+  ServerOptions,
+} from "./args";
 import { ArtifactStore } from "./artifactStore";
-import { MetadataDatabase, DATABASE_PORT } from "./metadataDatabase";
+import { awsRegion, DEFAULTS, defaultTags, networkSettings, serverSettings } from "./defaults";
+import { MetadataDatabase } from "./metadataDatabase";
 import { Network } from "./network";
 import { computeMode } from "./registry";
-import { TrackingServer, createServerRole } from "./trackingServer";
+import { ServerSettings } from "./settings";
+import { TrackingServer, TrackingServerNetwork, createServerRole } from "./trackingServer";
 
-export interface MlflowPlatformArgs {
-  settings: PlatformSettings;
-  /** From `pulumi config set --secret mlflow-platform:adminPassword`; generated when absent. */
-  adminPassword?: pulumi.Output<string>;
+/** Arguments of the whole platform: every one optional; `{}` is the dev-sized S3 + EC2 platform. */
+export interface MlflowPlatformArgs extends CommonArgs {
+  /** The VPC: a new one, or yours. @default a new VPC across 2 zones */
+  network?: NetworkOptions;
+  /** The artifact store. @default S3 */
+  artifactStore?: ArtifactStoreOptions;
+  /** The metadata database. @default db.t4g.micro, PostgreSQL 17, 20-100 GiB, 7 days of backups */
+  database?: DatabaseOptions;
+  /** The tracking server. @default one t3.small EC2 instance, HTTPS with an ACME certificate for its IP */
+  server?: ServerOptions;
+  /** Addresses subscribed (by email) to the alarm topic. @default none */
+  alarmEmails?: string[];
+  /** An existing SNS topic the alarms notify (e.g. the team's pager). @default a new topic */
+  alarmTopicArn?: pulumi.Input<string>;
+  /** The MLflow admin password. @default a generated 32-character password */
+  adminPassword?: pulumi.Input<string>;
 }
 
 /** The whole MLflow tracking service: network, artifact store, metadata database and tracking server. */
@@ -27,98 +46,66 @@ export class MlflowPlatform extends pulumi.ComponentResource {
 
   constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlflow-platform:index:MlflowPlatform", name, {}, opts);
-    const { settings } = args;
     const parent = { parent: this };
-    const tags = { Project: settings.project, Stack: settings.stack, ManagedBy: "pulumi", ...settings.tags };
+    const tags = defaultTags(args.tags);
+    const protect = args.protect ?? DEFAULTS.protect;
+    const region = awsRegion(args, "MlflowPlatform");
+    const server = serverSettings(args.server);
+    const common = { awsRegion: region, protect, tags };
 
-    const alarmTopicArn = alarmTopic(name, settings, tags, parent);
-
-    const network = new Network(
-      name,
-      {
-        cidrBlock: settings.network.cidrBlock,
-        availabilityZoneCount: settings.network.availabilityZoneCount,
-        availabilityZoneIds: settings.network.availabilityZoneIds,
-        ...computeMode(settings.server.compute).networkNeeds(settings.server),
-        tags,
-      },
-      parent,
-    );
-    const role = createServerRole(name, settings.server.compute, tags, parent);
+    const alarmTopicArn = alarmTopic(name, args, tags, parent);
+    const network = platformNetwork(name, args.network, server, tags, this);
+    const role = createServerRole(name, server.compute, tags, parent);
     const artifactStore = new ArtifactStore(
       name,
-      {
-        settings: settings.artifactStore,
-        protect: settings.protect,
-        awsRegion: settings.awsRegion,
-        tags,
-        compute: settings.server.compute,
-        alarmTopicArn,
-        server: {
-          roleName: role.name,
-          roleArn: role.arn,
-          awsAccountId: role.arn.apply((arn) => arn.split(":")[4]),
-        },
-      },
+      { ...args.artifactStore, ...common, alarmTopicArn },
       parent,
     );
+    const artifactAccess = artifactStore.grantReadWrite({ role, compute: server.compute });
     const database = new MetadataDatabase(
       name,
       {
-        settings: settings.database,
-        awsRegion: settings.awsRegion,
+        ...args.database,
+        ...common,
         vpcId: network.vpcId,
         subnetIds: network.privateSubnetIds,
         alarmTopicArn,
-        protect: settings.protect,
-        logRetentionDays: settings.server.logRetentionDays,
-        tags,
+        logRetentionDays: server.logRetentionDays,
       },
       parent,
     );
-    const server = new TrackingServer(
+    const trackingServer = new TrackingServer(
       name,
       {
-        settings: settings.server,
-        awsRegion: settings.awsRegion,
-        network,
+        ...server,
+        ...common,
+        vpcId: network.vpcId,
+        vpcCidrBlock: network.vpcCidrBlock,
+        publicSubnetIds: network.publicSubnetIds,
+        privateSubnetIds: network.privateSubnetIds,
         role,
         artifactRoot: artifactStore.artifactRoot,
-        artifactPolicyStatements: artifactStore.serverPolicyStatements,
-        artifactEnvironment: artifactStore.serverEnvironment,
-        artifactSecrets: artifactStore.serverSecrets,
-        databaseSecret: database.connectionSecret,
+        artifactEnvironment: artifactAccess.environment,
+        artifactSecrets: artifactAccess.secrets,
+        backendStoreUri: database.connectionSecret,
         adminPassword: args.adminPassword,
         alarmTopicArn,
-        protect: settings.protect,
-        tags,
       },
-      parent,
+      // cloud-init installs packages at first boot: the public subnets' internet routes must exist by then.
+      { ...parent, dependsOn: network.publicRoutes ?? [] },
     );
     // The one way into the database: PostgreSQL from the server's security group.
-    new vpc.SecurityGroupIngressRule(
-      `${name}-db-from-server`,
-      {
-        securityGroupId: database.securityGroupId,
-        referencedSecurityGroupId: server.securityGroupId,
-        ipProtocol: "tcp",
-        fromPort: DATABASE_PORT,
-        toPort: DATABASE_PORT,
-        description: "PostgreSQL from the MLflow tracking server",
-        tags,
-      },
-      parent,
-    );
+    database.allowConnectionsFrom(`${name}-db-from-server`, trackingServer.securityGroupId);
 
-    this.trackingUri = server.trackingUri;
+    this.trackingUri = trackingServer.trackingUri;
     this.artifactRoot = artifactStore.artifactRoot;
     this.databaseEndpoint = database.endpoint;
-    this.serverCompute = server.compute;
+    this.serverCompute = trackingServer.compute;
     this.alarmTopicArn = alarmTopicArn;
     this.clientEnv = pulumi.secret(
-      pulumi.interpolate`MLFLOW_TRACKING_URI=${server.trackingUri}
-MLFLOW_TRACKING_USERNAME=${server.adminUsername}
-MLFLOW_TRACKING_PASSWORD=${server.adminPassword}
+      pulumi.interpolate`MLFLOW_TRACKING_URI=${trackingServer.trackingUri}
+MLFLOW_TRACKING_USERNAME=${trackingServer.adminUsername}
+MLFLOW_TRACKING_PASSWORD=${trackingServer.adminPassword}
 `,
     );
     this.registerOutputs({
@@ -132,21 +119,45 @@ MLFLOW_TRACKING_PASSWORD=${server.adminPassword}
   }
 }
 
+/** The caller's VPC (`network.vpcId`), or a new one sized for the server's compute mode. */
+function platformNetwork(
+  name: string,
+  options: NetworkOptions | undefined,
+  server: ServerSettings,
+  tags: Record<string, string>,
+  parent: MlflowPlatform,
+): TrackingServerNetwork {
+  if (options?.vpcId) {
+    const ids = (list: pulumi.Input<string>[] | undefined) => (list ?? []).map((id) => pulumi.output(id));
+    return {
+      vpcId: pulumi.output(options.vpcId),
+      vpcCidrBlock: options.vpcCidrBlock === undefined ? undefined : pulumi.output(options.vpcCidrBlock),
+      publicSubnetIds: ids(options.publicSubnetIds),
+      privateSubnetIds: ids(options.privateSubnetIds),
+    };
+  }
+  return new Network(
+    name,
+    { ...networkSettings(options), ...computeMode(server.compute).networkNeeds(server), tags },
+    { parent },
+  );
+}
+
 /**
  * The topic every alarm notifies: `alarmTopicArn` from config (an existing topic, e.g. the team's pager), or
  * a new one. `alarmEmails` subscribe to it either way.
  */
 function alarmTopic(
   name: string,
-  settings: PlatformSettings,
+  args: MlflowPlatformArgs,
   tags: Record<string, string>,
   parent: pulumi.ResourceOptions,
 ): pulumi.Output<string> {
   // Alarm messages carry no secrets; CloudWatch cannot publish to a topic under the AWS-managed SNS key.
-  const arn = settings.alarmTopicArn
-    ? pulumi.output(settings.alarmTopicArn)
+  const arn = args.alarmTopicArn
+    ? pulumi.output(args.alarmTopicArn)
     : new sns.Topic(`${name}-alarms`, { tags }, parent).arn;
-  settings.alarmEmails.forEach(
+  (args.alarmEmails ?? []).forEach(
     (email, i) =>
       new sns.TopicSubscription(
         `${name}-alarms-${i}`,

@@ -3,7 +3,7 @@
 // cloud SDK of its own backend only: an S3 stack never imports @pulumi/azure-native or @pulumi/gcp
 // (tests/unit/lazy-backends.test.ts). Adding a backend or a compute mode: one file and one line here.
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
-import type { ArtifactBackendName, ServerCompute } from "../stacks/settings";
+import type { ArtifactBackendName, ServerCompute } from "./settings";
 import type { ArtifactBackendModule, ComputeModeModule } from "./contracts";
 
 const BACKEND_MODULES: Record<ArtifactBackendName, () => ArtifactBackendModule> = {

@@ -1,22 +1,26 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as secretsmanager from "@pulumi/aws/secretsmanager";
 
-import type { SecretVariable } from "../server/render";
+import { SecretVariable } from "../server/render";
 
 /** The server environment variable a secret is delivered as: the names server/start.sh resolves. */
-export type { SecretVariable };
+export { SecretVariable };
 
 /**
  * A Secrets Manager secret and the version that holds its value. The secret (its ARN) exists seconds after
  * creation, its value only once the version is written, which for the database URI is after RDS is
  * available: whatever reads the value when it starts must depend on `version`, not only use the ARN.
  */
-export type StoredSecret = secretsmanager.Secret & { readonly version: secretsmanager.SecretVersion };
+export interface StoredSecret {
+  secret: secretsmanager.Secret;
+  /** The version holding the value; absent for a secret written outside this program. */
+  version?: secretsmanager.SecretVersion;
+}
 
 /** A value the tracking server reads from AWS Secrets Manager at start. */
-export interface ServerSecret {
+export interface ServerSecret extends StoredSecret {
+  /** The environment variable server/start.sh exports it as. */
   variable: SecretVariable;
-  secret: StoredSecret;
 }
 
 /**
@@ -25,13 +29,13 @@ export interface ServerSecret {
  * the running server without a restart. The others are read once, when the server starts.
  */
 export const RENEWED_WHILE_RUNNING: readonly SecretVariable[] = Object.freeze([
-  "AZURE_STORAGE_CONNECTION_STRING",
-  "GOOGLE_CREDENTIALS_JSON",
+  SecretVariable.AzureStorageConnectionString,
+  SecretVariable.GoogleCredentialsJson,
 ]);
 
 /** The versions of the given secrets: the `dependsOn` of anything that reads them when it starts. */
-export function secretVersions(secrets: ServerSecret[]): secretsmanager.SecretVersion[] {
-  return secrets.map((s) => s.secret.version);
+export function secretVersions(secrets: StoredSecret[]): secretsmanager.SecretVersion[] {
+  return secrets.flatMap((s) => (s.version ? [s.version] : []));
 }
 
 export interface StoredSecretArgs {
@@ -48,7 +52,7 @@ export function storeSecret(
   name: string,
   args: StoredSecretArgs,
   opts: pulumi.CustomResourceOptions,
-): StoredSecret {
+): Required<StoredSecret> {
   const secret = new secretsmanager.Secret(
     name,
     {
@@ -63,6 +67,5 @@ export function storeSecret(
     { secretId: secret.id, secretString: pulumi.secret(args.value) },
     opts,
   );
-  // On the secret itself, so every caller that passes the secret on also passes its version.
-  return Object.assign(secret, { version });
+  return { secret, version };
 }

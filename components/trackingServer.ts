@@ -1,23 +1,56 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as iam from "@pulumi/aws/iam";
+import * as sns from "@pulumi/aws/sns";
 import * as random from "@pulumi/random";
-import { ServerCompute } from "../stacks/settings";
-import type { TrackingServerArgs } from "./contracts";
+import type { CommonArgs, ServerOptions } from "./args";
+import type { TrackingServerConfig, TrackingServerNetwork } from "./contracts";
+import { awsRegion, defaultTags, DEFAULTS, networkSettings, serverSettings } from "./defaults";
 import { assumeRolePolicy } from "./iam";
+import { Network } from "./network";
 import { computeMode } from "./registry";
-import { ServerSecret, storeSecret } from "./secret";
+import { ServerSecret, StoredSecret, storeSecret } from "./secret";
+import { ServerCompute, ServerSettings } from "./settings";
 
 export type {
   ComputeContext,
   ComputeModeModule,
   ServerDeployment,
-  TrackingServerArgs,
+  TrackingServerConfig,
   TrackingServerNetwork,
 } from "./contracts";
 
+/** Arguments of a TrackingServer: what it serves (undefaultable), where, and how. */
+export interface TrackingServerArgs extends ServerOptions, CommonArgs {
+  /** MLflow's `--artifacts-destination` (an ArtifactStore's `artifactRoot`). */
+  artifactRoot: pulumi.Input<string>;
+  /** Plain environment the artifact store needs (from `ArtifactStore.grantReadWrite`). @default none */
+  artifactEnvironment?: pulumi.Input<{ [key: string]: string }>;
+  /** Credentials the artifact store needs (from `ArtifactStore.grantReadWrite`). @default none */
+  artifactSecrets?: ServerSecret[];
+  /** The secret holding the backend store URI (a MetadataDatabase's `connectionSecret`). */
+  backendStoreUri: StoredSecret;
+  /**
+   * The IAM role the server runs as; the store grants it access. @default a new role trusting the compute
+   * mode's service
+   */
+  role?: iam.Role;
+  /** An existing VPC; give its subnets too. @default a new VPC (a child Network) */
+  vpcId?: pulumi.Input<string>;
+  /** The existing VPC's CIDR (container mode: the load balancer's egress to the tasks). */
+  vpcCidrBlock?: pulumi.Input<string>;
+  /** Public subnets of `vpcId` (the EC2 instance or the load balancer). */
+  publicSubnetIds?: pulumi.Input<string>[];
+  /** Private subnets of `vpcId` with a NAT route (container tasks). */
+  privateSubnetIds?: pulumi.Input<string>[];
+  /** The MLflow admin password. @default a generated 32-character password */
+  adminPassword?: pulumi.Input<string>;
+  /** SNS topic the server's alarms notify. @default a new topic */
+  alarmTopicArn?: pulumi.Input<string>;
+}
+
 /**
- * The IAM role the tracking server runs as. Created before the artifact store, which grants this role (and
- * only it) access, including through federation on Azure and GCP.
+ * The IAM role the tracking server runs as. The platform creates it before the artifact store grants it
+ * access (GCP federation trusts this role, and only it).
  */
 export function createServerRole(
   name: string,
@@ -41,50 +74,43 @@ export function createServerRole(
  * container. It reads every secret from Secrets Manager at start; none is ever in user data or plain env.
  */
 export class TrackingServer extends pulumi.ComponentResource {
+  /** `https://<elastic ip or domain>` (`http://` only with allowPlainHttp). */
   readonly trackingUri: pulumi.Output<string>;
+  /** The security group the server (instance or tasks) runs in: what a database admits. */
   readonly securityGroupId: pulumi.Output<string>;
+  /** The IAM role the server runs as. */
+  readonly role: iam.Role;
   readonly adminUsername: string;
   /** The admin password, as a Pulumi secret. */
   readonly adminPassword: pulumi.Output<string>;
+  /** Where the server runs. */
   readonly compute: ServerCompute;
 
   constructor(name: string, args: TrackingServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlflow-platform:index:TrackingServer", name, {}, opts);
-    const { settings, protect, tags } = args;
+    const settings = serverSettings(args);
+    const tags = defaultTags(args.tags);
+    const protect = args.protect ?? DEFAULTS.protect;
     const parent = { parent: this };
 
+    this.role = args.role ?? createServerRole(name, settings.compute, tags, parent);
     this.adminPassword = pulumi.secret(
       args.adminPassword ??
         new random.RandomPassword(`${name}-admin`, { length: 32, special: false }, parent).result,
     );
-    // Signs the auth app's sessions; the same on every replica.
-    const flaskSecretKey = new random.RandomPassword(
-      `${name}-flask-key`,
-      { length: 64, special: false },
-      parent,
-    );
-    const secrets: ServerSecret[] = [
-      { variable: "MLFLOW_BACKEND_STORE_URI", secret: args.databaseSecret },
-      {
-        variable: "MLFLOW_AUTH_ADMIN_PASSWORD",
-        secret: storeSecret(
-          `${name}-admin-password`,
-          { description: "MLflow admin password", value: this.adminPassword, protect, tags },
-          parent,
-        ),
-      },
-      {
-        variable: "MLFLOW_FLASK_SERVER_SECRET_KEY",
-        secret: storeSecret(
-          `${name}-flask-key`,
-          { description: "MLflow auth session signing key", value: flaskSecretKey.result, protect, tags },
-          parent,
-        ),
-      },
-      ...args.artifactSecrets,
-    ];
-
-    const deployment = computeMode(settings.compute).create({ name, parent: this, args, secrets });
+    const secrets = serverSecrets(name, args, this.adminPassword, { protect, tags, parent });
+    const config: TrackingServerConfig = {
+      settings,
+      awsRegion: awsRegion(args, "TrackingServer"),
+      network: serverNetwork(name, args, settings, { tags, parent: this, bootAfter: opts?.dependsOn }),
+      role: this.role,
+      artifactRoot: args.artifactRoot,
+      artifactEnvironment: args.artifactEnvironment ?? {},
+      alarmTopicArn: args.alarmTopicArn ?? new sns.Topic(`${name}-alarms`, { tags }, parent).arn,
+      protect,
+      tags,
+    };
+    const deployment = computeMode(settings.compute).create({ name, parent: this, args: config, secrets });
 
     this.compute = settings.compute;
     this.adminUsername = settings.adminUsername;
@@ -92,4 +118,79 @@ export class TrackingServer extends pulumi.ComponentResource {
     this.securityGroupId = deployment.securityGroupId;
     this.registerOutputs({ trackingUri: this.trackingUri, securityGroupId: this.securityGroupId });
   }
+}
+
+/** Every secret the server reads: the backend store URI, its auth secrets, the artifact credentials. */
+function serverSecrets(
+  name: string,
+  args: TrackingServerArgs,
+  adminPassword: pulumi.Output<string>,
+  {
+    protect,
+    tags,
+    parent,
+  }: { protect: boolean; tags: Record<string, string>; parent: pulumi.ResourceOptions },
+): ServerSecret[] {
+  // Signs the auth app's sessions; the same on every replica.
+  const flaskSecretKey = new random.RandomPassword(
+    `${name}-flask-key`,
+    { length: 64, special: false },
+    parent,
+  );
+  const stored = (suffix: string, description: string, value: pulumi.Input<string>) =>
+    storeSecret(`${name}-${suffix}`, { description, value, protect, tags }, parent);
+  return [
+    { variable: "MLFLOW_BACKEND_STORE_URI", ...args.backendStoreUri },
+    {
+      variable: "MLFLOW_AUTH_ADMIN_PASSWORD",
+      ...stored("admin-password", "MLflow admin password", adminPassword),
+    },
+    {
+      variable: "MLFLOW_FLASK_SERVER_SECRET_KEY",
+      ...stored("flask-key", "MLflow auth session signing key", flaskSecretKey.result),
+    },
+    ...(args.artifactSecrets ?? []),
+  ];
+}
+
+/**
+ * The caller's VPC, or a Network of the server's own sized for its compute mode. `bootAfter` (the
+ * component's dependsOn, e.g. the platform's public routes) is what the server must not boot before.
+ */
+function serverNetwork(
+  name: string,
+  args: TrackingServerArgs,
+  settings: ServerSettings,
+  { tags, parent, bootAfter }: { tags: Record<string, string>; parent: TrackingServer; bootAfter: unknown },
+): TrackingServerNetwork {
+  const publicRoutes = Array.isArray(bootAfter) ? bootAfter.filter(pulumi.Resource.isInstance) : [];
+  if (args.vpcId) {
+    if (!args.publicSubnetIds?.length)
+      throw new Error(
+        "TrackingServer: vpcId needs publicSubnetIds (and privateSubnetIds for container compute)",
+      );
+    if (settings.compute === "container" && (!args.privateSubnetIds?.length || !args.vpcCidrBlock))
+      throw new Error(
+        "TrackingServer: container compute in an existing VPC needs privateSubnetIds and vpcCidrBlock",
+      );
+    return {
+      vpcId: pulumi.output(args.vpcId),
+      vpcCidrBlock: args.vpcCidrBlock === undefined ? undefined : pulumi.output(args.vpcCidrBlock),
+      publicSubnetIds: args.publicSubnetIds.map((id) => pulumi.output(id)),
+      privateSubnetIds: (args.privateSubnetIds ?? []).map((id) => pulumi.output(id)),
+      publicRoutes,
+    };
+  }
+  const network = new Network(
+    name,
+    { ...networkSettings(undefined), ...computeMode(settings.compute).networkNeeds(settings), tags },
+    { parent },
+  );
+  return {
+    vpcId: network.vpcId,
+    vpcCidrBlock: network.vpcCidrBlock,
+    publicSubnetIds: network.publicSubnetIds,
+    privateSubnetIds: network.privateSubnetIds,
+    publicRoutes: [...publicRoutes, ...network.publicRoutes],
+  };
 }

@@ -44,20 +44,17 @@ export interface ServerRuntimeConfig {
   gcOlderThan?: string;
 }
 
-export type SecretVariable =
-  | "MLFLOW_BACKEND_STORE_URI"
-  | "MLFLOW_AUTH_ADMIN_PASSWORD"
-  | "MLFLOW_FLASK_SERVER_SECRET_KEY"
-  | "AZURE_STORAGE_CONNECTION_STRING"
-  | "GOOGLE_CREDENTIALS_JSON";
+/** The environment variables server/start.sh resolves from Secrets Manager (an enum for other languages). */
+export const SecretVariable = {
+  BackendStoreUri: "MLFLOW_BACKEND_STORE_URI",
+  AdminPassword: "MLFLOW_AUTH_ADMIN_PASSWORD",
+  FlaskSecretKey: "MLFLOW_FLASK_SERVER_SECRET_KEY",
+  AzureStorageConnectionString: "AZURE_STORAGE_CONNECTION_STRING",
+  GoogleCredentialsJson: "GOOGLE_CREDENTIALS_JSON",
+} as const;
+export type SecretVariable = (typeof SecretVariable)[keyof typeof SecretVariable];
 
-export const SECRET_VARIABLES: readonly SecretVariable[] = Object.freeze([
-  "MLFLOW_BACKEND_STORE_URI",
-  "MLFLOW_AUTH_ADMIN_PASSWORD",
-  "MLFLOW_FLASK_SERVER_SECRET_KEY",
-  "AZURE_STORAGE_CONNECTION_STRING",
-  "GOOGLE_CREDENTIALS_JSON",
-] as const);
+export const SECRET_VARIABLES: readonly SecretVariable[] = Object.freeze(Object.values(SecretVariable));
 
 /** Measured on 2 vCPUs (server/BENCHMARKS.md). */
 export const DEFAULT_WORKERS = 2;

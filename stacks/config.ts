@@ -1,13 +1,8 @@
 // Turns raw stack config into typed, defaulted PlatformSettings. Everything invalid stops the program here,
 // before any resource is registered, with a message naming the key, the value and what is allowed.
 import { getProject, getStack, log, runtime } from "@pulumi/pulumi";
-import {
-  ACME_PATTERNS,
-  DEFAULT_POOL,
-  DEFAULT_WORKERS,
-  LETS_ENCRYPT_DIRECTORY,
-  pinnedMlflowVersion,
-} from "../server/render";
+import { ACME_PATTERNS, DEFAULT_POOL, pinnedMlflowVersion } from "../server/render";
+import { DEFAULTS as COMPONENT_DEFAULTS } from "../components/defaults";
 import {
   ACME_CHALLENGES,
   AcmeSettings,
@@ -32,48 +27,11 @@ export const TOP_LEVEL_KEYS = childKeys("");
 // `pulumi config set` writes there). Set by loadSettings for the error messages of the readers below.
 let ns = NAMESPACE;
 
-/** Defaults for every key that has a safe one (DESIGN.md's config contract). */
-export const DEFAULTS = {
-  network: { cidrBlock: "10.42.0.0/16", availabilityZoneCount: 2 } satisfies NetworkSettings,
-  artifactStore: {
-    backend: "s3",
-    prefix: "mlflow",
-    noncurrentVersionExpirationDays: 30,
-    abortIncompleteUploadDays: 7,
-  } satisfies ArtifactStoreSettings,
-  database: {
-    instanceClass: "db.t4g.micro",
-    engineVersion: "17",
-    allocatedStorageGb: 20,
-    maxAllocatedStorageGb: 100,
-    backupRetentionDays: 7,
-    multiAz: false,
-  } satisfies DatabaseSettings,
-  server: {
-    compute: "ec2",
-    // The version server/requirements.txt locks (DESIGN.md says 3.18.0; see server/requirements.in for why not).
-    mlflowVersion: pinnedMlflowVersion(),
-    allowedCidrs: ["0.0.0.0/0"],
-    adminUsername: "admin",
-    workers: DEFAULT_WORKERS,
-    instanceType: "t3.small",
-    rootVolumeGb: 20,
-    logRetentionDays: 30,
-    gcRetentionDays: 30,
-    allowPlainHttp: false,
-    acme: { directoryUrl: LETS_ENCRYPT_DIRECTORY, challenge: "http-01" },
-    container: {
-      cpu: 1024,
-      memoryMb: 2048,
-      desiredCount: 2,
-      minCount: 2,
-      maxCount: 4,
-      targetCpuPercent: 60,
-      imageRetentionCount: 10,
-    },
-  } satisfies ServerSettings,
-  awsRegion: "us-east-1",
-};
+/**
+ * Defaults for every key that has a safe one (DESIGN.md's config contract): the components' own, and the
+ * stack's region.
+ */
+export const DEFAULTS = { ...COMPONENT_DEFAULTS, awsRegion: "us-east-1" };
 
 /** PostgreSQL major versions RDS offers and the provider accepts. */
 const POSTGRES_MAJOR_VERSIONS = ["14", "15", "16", "17"];
@@ -388,7 +346,7 @@ function readArtifactStore(value: unknown, now: Date): ArtifactStoreSettings {
           gcs.location,
           /^[A-Za-z][A-Za-z0-9-]{1,30}$/,
           "a GCS location such as US or europe-west1",
-        )?.toUpperCase() ?? "US",
+        )?.toUpperCase() ?? DEFAULTS.gcsLocation,
     };
   }
   return settings;
@@ -656,7 +614,7 @@ function readAcme(key: string, value: unknown, domain: string | undefined): Acme
     `${key}.directoryUrl`,
     raw.directoryUrl ?? d.directoryUrl,
     ACME_PATTERNS.directoryUrl,
-    `an https URL of an ACME directory such as ${LETS_ENCRYPT_DIRECTORY} (the default)`,
+    `an https URL of an ACME directory such as ${d.directoryUrl} (the default)`,
   );
   const email = optionalString(
     `${key}.email`,

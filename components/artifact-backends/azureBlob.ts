@@ -6,12 +6,12 @@ import * as random from "@pulumi/random";
 import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import * as resources from "@pulumi/azure-native/resources";
 import * as storage from "@pulumi/azure-native/storage";
-import type { AzureBlobSettings } from "../../stacks/settings";
+import type { AzureBlobSettings } from "../settings";
 import type {
-  ArtifactBackend,
+  ArtifactStorage,
   ArtifactBackendContext,
   ArtifactBackendModule,
-  ArtifactStoreArgs,
+  ArtifactStoreConfig,
 } from "../contracts";
 import { policyDocument } from "../iam";
 import { storeSecret } from "../secret";
@@ -27,7 +27,7 @@ export const AZURE_SAS_PERMISSIONS = "racwdl";
  * deletes old versions. The server (on AWS) gets a service SAS for that one container only, over HTTPS, as
  * `AZURE_STORAGE_CONNECTION_STRING` in Secrets Manager. Why a SAS and how to rotate it: examples/README.md.
  */
-export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendContext): ArtifactBackend {
+export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendContext): ArtifactStorage {
   const { settings, protect, tags } = args;
   const azure = azureSettings(args);
 
@@ -156,10 +156,12 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
 
   return {
     artifactRoot: pulumi.interpolate`wasbs://${container.name}@${account.name}.blob.core.windows.net/${settings.prefix}`,
-    // No AWS permissions beyond the secret, which the compute grants for every server secret.
-    serverPolicyStatements: pulumi.output([]),
-    serverEnvironment: pulumi.output<Record<string, string>>({}),
-    serverSecrets: [{ variable: "AZURE_STORAGE_CONNECTION_STRING", secret }],
+    // The SAS is the grant; it needs no AWS permission beyond reading its secret, which the compute grants
+    // for every server secret.
+    grantReadWrite: () => ({
+      environment: pulumi.output<Record<string, string>>({}),
+      secrets: [{ variable: "AZURE_STORAGE_CONNECTION_STRING", ...secret }],
+    }),
   };
 }
 
@@ -313,7 +315,7 @@ export function sasExpiry(configured: string | undefined, now = new Date()): str
 }
 
 /** The backend's own settings (stacks/config.ts validates their values). */
-function azureSettings(args: ArtifactStoreArgs): AzureBlobSettings {
+function azureSettings(args: ArtifactStoreConfig): AzureBlobSettings {
   if (!args.settings.azureBlob)
     throw new Error('ArtifactStore: settings.azureBlob is missing; the "azureBlob" backend needs it');
   return args.settings.azureBlob;

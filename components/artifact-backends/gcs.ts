@@ -5,13 +5,14 @@ import * as gcpIam from "@pulumi/gcp/iam";
 import * as projects from "@pulumi/gcp/projects";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import * as storage from "@pulumi/gcp/storage";
-import type { GcsSettings, ServerCompute } from "../../stacks/settings";
+import type * as iam from "@pulumi/aws/iam";
+import type { GcsSettings } from "../settings";
 import type {
-  ArtifactBackend,
   ArtifactBackendContext,
   ArtifactBackendModule,
-  ArtifactStoreArgs,
-  ServerIdentity,
+  ArtifactGrantee,
+  ArtifactStorage,
+  ArtifactStoreConfig,
 } from "../contracts";
 import { storeSecret } from "../secret";
 
@@ -39,9 +40,9 @@ const IMDS = "http://169.254.169.254";
  * Either way the credential reaches the server as `GOOGLE_CREDENTIALS_JSON` from Secrets Manager; start.sh
  * writes it to a 0600 file for Application Default Credentials. Details: examples/README.md.
  */
-export function createGcsBackend({ name, args, parent }: ArtifactBackendContext): ArtifactBackend {
+export function createGcsBackend({ name, args, parent }: ArtifactBackendContext): ArtifactStorage {
   const { settings, protect, tags } = args;
-  const { gcs, server, compute } = gcsArgs(args);
+  const gcs = gcsSettings(args);
   const project = gcs.project;
 
   // Every GCP setting comes from the stack config, through this one provider.
@@ -120,12 +121,40 @@ export function createGcsBackend({ name, args, parent }: ArtifactBackendContext)
     opts,
   );
 
+  let granted = false;
+  return {
+    artifactRoot: pulumi.interpolate`gs://${bucket.name}/${settings.prefix}`,
+    grantReadWrite: (grantee) => {
+      // Each grant would create the same federation resources again: one server per store.
+      if (granted) throw new Error(`ArtifactStore ${name}: the gcs backend grants access to one server only`);
+      granted = true;
+      const secret = serverCredential(name, grantee, account, project, { protect, tags, opts });
+      // No AWS permissions beyond the secret, which the compute grants for every server secret.
+      return {
+        environment: pulumi.output<Record<string, string>>({ GOOGLE_CLOUD_PROJECT: project }),
+        secrets: [{ variable: "GOOGLE_CREDENTIALS_JSON", ...secret }],
+      };
+    },
+  };
+}
+
+/** The server's credential, in a secret: keyless federation on EC2, a key of the account in a container. */
+function serverCredential(
+  name: string,
+  { role, compute }: ArtifactGrantee,
+  account: serviceaccount.Account,
+  project: string,
+  {
+    protect,
+    tags,
+    opts,
+  }: { protect: boolean; tags: Record<string, string>; opts: pulumi.CustomResourceOptions },
+) {
   const credentials: pulumi.Output<string> =
     compute === "ec2"
-      ? workloadIdentityCredentials(name, server, account, project, opts)
+      ? workloadIdentityCredentials(name, role, account, project, opts)
       : serviceAccountKeyCredentials(name, account, opts);
-
-  const secret = storeSecret(
+  return storeSecret(
     `${name}-gcs`,
     {
       description:
@@ -136,16 +165,8 @@ export function createGcsBackend({ name, args, parent }: ArtifactBackendContext)
       protect,
       tags,
     },
-    { parent },
+    { parent: opts.parent },
   );
-
-  return {
-    artifactRoot: pulumi.interpolate`gs://${bucket.name}/${settings.prefix}`,
-    // No AWS permissions beyond the secret, which the compute grants for every server secret.
-    serverPolicyStatements: pulumi.output([]),
-    serverEnvironment: pulumi.output<Record<string, string>>({ GOOGLE_CLOUD_PROJECT: project }),
-    serverSecrets: [{ variable: "GOOGLE_CREDENTIALS_JSON", secret }],
-  };
 }
 
 /**
@@ -154,12 +175,13 @@ export function createGcsBackend({ name, args, parent }: ArtifactBackendContext)
  */
 function workloadIdentityCredentials(
   name: string,
-  server: ServerIdentity,
+  role: iam.Role,
   account: serviceaccount.Account,
   project: string,
   opts: pulumi.CustomResourceOptions,
 ): pulumi.Output<string> {
-  const { awsAccountId, roleName, roleArn } = server;
+  const { name: roleName, arn: roleArn } = role;
+  const awsAccountId = roleArn.apply((arn) => arn.split(":")[4]);
   // STS reports an instance role's calls as this assumed-role ARN; the provider maps it to attribute.aws_role.
   const assumedRole = pulumi.all([roleArn, roleName]).apply(([arn, role]) => assumedRoleArn(arn, role));
   // Deleted pools and providers linger 30 days and block their ids. The pool has its own random id (not the
@@ -296,25 +318,15 @@ export function gcpLabels(tags: Record<string, string>): Record<string, string> 
   return labels;
 }
 
-/**
- * What only this backend needs: its settings (stacks/config.ts validates their values), and the server's
- * identity and compute mode, which decide how GCP trusts the server.
- */
-function gcsArgs(args: ArtifactStoreArgs): {
-  gcs: GcsSettings;
-  server: ServerIdentity;
-  compute: ServerCompute;
-} {
-  const { settings, server, compute } = args;
-  const missing = (arg: string) => new Error(`ArtifactStore: ${arg} is missing; the "gcs" backend needs it`);
-  if (!settings.gcs) throw missing("settings.gcs");
-  if (!server) throw missing("server");
-  if (!compute) throw missing("compute");
-  return { gcs: settings.gcs, server, compute };
+/** What only this backend needs: its settings (stacks/config.ts validates their values). */
+function gcsSettings(args: ArtifactStoreConfig): GcsSettings {
+  if (!args.settings.gcs)
+    throw new Error('ArtifactStore: gcs is missing; the "gcs" backend needs { project }');
+  return args.settings.gcs;
 }
 
 export const artifactBackend: ArtifactBackendModule = {
   name: "gcs",
-  checkArgs: (args) => void gcsArgs(args),
+  checkArgs: (args) => void gcsSettings(args),
   create: createGcsBackend,
 };

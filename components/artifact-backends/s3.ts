@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as iam from "@pulumi/aws/iam";
 import type {
-  ArtifactBackend,
   ArtifactBackendContext,
   ArtifactBackendModule,
-  ArtifactStoreArgs,
+  ArtifactStorage,
+  ArtifactStoreConfig,
 } from "../contracts";
-import { IamStatement } from "../iam";
+import { IamStatement, policyDocument } from "../iam";
 import { createPrivateBucket } from "../privateBucket";
 
 /**
@@ -13,7 +14,7 @@ import { createPrivateBucket } from "../privateBucket";
  * TLS-only bucket policy, lifecycle for old versions and stalled multipart uploads. The server's role gets
  * object access under the prefix only; credentials come from the role, so no secret is needed.
  */
-export function createS3Backend({ name, args, parent }: ArtifactBackendContext): ArtifactBackend {
+export function createS3Backend({ name, args, parent }: ArtifactBackendContext): ArtifactStorage {
   const { settings, protect, tags, awsRegion } = args;
   const bucket = createPrivateBucket(
     `${name}-artifacts`,
@@ -27,13 +28,23 @@ export function createS3Backend({ name, args, parent }: ArtifactBackendContext):
   );
 
   const prefix = settings.prefix;
+  const region = requireRegion(awsRegion);
   return {
     artifactRoot: pulumi.interpolate`s3://${bucket.bucket}/${prefix}`,
-    serverPolicyStatements: bucket.arn.apply((arn) => s3ServerStatements(arn, prefix)),
-    serverEnvironment: pulumi.output<Record<string, string>>({
-      AWS_DEFAULT_REGION: requireRegion(awsRegion),
-    }),
-    serverSecrets: [],
+    grantReadWrite: ({ role }) => {
+      const access = new iam.RolePolicy(
+        `${name}-artifacts-access`,
+        {
+          role: role.name,
+          policy: bucket.arn.apply((arn) => policyDocument(s3ServerStatements(arn, prefix))),
+        },
+        { parent },
+      );
+      // The environment resolves only once the policy exists: whatever starts the server with it (the
+      // instance's user data, the task definition) waits for the access it needs.
+      const environment = access.id.apply((): Record<string, string> => ({ AWS_DEFAULT_REGION: region }));
+      return { environment, secrets: [] };
+    },
   };
 }
 
@@ -46,7 +57,7 @@ function requireRegion(awsRegion: string | undefined): string {
 
 export const artifactBackend: ArtifactBackendModule = {
   name: "s3",
-  checkArgs: (args: ArtifactStoreArgs) => void requireRegion(args.awsRegion),
+  checkArgs: (args: ArtifactStoreConfig) => void requireRegion(args.awsRegion),
   create: createS3Backend,
 };
 

@@ -23,7 +23,7 @@ import { createPrivateBucket } from "../privateBucket";
 import { IamStatement, awsPartition, managedPolicyArn, policyDocument } from "../iam";
 import { secretVersions } from "../secret";
 import type { ComputeContext, ComputeModeModule, ServerDeployment } from "../contracts";
-import type { ServerSettings } from "../../stacks/settings";
+import type { ServerSettings } from "../settings";
 
 /** Canonical's AWS account: the only owner whose Ubuntu images we boot. */
 export const CANONICAL_OWNER_ID = "099720109477";
@@ -237,7 +237,7 @@ function createServerAccess(
   );
   const serverPolicy = new iam.RolePolicy(
     `${name}-server`,
-    { role: role.name, policy: serverPolicyDocument(args, inputs) },
+    { role: role.name, policy: serverPolicyDocument(inputs) },
     opts,
   );
   const profile = new iam.InstanceProfile(`${name}-server`, { role: role.name, tags: args.tags }, opts);
@@ -245,24 +245,25 @@ function createServerAccess(
 }
 
 /**
- * What the server may do: the artifact store's statements, read its secrets and the runtime objects, publish
- * its heartbeat, and (dns-01) write its ACME challenge record.
+ * What the server may do: read its secrets and the runtime objects, publish its heartbeat, and (dns-01)
+ * write its ACME challenge record. The artifact store grants its own access (S3) to the role.
  */
-function serverPolicyDocument(
-  args: ComputeContext["args"],
-  { partition, secretArns, runtime, namespace, transport }: ServerPolicyInputs,
-): pulumi.Output<string> {
+function serverPolicyDocument({
+  partition,
+  secretArns,
+  runtime,
+  namespace,
+  transport,
+}: ServerPolicyInputs): pulumi.Output<string> {
   return pulumi
     .all([
-      pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>,
       secretArns,
       objectArn(runtime.bucket, runtime.requirements),
       pulumi.all(runtime.files.map((file) => objectArn(runtime.bucket, file))),
       partition,
     ])
-    .apply(([artifactStatements, secretArns, requirementsArn, fileArns, partition]) =>
+    .apply(([secretArns, requirementsArn, fileArns, partition]) =>
       policyDocument([
-        ...artifactStatements,
         {
           Sid: "ReadServerSecrets",
           Effect: "Allow",

@@ -44,6 +44,13 @@ export function statements(policy: unknown): IamStatement[] {
   return (doc as { Statement: IamStatement[] }).Statement;
 }
 
+/** Every statement of the inline policies on `role` (by its name): what the role may do, whoever granted it. */
+export function roleStatements(evaluation: Evaluation, role: CapturedResource): IamStatement[] {
+  return ofType(evaluation, "aws:iam/rolePolicy:RolePolicy")
+    .filter((p) => p.inputs.role === role.state.name)
+    .flatMap((p) => statements(p.inputs.policy));
+}
+
 export function asList<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }

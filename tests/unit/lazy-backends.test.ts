@@ -152,25 +152,37 @@ describe("ArtifactStore as a library component asks only for what its backend us
     expect(outputs.artifactRoot.value).toMatch(scheme);
   });
 
-  test("gcs without the server's identity fails before anything is registered, naming the argument", async () => {
-    await expect(evaluateStore({ "test:backend": "gcs" })).rejects.toMatchObject({
-      message: expect.stringMatching(/ArtifactStore: server is missing; the "gcs" backend needs it/),
-      registeredResources: 0,
-    });
+  test("gcs without a grant is just the bucket; the grant adds the credential for that role only", async () => {
+    const alone = await evaluateStore({ "test:backend": "gcs" });
+    expect(alone.resources.filter((r) => r.type === "gcp:storage/bucket:Bucket")).toHaveLength(1);
+    expect(alone.resources.filter((r) => r.type === "aws:secretsmanager/secret:Secret")).toHaveLength(0);
+    const granted = await evaluateStore({ "test:backend": "gcs", "test:compute": "ec2" });
+    const provider = granted.resources.find(
+      (r) => r.type === "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider",
+    )!;
+    expect(provider.inputs.attributeCondition).toMatch(/assumed-role\/mlflow-server-0123abc'$/);
+    expect(granted.outputs.serverSecrets.value).toEqual(["GOOGLE_CREDENTIALS_JSON"]);
   });
 
-  test("s3 with a region: the server's AWS_DEFAULT_REGION is it", async () => {
+  test("s3 with a region: the grant is a policy on the role, and the server's AWS_DEFAULT_REGION is it", async () => {
     const { resources, outputs } = await evaluateStore({
       "test:backend": "s3",
       "test:awsRegion": "eu-west-1",
+      "test:compute": "ec2",
     });
     expect(resources.filter((r) => r.type === "aws:s3/bucket:Bucket")).toHaveLength(1);
+    const grant = resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy")!;
+    expect(grant.inputs.role).toBe("mlflow-server-0123abc");
+    expect(JSON.parse(grant.inputs.policy as string).Statement.map((st: { Sid: string }) => st.Sid)).toEqual([
+      "ListArtifactPrefix",
+      "ReadWriteArtifacts",
+    ]);
     expect(outputs.serverEnvironment.value).toEqual({ AWS_DEFAULT_REGION: "eu-west-1" });
   });
 
   test("s3 without a region fails before anything is registered, naming the argument", async () => {
     await expect(evaluateStore({ "test:backend": "s3" })).rejects.toMatchObject({
-      message: expect.stringMatching(/awsRegion is missing; the "s3" backend needs/),
+      message: expect.stringMatching(/ArtifactStore: no AWS region; pass awsRegion, or set aws:region/),
       registeredResources: 0,
     });
   });

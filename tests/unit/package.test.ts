@@ -14,18 +14,8 @@ import { builtinModules } from "module";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { loadSettings } from "../../stacks/config";
 import { moduleSpecifiers } from "../support/imports";
 import { ROOT } from "../support/mockRuntime";
-import { matrixVariant } from "../support/variants";
-
-/**
- * TARGET API SWITCH. false until the lead's change of the components' args (issue 12: every arg optional,
- * existing networks and topics accepted) lands; then set it to true, delete the "today's API" block and its
- * scenarios in fixtures/package-consumer/consumer.js. Today's block fails once those args are gone, so the
- * switch cannot be forgotten.
- */
-const TARGET_API = false;
 
 const PACKAGE = "mlflow-platform";
 const run = promisify(execFile);
@@ -227,160 +217,76 @@ describe("the packed library", () => {
   });
 });
 
-// ---------------------------------------------------------------------------------------------------------
-// Today's API (args as of main before the lead's change). Delete this block when TARGET_API is switched on.
-// ---------------------------------------------------------------------------------------------------------
-(TARGET_API ? describe.skip : describe)("today's API, from the installed package", () => {
-  /** Settings the stack's config loader makes (the package does not ship it: the stack program's part). */
-  const settingsOf = (variant: ReturnType<typeof matrixVariant>) => ({
-    settings: loadSettings(variant.config, PACKAGE, variant.stack, new Date(variant.now!)),
-  });
+describe("components with their defaults, from the installed package", () => {
   let results: Record<string, ScenarioResult>;
   beforeAll(async () => {
-    const entries = await Promise.all([
-      scenario("today:s3-store").then((r) => ["s3-store", r] as const),
-      scenario("today:gcs-store").then((r) => ["gcs-store", r] as const),
-      scenario("today:platform", settingsOf(matrixVariant("dev", "s3", "ec2"))).then(
-        (r) => ["ec2", r] as const,
-      ),
-      scenario("today:platform", settingsOf(matrixVariant("dev", "s3", "container"))).then(
-        (r) => ["container", r] as const,
-      ),
-    ]);
-    results = Object.fromEntries(entries);
+    const names = [
+      "platform-defaults",
+      "platform-container",
+      "gcs-store",
+      "database-in-existing-network",
+      "server-in-existing-network",
+      "platform-existing-topic",
+    ];
+    const done = await Promise.all(names.map((n) => scenario(n).then((r) => [n, r] as const)));
+    results = Object.fromEntries(done);
   }, 180_000);
 
-  test("an S3 artifact store alone: its bucket, no other cloud, no server", () => {
-    const { types } = results["s3-store"];
-    expect(types).toEqual(expect.arrayContaining([componentType("ArtifactStore"), "aws:s3/bucket:Bucket"]));
-    expect(types.filter((t) => /^(gcp|azure-native):|aws:ec2\/|aws:rds\//.test(t))).toEqual([]);
-  });
-
-  test("a GCS artifact store: a GCS bucket, no S3 bucket", () => {
-    const { types } = results["gcs-store"];
+  test("new MlflowPlatform('mlflow', {}): the dev-sized S3 + EC2 platform", () => {
+    const { types } = results["platform-defaults"];
     expect(types).toEqual(
-      expect.arrayContaining([componentType("ArtifactStore"), "gcp:storage/bucket:Bucket"]),
+      expect.arrayContaining([
+        ...COMPONENTS.map(componentType),
+        "aws:s3/bucket:Bucket",
+        "aws:ec2/instance:Instance",
+        "aws:rds/instance:Instance",
+        "aws:sns/topic:Topic",
+      ]),
     );
-    expect(types).not.toContain("aws:s3/bucket:Bucket");
+    expect(types.filter((t) => /^aws:ecs\/|^(gcp|azure-native):/.test(t))).toEqual([]);
   });
 
-  test("the whole platform on EC2 and on ECS, reading the server files from the installed package", () => {
-    for (const { types } of [results.ec2, results.container]) {
-      expect(types).toEqual(
-        expect.arrayContaining([...COMPONENTS.map(componentType), "aws:rds/instance:Instance"]),
-      );
-    }
-    expect(results.ec2.types).toContain("aws:ec2/instance:Instance");
-    expect(results.container.types).toEqual(
+  test("the platform on ECS, and every server file read from the installed package", () => {
+    expect(results["platform-container"].types).toEqual(
       expect.arrayContaining(["aws:ecs/service:Service", "docker-build:index:Image"]),
     );
     expectShippedServerFilesRead(Object.values(results));
   });
 
-  test("the image's build context is staged in the consumer's project, not in the installed package", () => {
-    const staged = path.join(app, ".build", "server-image", "Dockerfile");
-    expect(fs.readFileSync(staged, "utf8")).toBe(
-      fs.readFileSync(path.join(installed, "server", "Dockerfile"), "utf8"),
+  test("an ArtifactStore on GCS alone", () => {
+    const { types } = results["gcs-store"];
+    expect(types).toEqual(
+      expect.arrayContaining([componentType("ArtifactStore"), "gcp:storage/bucket:Bucket"]),
     );
-    expect(fs.existsSync(path.join(installed, ".build"))).toBe(false);
+    expect(types.filter((t) => /^aws:(s3|ec2|rds)\//.test(t))).toEqual([]);
+  });
+
+  test.each(["database-in-existing-network", "server-in-existing-network"])(
+    "%s: no VPC or subnet of its own",
+    (name) => {
+      const { types } = results[name];
+      expect(types.filter((t) => /^aws:ec2\/(vpc|subnet|internetGateway|natGateway):/.test(t))).toEqual([]);
+    },
+  );
+
+  test("the database and the server in existing networks register what they stand for", () => {
+    expect(results["database-in-existing-network"].types).toEqual(
+      expect.arrayContaining([componentType("MetadataDatabase"), "aws:rds/instance:Instance"]),
+    );
+    expect(results["server-in-existing-network"].types).toEqual(
+      expect.arrayContaining([componentType("TrackingServer"), "aws:ec2/instance:Instance"]),
+    );
+  });
+
+  test("an existing alarm topic: no topic of the platform's own", () => {
+    const { types } = results["platform-existing-topic"];
+    expect(types).toContain(componentType("MlflowPlatform"));
+    expect(types).not.toContain("aws:sns/topic:Topic");
   });
 
   test("a TypeScript consumer type-checks against the shipped declarations", async () => {
-    const source = `import * as pulumi from "@pulumi/pulumi";
+    const source = `import { Secret } from "@pulumi/aws/secretsmanager";
 import { ArtifactStore, MetadataDatabase, MlflowPlatform, TrackingServer } from "mlflow-platform";
-import type { ArtifactStoreArgs, MetadataDatabaseArgs, MlflowPlatformArgs, TrackingServerArgs } from "mlflow-platform";
-
-const storeArgs: ArtifactStoreArgs = {
-  settings: { backend: "s3", prefix: "mlflow", noncurrentVersionExpirationDays: 30, abortIncompleteUploadDays: 7 },
-  protect: false,
-  awsRegion: "us-east-1",
-  tags: {},
-};
-export const artifactRoot: pulumi.Output<string> = new ArtifactStore("a", storeArgs).artifactRoot;
-// @ts-expect-error: the backend is s3, azureBlob or gcs (an error only while the declarations resolve)
-export const wrong: ArtifactStoreArgs = { ...storeArgs, settings: { ...storeArgs.settings, backend: "ftp" } };
-export const platform = (args: MlflowPlatformArgs): pulumi.Output<string> => new MlflowPlatform("m", args).trackingUri;
-export const database = (args: MetadataDatabaseArgs): pulumi.ComponentResource => new MetadataDatabase("db", args);
-export const server = (args: TrackingServerArgs): pulumi.ComponentResource => new TrackingServer("srv", args);
-`;
-    expect(await typecheckConsumer("today.ts", source)).toBe("");
-  }, 120_000);
-});
-
-// ---------------------------------------------------------------------------------------------------------
-// TARGET API (issue 12): skipped ONLY until the lead's change of the args lands; then set TARGET_API = true.
-// ---------------------------------------------------------------------------------------------------------
-(TARGET_API ? describe : describe.skip)(
-  "TARGET API, from the installed package (switch on: TARGET_API)",
-  () => {
-    let results: Record<string, ScenarioResult>;
-    beforeAll(async () => {
-      const names = [
-        "platform-defaults",
-        "platform-container",
-        "gcs-store",
-        "database-in-existing-network",
-        "server-in-existing-network",
-        "platform-existing-topic",
-      ];
-      const done = await Promise.all(names.map((n) => scenario(`target:${n}`).then((r) => [n, r] as const)));
-      results = Object.fromEntries(done);
-    }, 180_000);
-
-    test("new MlflowPlatform('mlflow', {}): the dev-sized S3 + EC2 platform", () => {
-      const { types } = results["platform-defaults"];
-      expect(types).toEqual(
-        expect.arrayContaining([
-          ...COMPONENTS.map(componentType),
-          "aws:s3/bucket:Bucket",
-          "aws:ec2/instance:Instance",
-          "aws:rds/instance:Instance",
-          "aws:sns/topic:Topic",
-        ]),
-      );
-      expect(types.filter((t) => /^aws:ecs\/|^(gcp|azure-native):/.test(t))).toEqual([]);
-    });
-
-    test("the platform on ECS, and every server file read from the installed package", () => {
-      expect(results["platform-container"].types).toEqual(
-        expect.arrayContaining(["aws:ecs/service:Service", "docker-build:index:Image"]),
-      );
-      expectShippedServerFilesRead(Object.values(results));
-    });
-
-    test("an ArtifactStore on GCS alone", () => {
-      const { types } = results["gcs-store"];
-      expect(types).toEqual(
-        expect.arrayContaining([componentType("ArtifactStore"), "gcp:storage/bucket:Bucket"]),
-      );
-      expect(types.filter((t) => /^aws:(s3|ec2|rds)\//.test(t))).toEqual([]);
-    });
-
-    test.each(["database-in-existing-network", "server-in-existing-network"])(
-      "%s: no VPC or subnet of its own",
-      (name) => {
-        const { types } = results[name];
-        expect(types.filter((t) => /^aws:ec2\/(vpc|subnet|internetGateway|natGateway):/.test(t))).toEqual([]);
-      },
-    );
-
-    test("the database and the server in existing networks register what they stand for", () => {
-      expect(results["database-in-existing-network"].types).toEqual(
-        expect.arrayContaining([componentType("MetadataDatabase"), "aws:rds/instance:Instance"]),
-      );
-      expect(results["server-in-existing-network"].types).toEqual(
-        expect.arrayContaining([componentType("TrackingServer"), "aws:ec2/instance:Instance"]),
-      );
-    });
-
-    test("an existing alarm topic: no topic of the platform's own", () => {
-      const { types } = results["platform-existing-topic"];
-      expect(types).toContain(componentType("MlflowPlatform"));
-      expect(types).not.toContain("aws:sns/topic:Topic");
-    });
-
-    test("a TypeScript consumer of the target API type-checks against the shipped declarations", async () => {
-      const source = `import { ArtifactStore, MetadataDatabase, MlflowPlatform, TrackingServer } from "mlflow-platform";
 
 new MlflowPlatform("mlflow", {});
 new MlflowPlatform("mlflow-existing-topic", { alarmTopicArn: "arn:aws:sns:us-east-1:123456789012:pager" });
@@ -390,12 +296,12 @@ new TrackingServer("srv", {
   vpcId: "vpc-1",
   publicSubnetIds: ["subnet-pa", "subnet-pb"],
   privateSubnetIds: ["subnet-a", "subnet-b"],
-  artifactRoot: "s3://b/mlflow",
+  artifactRoot: "s3://team-mlflow-artifacts/mlflow",
+  backendStoreUri: { secret: new Secret("uri", {}) },
 });
 // @ts-expect-error: the backend is s3, azureBlob or gcs (an error only while the declarations resolve)
 new ArtifactStore("wrong", { backend: "ftp" });
 `;
-      expect(await typecheckConsumer("target.ts", source)).toBe("");
-    }, 120_000);
-  },
-);
+    expect(await typecheckConsumer("target.ts", source)).toBe("");
+  }, 120_000);
+});

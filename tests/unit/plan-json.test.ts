@@ -114,7 +114,7 @@ describe("plan --json", () => {
     expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).not.toContain("pulumi:pulumi:Stack mlflow-platform-dev");
-    expect(dev.summary.resourceCount).toBe(67); // with the S3 objects tls.sh and requirements-acme.txt
+    expect(dev.summary.resourceCount).toBe(68); // with the S3 objects tls.sh and requirements-acme.txt, and the store's grant
     expect(dev.summary.componentCount).toBe(5);
 
     const instance = dev.resources.find((r) => r.type === "aws:ec2/instance:Instance");
@@ -477,7 +477,7 @@ describe("plan:diff", () => {
     expect(md).toContain(
       "- **Monthly cost:** $38.41 → $53.60 (+$15.19); **class $ (< $50/month) → $$ ($50-250/month)**",
     );
-    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (67 → 67 resources)");
+    expect(md).toContain("- **Resources:** 0 added, 0 removed, 2 changed (68 → 68 resources)");
     expect(section(md, "Replaced")).toEqual([]);
     expect(section(md, "Updated in place")).toEqual([
       "- `aws:ec2/instance:Instance` `mlflow-dev-server`",

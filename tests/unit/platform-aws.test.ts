@@ -18,6 +18,7 @@ import {
   cloudInitFiles,
   ofType,
   single,
+  roleStatements,
   statements,
   userDataOf,
 } from "../support/inspect";
@@ -368,7 +369,13 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
         (a) => a.inputs.policyArn,
       );
       expect(attachments).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
-      const policy = statements(single(ev(), "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+      // The server's own policy and the artifact store's grant.
+      expect(
+        ofType(ev(), "aws:iam/rolePolicy:RolePolicy")
+          .map((p) => p.parent?.type)
+          .sort(),
+      ).toEqual(["mlflow-platform:index:ArtifactStore", "mlflow-platform:index:TrackingServer"]);
+      const policy = roleStatements(ev(), role);
       const secretArns = ofType(ev(), "aws:secretsmanager/secret:Secret")
         .map((s) => s.state.arn)
         .sort();
@@ -408,7 +415,7 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
     });
 
     test("heartbeat: the role may put metrics only into the namespace the server and its alarm use", () => {
-      const policy = statements(single(ev(), "aws:iam/rolePolicy:RolePolicy").inputs.policy);
+      const policy = roleStatements(ev(), single(ev(), "aws:iam/role:Role"));
       const cloudwatchStatements = policy.filter((s) =>
         asList(s.Action).some((a) => a.startsWith("cloudwatch:")),
       );

@@ -4,7 +4,7 @@
 // certificate alarm treats missing data as breaching; the instance waits for its DNS record.
 import * as pulumi from "@pulumi/pulumi";
 import { Evaluation, ELASTIC_IP, evaluateProgram } from "../support/mockRuntime";
-import { ofType, single, statements } from "../support/inspect";
+import { ofType, roleStatements, single } from "../support/inspect";
 import {
   StackVariant,
   TEST_DOMAIN,
@@ -43,7 +43,7 @@ const ec2Group = (e: Evaluation) =>
 const ingressOf = (e: Evaluation) => ec2Group(e).inputs.ingress as Ingress[];
 const ports = (rules: Ingress[]) => [...new Set(rules.map((r) => r.fromPort))].sort((a, b) => a - b);
 const route53Statements = (e: Evaluation): IamStatement[] =>
-  statements(single(e, "aws:iam/rolePolicy:RolePolicy").inputs.policy).filter((s) =>
+  roleStatements(e, single(e, "aws:iam/role:Role")).filter((s) =>
     [s.Action].flat().some((a) => String(a).startsWith("route53:")),
   );
 
@@ -197,7 +197,7 @@ describe("EC2", () => {
 
   test("the role may publish the certificate metric: the heartbeat's namespace condition covers it", async () => {
     const e = await evaluate(variant("ip-http01"));
-    const put = statements(single(e, "aws:iam/rolePolicy:RolePolicy").inputs.policy).find(
+    const put = roleStatements(e, single(e, "aws:iam/role:Role")).find(
       (s) => s.Action === "cloudwatch:PutMetricData",
     )!;
     expect(put.Condition).toEqual({

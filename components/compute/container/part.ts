@@ -4,25 +4,19 @@
 // nothing (tests/unit/urn-stability.test.ts).
 import * as pulumi from "@pulumi/pulumi";
 import type { ComputeContext } from "../../contracts";
-import type { IamStatement } from "../../iam";
 
 /** What every part is built from: the server's args, as the TrackingServer hands them to the compute mode. */
 export type ServerArgs = ComputeContext["args"];
 
-/** The role the tasks run as, and what it may do in the artifact store. */
+/** The role the tasks run as (the artifact store grants it access itself). */
 export interface ServerRole {
   name: pulumi.Output<string>;
   arn: pulumi.Output<string>;
-  artifactStatements: pulumi.Output<IamStatement[]>;
 }
 
-/** The one place that reads the server's role and its artifact statements from the args. */
+/** The one place that reads the server's role from the args. */
 export function serverRoleOf(args: ServerArgs): ServerRole {
-  return {
-    name: args.role.name,
-    arn: args.role.arn,
-    artifactStatements: pulumi.output(args.artifactPolicyStatements) as pulumi.Output<IamStatement[]>,
-  };
+  return { name: args.role.name, arn: args.role.arn };
 }
 
 /**

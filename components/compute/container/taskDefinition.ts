@@ -45,33 +45,35 @@ export function createTaskRoles(
     },
     opts,
   );
-  // The task role (the server itself): the artifact store, and reading its credential's secret (foreign
-  // clouds), nothing else. ECS injects the other secrets.
+  // The task role (the server itself): reading the artifact store's credential (foreign clouds), nothing
+  // else; the store grants its own access (S3). ECS injects the other secrets.
   const taskPolicy = new iam.RolePolicy(
     `${name}-server`,
     {
       role: serverRole.name,
-      policy: pulumi.all([serverRole.artifactStatements, renewedArns]).apply(([artifactStatements, arns]) => {
-        const statements: IamStatement[] = [
-          ...artifactStatements,
-          ...(arns.length > 0
+      policy: renewedArns.apply((arns) =>
+        policyDocument(
+          arns.length > 0
             ? [
                 {
                   Sid: "ReadArtifactCredential",
-                  Effect: "Allow" as const,
+                  Effect: "Allow",
                   Action: "secretsmanager:GetSecretValue",
                   Resource: arns,
                 },
               ]
-            : []),
-        ];
-        return policyDocument(
-          statements.length > 0
-            ? statements
-            : // IAM rejects an empty policy; this backend needs no AWS permission at all.
-              [{ Sid: "NoAwsAccessNeeded", Effect: "Deny", Action: "*", Resource: "*" }],
-        );
-      }),
+            : // IAM rejects an empty policy, and a Deny here would override the store's grant (S3): this
+              // allows only what every principal may do anyway.
+              [
+                {
+                  Sid: "NoOtherAwsAccessNeeded",
+                  Effect: "Allow",
+                  Action: "sts:GetCallerIdentity",
+                  Resource: "*",
+                },
+              ],
+        ),
+      ),
     },
     opts,
   );

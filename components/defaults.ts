@@ -1,0 +1,139 @@
+// The components' defaults, and the functions that fill them into the options a caller gave. The stack
+// config (stacks/config.ts) validates its keys against the same values; a library caller gets them here.
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_WORKERS, LETS_ENCRYPT_DIRECTORY, pinnedMlflowVersion } from "../server/render";
+import type {
+  ArtifactStoreOptions,
+  CommonArgs,
+  DatabaseOptions,
+  NetworkOptions,
+  ServerOptions,
+} from "./args";
+import type {
+  AcmeSettings,
+  ArtifactStoreSettings,
+  DatabaseSettings,
+  NetworkSettings,
+  ServerSettings,
+} from "./settings";
+
+/** Every default of the components (DESIGN.md's config contract documents the same values). */
+export const DEFAULTS = {
+  network: { cidrBlock: "10.42.0.0/16", availabilityZoneCount: 2 } satisfies NetworkSettings,
+  artifactStore: {
+    backend: "s3",
+    prefix: "mlflow",
+    noncurrentVersionExpirationDays: 30,
+    abortIncompleteUploadDays: 7,
+  } satisfies ArtifactStoreSettings,
+  gcsLocation: "US",
+  database: {
+    instanceClass: "db.t4g.micro",
+    engineVersion: "17",
+    allocatedStorageGb: 20,
+    maxAllocatedStorageGb: 100,
+    backupRetentionDays: 7,
+    multiAz: false,
+  } satisfies DatabaseSettings,
+  server: {
+    compute: "ec2",
+    // The version server/requirements.txt locks (DESIGN.md says 3.18.0; see server/requirements.in for why not).
+    mlflowVersion: pinnedMlflowVersion(),
+    allowedCidrs: ["0.0.0.0/0"],
+    adminUsername: "admin",
+    workers: DEFAULT_WORKERS,
+    instanceType: "t3.small",
+    rootVolumeGb: 20,
+    logRetentionDays: 30,
+    gcRetentionDays: 30,
+    allowPlainHttp: false,
+    acme: { directoryUrl: LETS_ENCRYPT_DIRECTORY, challenge: "http-01" } as AcmeSettings,
+    container: {
+      cpu: 1024,
+      memoryMb: 2048,
+      desiredCount: 2,
+      minCount: 2,
+      maxCount: 4,
+      targetCpuPercent: 60,
+      imageRetentionCount: 10,
+    },
+  } satisfies ServerSettings,
+  protect: false,
+};
+
+/** `defaults` with every field of `given` that is set (undefined and null, as YAML may pass, are not). */
+export function withDefaults<T extends object>(defaults: T, given: Partial<T> | undefined): T {
+  const set = Object.entries(given ?? {}).filter(([, v]) => v !== undefined && v !== null);
+  return { ...defaults, ...Object.fromEntries(set) } as T;
+}
+
+export function networkSettings(options: NetworkOptions | undefined): NetworkSettings {
+  const { cidrBlock, availabilityZoneCount, availabilityZoneIds } = options ?? {};
+  return withDefaults<NetworkSettings>(DEFAULTS.network, {
+    cidrBlock,
+    availabilityZoneCount,
+    availabilityZoneIds,
+  });
+}
+
+export function artifactStoreSettings(options: ArtifactStoreOptions | undefined): ArtifactStoreSettings {
+  const { backend, prefix, noncurrentVersionExpirationDays, abortIncompleteUploadDays, azureBlob, gcs } =
+    options ?? {};
+  const settings = withDefaults<ArtifactStoreSettings>(DEFAULTS.artifactStore, {
+    backend,
+    prefix,
+    noncurrentVersionExpirationDays,
+    abortIncompleteUploadDays,
+  });
+  if (azureBlob) settings.azureBlob = { ...azureBlob };
+  if (gcs) settings.gcs = { ...gcs, location: (gcs.location ?? DEFAULTS.gcsLocation).toUpperCase() };
+  return settings;
+}
+
+export function databaseSettings(options: DatabaseOptions | undefined): DatabaseSettings {
+  const {
+    instanceClass,
+    engineVersion,
+    allocatedStorageGb,
+    maxAllocatedStorageGb,
+    backupRetentionDays,
+    multiAz,
+  } = options ?? {};
+  return withDefaults<DatabaseSettings>(DEFAULTS.database, {
+    instanceClass,
+    engineVersion,
+    allocatedStorageGb,
+    maxAllocatedStorageGb,
+    backupRetentionDays,
+    multiAz,
+  });
+}
+
+export function serverSettings(options: ServerOptions | undefined): ServerSettings {
+  const { acme, container, ...rest } = options ?? {};
+  const d = DEFAULTS.server;
+  return {
+    ...withDefaults<ServerSettings>(d, rest),
+    acme: withDefaults(d.acme, acme),
+    container: withDefaults(d.container, container),
+  };
+}
+
+/** The AWS region: the caller's, else the AWS provider's configuration, else the environment's. */
+export function awsRegion(args: CommonArgs, component: string): string {
+  const region =
+    args.awsRegion ??
+    new pulumi.Config("aws").get("region") ??
+    process.env.AWS_REGION ??
+    process.env.AWS_DEFAULT_REGION;
+  if (!region)
+    throw new Error(
+      `${component}: no AWS region; pass awsRegion, or set aws:region (pulumi config set aws:region us-east-1)`,
+    );
+  return region;
+}
+
+/** Tags with the project, stack and `ManagedBy: pulumi`, which the caller's tags may override. */
+export function defaultTags(tags: { [key: string]: string } | undefined): Record<string, string> {
+  return { Project: pulumi.getProject(), Stack: pulumi.getStack(), ManagedBy: "pulumi", ...tags };
+}

@@ -1,0 +1,146 @@
+// The resolved settings the components build from: every field present. The components' public args
+// (args.ts) are these with every field optional; defaults.ts fills them in. Enums are `as const` objects,
+// the form Pulumi's schema analyzer turns into enums for other languages.
+
+/** Where the artifacts are stored. */
+export const ArtifactBackendName = { S3: "s3", AzureBlob: "azureBlob", Gcs: "gcs" } as const;
+export type ArtifactBackendName = (typeof ArtifactBackendName)[keyof typeof ArtifactBackendName];
+export const ARTIFACT_BACKENDS: readonly ArtifactBackendName[] = Object.freeze(
+  Object.values(ArtifactBackendName),
+);
+
+/** Where the tracking server runs: one EC2 instance, or ECS Fargate tasks behind a load balancer. */
+export const ServerCompute = { Ec2: "ec2", Container: "container" } as const;
+export type ServerCompute = (typeof ServerCompute)[keyof typeof ServerCompute];
+export const SERVER_COMPUTE_MODES: readonly ServerCompute[] = Object.freeze(Object.values(ServerCompute));
+
+export interface NetworkSettings {
+  /** CIDR block of the VPC. */
+  cidrBlock: string;
+  /** How many availability zones the subnets span (RDS needs at least two). */
+  availabilityZoneCount: number;
+  /**
+   * Zone ids (`use1-az1`, the same physical zone in every account) the subnets are pinned to, in subnet
+   * order; default: chosen at deploy time (standard zones by name that offer the EC2 instance type).
+   */
+  availabilityZoneIds?: string[];
+}
+
+export interface AzureBlobSettings {
+  /** Azure region of the storage account, e.g. `westeurope`. */
+  location: string;
+  /** Subscription to deploy into; default: the provider's (ARM_SUBSCRIPTION_ID / az login). */
+  subscriptionId?: string;
+  /** An existing resource group to use instead of creating one. */
+  resourceGroupName?: string;
+  /** Expiry (YYYY-MM-DD, UTC) of the server's container SAS; default: 1 January of the year after next. */
+  sasExpiresOn?: string;
+}
+
+export interface GcsSettings {
+  /** GCP project that owns the bucket and the service account. */
+  project: string;
+  /** Bucket location (multi-region such as `US` or a region such as `europe-west1`). */
+  location: string;
+}
+
+export interface ArtifactStoreSettings {
+  backend: ArtifactBackendName;
+  /** Key prefix under which MLflow writes artifacts. */
+  prefix: string;
+  /** Days after which noncurrent (overwritten or deleted) object versions are removed. */
+  noncurrentVersionExpirationDays: number;
+  /** Days after which incomplete multipart uploads are aborted (S3 only). */
+  abortIncompleteUploadDays: number;
+  azureBlob?: AzureBlobSettings;
+  gcs?: GcsSettings;
+}
+
+export interface DatabaseSettings {
+  instanceClass: string;
+  /** PostgreSQL major version, e.g. `17`. */
+  engineVersion: string;
+  allocatedStorageGb: number;
+  /** Upper bound for storage autoscaling; equal to allocatedStorageGb turns autoscaling off. */
+  maxAllocatedStorageGb: number;
+  backupRetentionDays: number;
+  multiAz: boolean;
+}
+
+export interface ContainerSettings {
+  /** Fargate task CPU units (256 = 0.25 vCPU). */
+  cpu: number;
+  /** Fargate task memory in MiB. */
+  memoryMb: number;
+  desiredCount: number;
+  minCount: number;
+  maxCount: number;
+  /** Average CPU utilisation the service scales to. */
+  targetCpuPercent: number;
+  /** How many images ECR keeps. */
+  imageRetentionCount: number;
+}
+
+/** How the ACME CA checks the name: over HTTP on port 80, or a TXT record in Route 53. */
+export const AcmeChallenge = { Http01: "http-01", Dns01: "dns-01" } as const;
+export type AcmeChallenge = (typeof AcmeChallenge)[keyof typeof AcmeChallenge];
+export const ACME_CHALLENGES: readonly AcmeChallenge[] = Object.freeze(Object.values(AcmeChallenge));
+
+/** How the EC2 server gets its publicly trusted certificate (compute: ec2, unless allowPlainHttp). */
+export interface AcmeSettings {
+  /** ACME directory (https); default Let's Encrypt production. */
+  directoryUrl: string;
+  /** Account contact; optional. */
+  email?: string;
+  /** `http-01` (port 80 open to the CA) or `dns-01` (needs `domain` in Route 53; port 80 stays closed). */
+  challenge: AcmeChallenge;
+}
+
+export interface ServerSettings {
+  compute: ServerCompute;
+  mlflowVersion: string;
+  /** CIDRs allowed to reach the server's HTTP(S) ports. */
+  allowedCidrs: string[];
+  adminUsername: string;
+  /** uvicorn workers per server (EC2 instance or container). */
+  workers: number;
+  /** EC2 instance type (compute: ec2). */
+  instanceType: string;
+  rootVolumeGb: number;
+  /**
+   * Public DNS name the certificate names (container: ACM on the load balancer; ec2: ACME, with an A record
+   * to the Elastic IP). Without it, EC2's certificate names its Elastic IP.
+   */
+  domain?: string;
+  /** Route 53 hosted zone that holds `domain`. */
+  hostedZoneId?: string;
+  /** Serve plain HTTP instead of HTTPS: the only way to turn TLS off (default false). */
+  allowPlainHttp: boolean;
+  /** EC2's ACME client settings (ignored by container mode and by plain HTTP). */
+  acme: AcmeSettings;
+  logRetentionDays: number;
+  /** Runs deleted longer ago than this many days are purged (rows and artifacts) by the weekly gc. */
+  gcRetentionDays: number;
+  container: ContainerSettings;
+}
+
+export interface PlatformSettings {
+  /** Pulumi project name. */
+  project: string;
+  /** Pulumi stack name. */
+  stack: string;
+  /** AWS region of the compute, database and S3 bucket. */
+  awsRegion: string;
+  /** Deletion protection, retained buckets, final snapshots. */
+  protect: boolean;
+  /** Tags applied to every taggable resource. */
+  tags: Record<string, string>;
+  /** Addresses subscribed (by email) to the platform's CloudWatch alarms. */
+  alarmEmails: string[];
+  /** An existing SNS topic the alarms notify instead of one the platform creates. */
+  alarmTopicArn?: string;
+  network: NetworkSettings;
+  artifactStore: ArtifactStoreSettings;
+  database: DatabaseSettings;
+  server: ServerSettings;
+}
