@@ -45,12 +45,14 @@ export class MlflowPlatform extends pulumi.ComponentResource {
   readonly clientEnv: pulumi.Output<string>;
 
   constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Bad args stop the program before anything is registered.
+    const server = serverSettings(args.server);
+    const region = awsRegion(args, "MlflowPlatform");
+    checkNetwork(args.network, server);
     super("mlflow-platform:index:MlflowPlatform", name, {}, opts);
     const parent = { parent: this };
     const tags = defaultTags(args.tags);
     const protect = args.protect ?? DEFAULTS.protect;
-    const region = awsRegion(args, "MlflowPlatform");
-    const server = serverSettings(args.server);
     const common = { awsRegion: region, protect, tags };
 
     const alarmTopicArn = alarmTopic(name, args, tags, parent);
@@ -117,6 +119,19 @@ MLFLOW_TRACKING_PASSWORD=${trackingServer.adminPassword}
       alarmTopicArn: this.alarmTopicArn,
     });
   }
+}
+
+/** Refuses an existing VPC given without what the database and the server need of it. */
+function checkNetwork(options: NetworkOptions | undefined, server: ServerSettings): void {
+  if (!options?.vpcId) return;
+  const { publicSubnetIds = [], privateSubnetIds = [] } = options;
+  if (publicSubnetIds.length === 0 || privateSubnetIds.length < 2)
+    throw new Error(
+      "MlflowPlatform: network.vpcId needs network.publicSubnetIds (the server or load balancer) and " +
+        "network.privateSubnetIds in two or more availability zones (the database)",
+    );
+  if (server.compute === "container" && options.vpcCidrBlock === undefined)
+    throw new Error("MlflowPlatform: network.vpcId with container compute needs network.vpcCidrBlock");
 }
 
 /** The caller's VPC (`network.vpcId`), or a new one sized for the server's compute mode. */

@@ -1,0 +1,85 @@
+// Issue 12: the components as a library, inside this repository (tests/unit/package.test.ts does the same from
+// the packed tarball): defaults, an existing VPC, and components wired by hand with the grants.
+import * as path from "path";
+import type { Evaluation } from "../support/mockRuntime";
+import { EVALUATION_NOW, ROOT, evaluateProgram, stopEvaluationWorker } from "../support/mockRuntime";
+import { ofType, single } from "../support/inspect";
+
+const program = path.join(ROOT, "tests", "unit", "fixtures", "library-program.ts");
+const evaluate = (scenario: string): Promise<Evaluation> =>
+  evaluateProgram({
+    stack: "lib",
+    config: { "test:scenario": scenario, "aws:region": "eu-west-1" },
+    program,
+    now: EVALUATION_NOW,
+  });
+afterAll(stopEvaluationWorker);
+
+test("new MlflowPlatform(name, {}): S3, one EC2 server on HTTPS, the dev-sized database, its own VPC and topic", async () => {
+  const e = await evaluate("defaults");
+  expect(e.outputs.serverCompute.value).toBe("ec2");
+  expect(e.outputs.trackingUri.value).toMatch(/^https:\/\//);
+  expect(single(e, "aws:rds/instance:Instance").inputs).toMatchObject({
+    instanceClass: "db.t4g.micro",
+    allocatedStorage: 20,
+    deletionProtection: false,
+  });
+  expect(single(e, "aws:ec2/instance:Instance").inputs.instanceType).toBe("t3.small");
+  expect(ofType(e, "aws:s3/bucket:Bucket").length).toBeGreaterThan(0);
+  expect(ofType(e, "aws:ec2/vpc:Vpc")).toHaveLength(1);
+  expect(ofType(e, "aws:sns/topic:Topic")).toHaveLength(1);
+  // The project and stack tag every resource, as on the shipped stacks.
+  expect(single(e, "aws:rds/instance:Instance").inputs.tags).toMatchObject({
+    Stack: "lib",
+    ManagedBy: "pulumi",
+  });
+});
+
+test("an existing VPC: no network of the platform's own; the database and the server use the given subnets", async () => {
+  const e = await evaluate("existing-vpc");
+  for (const type of ["aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway"])
+    expect(ofType(e, type)).toEqual([]);
+  expect(single(e, "aws:rds/subnetGroup:SubnetGroup").inputs.subnetIds).toEqual([
+    "subnet-priv-a",
+    "subnet-priv-b",
+  ]);
+  expect(single(e, "aws:ec2/instance:Instance").inputs.subnetId).toBe("subnet-pub-a");
+  for (const group of ofType(e, "aws:ec2/securityGroup:SecurityGroup"))
+    expect(group.inputs.vpcId).toBe("vpc-0team");
+});
+
+test("an existing VPC without its subnets is refused before anything is registered, naming what is missing", async () => {
+  await expect(evaluate("existing-vpc-without-subnets")).rejects.toMatchObject({
+    registeredResources: 0,
+    message: expect.stringMatching(
+      /MlflowPlatform: network\.vpcId needs network\.publicSubnetIds .*network\.privateSubnetIds/,
+    ),
+  });
+});
+
+test("wired by hand: the server's own role gets the store's grant, the database admits the server's group", async () => {
+  const e = await evaluate("wired-by-hand");
+  const role = single(e, "aws:iam/role:Role");
+  expect(role.parent?.type).toBe("mlflow-platform:index:TrackingServer");
+  const grant = ofType(e, "aws:iam/rolePolicy:RolePolicy").find(
+    (p) => p.parent?.type === "mlflow-platform:index:ArtifactStore",
+  )!;
+  expect(grant.inputs.role).toBe(role.state.name);
+  expect(e.outputs.environment.value).toEqual({ AWS_DEFAULT_REGION: "eu-west-1" });
+  const rule = single(e, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+  expect(rule.parent?.type).toBe("mlflow-platform:index:MetadataDatabase");
+  const serverGroup = ofType(e, "aws:ec2/securityGroup:SecurityGroup").find(
+    (g) => g.parent?.type === "mlflow-platform:index:TrackingServer",
+  )!;
+  expect(rule.inputs).toMatchObject({
+    referencedSecurityGroupId: `${serverGroup.name}-id`,
+    fromPort: 5432,
+    toPort: 5432,
+  });
+  // Without a topic, the server and the database alarm to topics of their own.
+  expect(
+    ofType(e, "aws:sns/topic:Topic")
+      .map((t) => t.parent?.type)
+      .sort(),
+  ).toEqual(["mlflow-platform:index:MetadataDatabase", "mlflow-platform:index:TrackingServer"]);
+});
