@@ -82,26 +82,24 @@ function createLoadBalancerAlarms(
     },
     [service],
   );
-  alarm("elb-5xx", {
-    alarmDescription: "MLflow: the load balancer answered more than 10 requests itself with 5xx in 5 minutes",
-    metricName: "HTTPCode_ELB_5XX_Count",
-    dimensions: { LoadBalancer: loadBalancer.arnSuffix },
-    statistic: "Sum",
-    period: 300,
-    evaluationPeriods: 1,
-    threshold: 10,
-    comparisonOperator: "GreaterThanThreshold",
-  });
-  alarm("5xx", {
-    alarmDescription: "MLflow: more than 10 server errors in 5 minutes",
-    metricName: "HTTPCode_Target_5XX_Count",
-    dimensions: { LoadBalancer: loadBalancer.arnSuffix },
-    statistic: "Sum",
-    period: 300,
-    evaluationPeriods: 1,
-    threshold: 10,
-    comparisonOperator: "GreaterThanThreshold",
-  });
+  // More than 10 5xx answers in 5 minutes: from the load balancer itself, and from the tasks.
+  const fiveXx = (suffix: string, metricName: string, description: string) =>
+    alarm(suffix, {
+      alarmDescription: `MLflow: ${description}`,
+      metricName,
+      dimensions: { LoadBalancer: loadBalancer.arnSuffix },
+      statistic: "Sum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 10,
+      comparisonOperator: "GreaterThanThreshold",
+    });
+  fiveXx(
+    "elb-5xx",
+    "HTTPCode_ELB_5XX_Count",
+    "the load balancer answered more than 10 requests itself with 5xx in 5 minutes",
+  );
+  fiveXx("5xx", "HTTPCode_Target_5XX_Count", "more than 10 server errors in 5 minutes");
 }
 
 /** A log line the server writes when something is wrong that no load balancer metric shows. */
