@@ -192,14 +192,14 @@ describe("the packed library", () => {
     expect(problems).toEqual([]);
   });
 
-  test("another project loads it by name: the four components, and nothing past the exports map", () => {
+  test("another project loads it by name: the four components and the enums, nothing past the exports map", () => {
     const probe = `
       const lib = require("mlflow-platform");
       let deep;
       try { require("mlflow-platform/dist/server/render"); deep = "loaded"; } catch (e) { deep = e.code; }
       process.stdout.write(JSON.stringify({
-        exports: Object.keys(lib).sort(),
-        kinds: Object.values(lib).map((v) => typeof v),
+        classes: Object.keys(lib).filter((k) => typeof lib[k] === "function").sort(),
+        enums: Object.fromEntries(Object.entries(lib).filter(([, v]) => typeof v === "object")),
         main: require("path").relative(process.cwd(), require.resolve("mlflow-platform")),
         name: require("mlflow-platform/package.json").name,
         deep,
@@ -208,8 +208,13 @@ describe("the packed library", () => {
       execFileSync(process.execPath, ["-e", probe], { cwd: app, env: consumerEnv(), encoding: "utf8" }),
     );
     expect(out).toEqual({
-      exports: [...COMPONENTS].sort(),
-      kinds: COMPONENTS.map(() => "function"),
+      classes: [...COMPONENTS].sort(),
+      enums: {
+        AcmeChallenge: { Http01: "http-01", Dns01: "dns-01" },
+        ArtifactBackendName: { S3: "s3", AzureBlob: "azureBlob", Gcs: "gcs" },
+        SecretVariable: expect.objectContaining({ BackendStoreUri: "MLFLOW_BACKEND_STORE_URI" }),
+        ServerCompute: { Ec2: "ec2", Container: "container" },
+      },
       main: path.join("node_modules", PACKAGE, "dist", "components", "index.js"),
       name: PACKAGE,
       deep: "ERR_PACKAGE_PATH_NOT_EXPORTED",
