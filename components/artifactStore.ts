@@ -35,9 +35,8 @@ export class ArtifactStore extends pulumi.ComponentResource {
 
   constructor(name: string, args: ArtifactStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     // The backend checks its arguments before the component registers anything.
-    const config = resolve(args);
+    const config = checkArtifactStoreArgs(args);
     const implementation = artifactBackend(config.settings.backend);
-    implementation.checkArgs(config);
     super("mlflow-platform:index:ArtifactStore", name, {}, opts);
     const storage = implementation.create({ name, args: config, parent: this });
     storages.set(this, storage);
@@ -54,6 +53,13 @@ export class ArtifactStore extends pulumi.ComponentResource {
   grantReadWrite(grantee: ArtifactGrantee): ArtifactAccess {
     return storages.get(this)!.grantReadWrite(grantee);
   }
+}
+
+/** The resolved args, once the backend has checked them (throws, naming the arg, if they will not do). */
+export function checkArtifactStoreArgs(args: ArtifactStoreArgs): ArtifactStoreConfig {
+  const config = resolve(args);
+  artifactBackend(config.settings.backend).checkArgs(config);
+  return config;
 }
 
 function resolve(args: ArtifactStoreArgs): ArtifactStoreConfig {

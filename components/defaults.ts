@@ -5,6 +5,7 @@ import { DEFAULT_WORKERS, LETS_ENCRYPT_DIRECTORY, pinnedMlflowVersion } from "..
 import type {
   ArtifactStoreOptions,
   CommonArgs,
+  ContainerOptions,
   DatabaseOptions,
   NetworkOptions,
   ServerOptions,
@@ -12,6 +13,7 @@ import type {
 import type {
   AcmeSettings,
   ArtifactStoreSettings,
+  ContainerSettings,
   DatabaseSettings,
   NetworkSettings,
   ServerSettings,
@@ -68,7 +70,9 @@ export function withDefaults<T extends object>(defaults: T, given: Partial<T> | 
 }
 
 export function networkSettings(options: NetworkOptions | undefined): NetworkSettings {
-  const { cidrBlock, availabilityZoneCount, availabilityZoneIds } = options ?? {};
+  const { cidrBlock, availabilityZoneIds } = options ?? {};
+  // Pinned zones decide the count unless it is given.
+  const availabilityZoneCount = options?.availabilityZoneCount ?? availabilityZoneIds?.length;
   return withDefaults<NetworkSettings>(DEFAULTS.network, {
     cidrBlock,
     availabilityZoneCount,
@@ -99,14 +103,24 @@ export function databaseSettings(options: DatabaseOptions | undefined): Database
     backupRetentionDays,
     multiAz,
   } = options ?? {};
-  return withDefaults<DatabaseSettings>(DEFAULTS.database, {
+  const d = DEFAULTS.database;
+  const settings = withDefaults<DatabaseSettings>(d, {
     instanceClass,
     engineVersion,
     allocatedStorageGb,
-    maxAllocatedStorageGb,
     backupRetentionDays,
     multiAz,
   });
+  // The default autoscaling ceiling where RDS takes it (10% above the allocation), else autoscaling off.
+  const allocated = settings.allocatedStorageGb;
+  const derivedCeiling =
+    d.maxAllocatedStorageGb >= lowestStorageCeiling(allocated) ? d.maxAllocatedStorageGb : allocated;
+  return { ...settings, maxAllocatedStorageGb: maxAllocatedStorageGb ?? derivedCeiling };
+}
+
+/** RDS refuses an autoscaling ceiling less than 10% above the allocation ("Invalid max storage size"). */
+export function lowestStorageCeiling(allocatedStorageGb: number): number {
+  return Math.ceil((allocatedStorageGb * 11) / 10);
 }
 
 export function serverSettings(options: ServerOptions | undefined): ServerSettings {
@@ -115,7 +129,25 @@ export function serverSettings(options: ServerOptions | undefined): ServerSettin
   return {
     ...withDefaults<ServerSettings>(d, rest),
     acme: withDefaults(d.acme, acme),
-    container: withDefaults(d.container, container),
+    container: containerSettings(container),
+  };
+}
+
+/** Fargate sizing, the defaults following what is given: memory from CPU, counts from each other. */
+function containerSettings(options: ContainerOptions | undefined): ContainerSettings {
+  const d = DEFAULTS.server.container;
+  const given = withDefaults<Partial<ContainerSettings>>({}, options);
+  const cpu = given.cpu ?? d.cpu;
+  const minCount = given.minCount ?? d.minCount;
+  const maxCount = given.maxCount ?? Math.max(d.maxCount, minCount);
+  return {
+    ...d,
+    ...given,
+    cpu,
+    memoryMb: given.memoryMb ?? Math.max(d.memoryMb, cpu * 2),
+    minCount,
+    maxCount,
+    desiredCount: given.desiredCount ?? Math.min(Math.max(d.desiredCount, minCount), maxCount),
   };
 }
 

@@ -33,3 +33,15 @@ export function awsPartition(opts?: pulumi.InvokeOutputOptions): pulumi.Output<s
 export function managedPolicyArn(partition: pulumi.Input<string>, policyName: string): pulumi.Output<string> {
   return pulumi.interpolate`arn:${partition}:iam::aws:policy/${policyName}`;
 }
+
+/**
+ * `policy`, once the artifact store's grant exists (the artifact environment carries it as a dependency):
+ * stacks made before the grants had the artifact statements in the server's own policy, and the update that
+ * drops them must not run before the grant that takes them over.
+ */
+export function afterArtifactGrant(
+  policy: pulumi.Input<string>,
+  artifactEnvironment: pulumi.Input<Record<string, string>>,
+): pulumi.Output<string> {
+  return pulumi.all([policy, artifactEnvironment]).apply(([document]) => document);
+}

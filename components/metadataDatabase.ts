@@ -9,6 +9,7 @@ import * as sns from "@pulumi/aws/sns";
 import * as vpc from "@pulumi/aws/vpc";
 import type { CommonArgs, DatabaseOptions } from "./args";
 import { awsRegion, databaseSettings, defaultTags, DEFAULTS, networkSettings } from "./defaults";
+import { checkDatabase } from "./validate";
 import { Network } from "./network";
 import { DatabaseSettings } from "./settings";
 import { StoredSecret, storeSecret } from "./secret";
@@ -106,8 +107,9 @@ export class MetadataDatabase extends pulumi.ComponentResource {
   readonly connectionUri: pulumi.Output<string>;
 
   constructor(name: string, args: MetadataDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    const settings = checkDatabaseArgs(args);
     super("mlflow-platform:index:MetadataDatabase", name, {}, opts);
-    const config = resolve(name, args, this);
+    const config = resolve(name, args, settings, this);
     const { protect, tags } = config;
     const parent = { parent: this };
     ingressScopes.set(this, { parent: opts?.parent, tags });
@@ -182,13 +184,30 @@ export class MetadataDatabase extends pulumi.ComponentResource {
 }
 
 /** The args with their defaults, and a network and an alarm topic of its own when none is given. */
-function resolve(name: string, args: MetadataDatabaseArgs, parent: MetadataDatabase): DatabaseConfig {
+/** The database's settings, refused (naming the arg) before anything is registered if they will not do. */
+export function checkDatabaseArgs(args: MetadataDatabaseArgs): DatabaseSettings {
+  const settings = databaseSettings(args);
+  checkDatabase("MetadataDatabase", settings, args.protect ?? DEFAULTS.protect);
+  if (args.vpcId && (args.subnetIds?.length ?? 0) < 2)
+    throw new Error(
+      "MetadataDatabase: vpcId needs subnetIds, private subnets in two or more availability zones",
+    );
+  return settings;
+}
+
+function resolve(
+  name: string,
+  args: MetadataDatabaseArgs,
+  settings: DatabaseSettings,
+  parent: MetadataDatabase,
+): DatabaseConfig {
   const tags = defaultTags(args.tags);
-  const network = args.vpcId
-    ? { vpcId: args.vpcId, subnetIds: requireSubnets(args.subnetIds) }
-    : ownNetwork(name, tags, parent);
+  const network =
+    args.vpcId && args.subnetIds
+      ? { vpcId: args.vpcId, subnetIds: args.subnetIds }
+      : ownNetwork(name, tags, parent);
   return {
-    settings: databaseSettings(args),
+    settings,
     awsRegion: awsRegion(args, "MetadataDatabase"),
     ...network,
     alarmTopicArn: args.alarmTopicArn ?? new sns.Topic(`${name}-db-alarms`, { tags }, { parent }).arn,
@@ -196,14 +215,6 @@ function resolve(name: string, args: MetadataDatabaseArgs, parent: MetadataDatab
     logRetentionDays: args.logRetentionDays ?? DEFAULTS.server.logRetentionDays,
     tags,
   };
-}
-
-function requireSubnets(subnetIds: pulumi.Input<string>[] | undefined): pulumi.Input<string>[] {
-  if (!subnetIds || subnetIds.length < 2)
-    throw new Error(
-      "MetadataDatabase: vpcId needs subnetIds, private subnets in two or more availability zones",
-    );
-  return subnetIds;
 }
 
 function ownNetwork(name: string, tags: Record<string, string>, parent: MetadataDatabase) {

@@ -7,13 +7,14 @@ import type {
   NetworkOptions,
   ServerOptions,
 } from "./args";
-import { ArtifactStore } from "./artifactStore";
-import { awsRegion, DEFAULTS, defaultTags, networkSettings, serverSettings } from "./defaults";
-import { MetadataDatabase } from "./metadataDatabase";
+import { ArtifactStore, checkArtifactStoreArgs } from "./artifactStore";
+import { awsRegion, DEFAULTS, defaultTags, networkSettings } from "./defaults";
+import { checkDatabaseArgs, MetadataDatabase } from "./metadataDatabase";
 import { Network } from "./network";
 import { computeMode } from "./registry";
 import { ServerSettings } from "./settings";
-import { TrackingServer, TrackingServerNetwork, createServerRole } from "./trackingServer";
+import { checkServerArgs, TrackingServer, TrackingServerNetwork, createServerRole } from "./trackingServer";
+import { checkNetwork } from "./validate";
 
 /** Arguments of the whole platform: every one optional; `{}` is the dev-sized S3 + EC2 platform. */
 export interface MlflowPlatformArgs extends CommonArgs {
@@ -45,14 +46,16 @@ export class MlflowPlatform extends pulumi.ComponentResource {
   readonly clientEnv: pulumi.Output<string>;
 
   constructor(name: string, args: MlflowPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Bad args stop the program before anything is registered.
-    const server = serverSettings(args.server);
+    // Bad args stop the program before anything is registered: each component's own checks, first.
     const region = awsRegion(args, "MlflowPlatform");
-    checkNetwork(args.network, server);
+    const protect = args.protect ?? DEFAULTS.protect;
+    const server = checkServerArgs({ ...args.server, adminPassword: args.adminPassword });
+    checkDatabaseArgs({ ...args.database, protect });
+    checkArtifactStoreArgs({ ...args.artifactStore, awsRegion: region, protect });
+    checkNetworkArgs(args.network, server);
     super("mlflow-platform:index:MlflowPlatform", name, {}, opts);
     const parent = { parent: this };
     const tags = defaultTags(args.tags);
-    const protect = args.protect ?? DEFAULTS.protect;
     const common = { awsRegion: region, protect, tags };
 
     const alarmTopicArn = alarmTopic(name, args, tags, parent);
@@ -121,9 +124,9 @@ MLFLOW_TRACKING_PASSWORD=${trackingServer.adminPassword}
   }
 }
 
-/** Refuses an existing VPC given without what the database and the server need of it. */
-function checkNetwork(options: NetworkOptions | undefined, server: ServerSettings): void {
-  if (!options?.vpcId) return;
+/** Refuses a new VPC's bad sizing, or an existing VPC given without what the database and the server need. */
+function checkNetworkArgs(options: NetworkOptions | undefined, server: ServerSettings): void {
+  if (!options?.vpcId) return checkNetwork("MlflowPlatform", networkSettings(options));
   const { publicSubnetIds = [], privateSubnetIds = [] } = options;
   if (publicSubnetIds.length === 0 || privateSubnetIds.length < 2)
     throw new Error(

@@ -5,6 +5,7 @@ import * as random from "@pulumi/random";
 import type { CommonArgs, ServerOptions } from "./args";
 import type { TrackingServerConfig, TrackingServerNetwork } from "./contracts";
 import { awsRegion, defaultTags, DEFAULTS, networkSettings, serverSettings } from "./defaults";
+import { checkAdminPassword, checkServer } from "./validate";
 import { assumeRolePolicy } from "./iam";
 import { Network } from "./network";
 import { computeMode } from "./registry";
@@ -87,8 +88,8 @@ export class TrackingServer extends pulumi.ComponentResource {
   readonly compute: ServerCompute;
 
   constructor(name: string, args: TrackingServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    const settings = checkServerArgs(args);
     super("mlflow-platform:index:TrackingServer", name, {}, opts);
-    const settings = serverSettings(args);
     const tags = defaultTags(args.tags);
     const protect = args.protect ?? DEFAULTS.protect;
     const parent = { parent: this };
@@ -118,6 +119,26 @@ export class TrackingServer extends pulumi.ComponentResource {
     this.securityGroupId = deployment.securityGroupId;
     this.registerOutputs({ trackingUri: this.trackingUri, securityGroupId: this.securityGroupId });
   }
+}
+
+/** The server's settings, refused (naming the arg) before anything is registered if they will not do. */
+export function checkServerArgs(
+  args: TrackingServerArgs | (ServerOptions & { adminPassword?: unknown }),
+): ServerSettings {
+  const settings = serverSettings(args);
+  checkServer("TrackingServer", settings);
+  checkAdminPassword("TrackingServer", args.adminPassword);
+  if ("vpcId" in args && args.vpcId) {
+    if (!args.publicSubnetIds?.length)
+      throw new Error(
+        "TrackingServer: vpcId needs publicSubnetIds (and privateSubnetIds for container compute)",
+      );
+    if (settings.compute === "container" && (!args.privateSubnetIds?.length || !args.vpcCidrBlock))
+      throw new Error(
+        "TrackingServer: container compute in an existing VPC needs privateSubnetIds and vpcCidrBlock",
+      );
+  }
+  return settings;
 }
 
 /** Every secret the server reads: the backend store URI, its auth secrets, the artifact credentials. */
@@ -164,15 +185,8 @@ function serverNetwork(
   { tags, parent, bootAfter }: { tags: Record<string, string>; parent: TrackingServer; bootAfter: unknown },
 ): TrackingServerNetwork {
   const publicRoutes = Array.isArray(bootAfter) ? bootAfter.filter(pulumi.Resource.isInstance) : [];
-  if (args.vpcId) {
-    if (!args.publicSubnetIds?.length)
-      throw new Error(
-        "TrackingServer: vpcId needs publicSubnetIds (and privateSubnetIds for container compute)",
-      );
-    if (settings.compute === "container" && (!args.privateSubnetIds?.length || !args.vpcCidrBlock))
-      throw new Error(
-        "TrackingServer: container compute in an existing VPC needs privateSubnetIds and vpcCidrBlock",
-      );
+  // checkServerArgs made sure an existing VPC comes with its subnets.
+  if (args.vpcId && args.publicSubnetIds) {
     return {
       vpcId: pulumi.output(args.vpcId),
       vpcCidrBlock: args.vpcCidrBlock === undefined ? undefined : pulumi.output(args.vpcCidrBlock),

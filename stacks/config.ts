@@ -2,7 +2,8 @@
 // before any resource is registered, with a message naming the key, the value and what is allowed.
 import { getProject, getStack, log, runtime } from "@pulumi/pulumi";
 import { ACME_PATTERNS, DEFAULT_POOL, pinnedMlflowVersion } from "../server/render";
-import { DEFAULTS as COMPONENT_DEFAULTS } from "../components/defaults";
+import { DEFAULTS as COMPONENT_DEFAULTS, lowestStorageCeiling } from "../components/defaults";
+import { FARGATE_CPU, POSTGRES_MAJOR_VERSIONS } from "../components/validate";
 import {
   ACME_CHALLENGES,
   AcmeSettings,
@@ -32,10 +33,6 @@ let ns = NAMESPACE;
  * stack's region.
  */
 export const DEFAULTS = { ...COMPONENT_DEFAULTS, awsRegion: "us-east-1" };
-
-/** PostgreSQL major versions RDS offers and the provider accepts. */
-const POSTGRES_MAJOR_VERSIONS = ["14", "15", "16", "17"];
-const FARGATE_CPU = [256, 512, 1024, 2048, 4096];
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -397,8 +394,7 @@ function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
     65536,
   );
   const maxKey = `${key}.maxAllocatedStorageGb`;
-  // RDS refuses a ceiling less than 10% above the allocation ("Invalid max storage size").
-  const lowestCeiling = Math.ceil((allocatedStorageGb * 11) / 10);
+  const lowestCeiling = lowestStorageCeiling(allocatedStorageGb);
   const maxAllocatedStorageGb = int(
     maxKey,
     raw.maxAllocatedStorageGb,

@@ -29,9 +29,13 @@ export function createS3Backend({ name, args, parent }: ArtifactBackendContext):
 
   const prefix = settings.prefix;
   const region = requireRegion(awsRegion);
+  let granted = false;
   return {
     artifactRoot: pulumi.interpolate`s3://${bucket.bucket}/${prefix}`,
     grantReadWrite: ({ role }) => {
+      // The policy is named after the store: one server per store, as for the other backends.
+      if (granted) throw new Error(`ArtifactStore ${name}: the s3 backend grants access to one server only`);
+      granted = true;
       const access = new iam.RolePolicy(
         `${name}-artifacts-access`,
         {
@@ -40,9 +44,10 @@ export function createS3Backend({ name, args, parent }: ArtifactBackendContext):
         },
         { parent },
       );
-      // The environment resolves only once the policy exists: whatever starts the server with it (the
-      // instance's user data, the task definition) waits for the access it needs.
-      const environment = access.id.apply((): Record<string, string> => ({ AWS_DEFAULT_REGION: region }));
+      // The environment carries the policy as a dependency: whatever starts the server with it (the
+      // instance's user data, the task definition) waits for the access it needs. From the URN, which a
+      // preview knows, so a preview does not show the server replaced for an unknown environment.
+      const environment = access.urn.apply((): Record<string, string> => ({ AWS_DEFAULT_REGION: region }));
       return { environment, secrets: [] };
     },
   };

@@ -20,7 +20,7 @@ import {
   serverFileSha256,
 } from "../../server/render";
 import { createPrivateBucket } from "../privateBucket";
-import { IamStatement, awsPartition, managedPolicyArn, policyDocument } from "../iam";
+import { IamStatement, afterArtifactGrant, awsPartition, managedPolicyArn, policyDocument } from "../iam";
 import { secretVersions } from "../secret";
 import type { ComputeContext, ComputeModeModule, ServerDeployment } from "../contracts";
 import type { ServerSettings } from "../settings";
@@ -237,7 +237,7 @@ function createServerAccess(
   );
   const serverPolicy = new iam.RolePolicy(
     `${name}-server`,
-    { role: role.name, policy: serverPolicyDocument(inputs) },
+    { role: role.name, policy: afterArtifactGrant(serverPolicyDocument(inputs), args.artifactEnvironment) },
     opts,
   );
   const profile = new iam.InstanceProfile(`${name}-server`, { role: role.name, tags: args.tags }, opts);

@@ -32,7 +32,7 @@ describe("aws-sg-description-charset (AWS review finding #1)", () => {
     expect(await verdict(resource(SG, { description: x(255) }))).toEqual([]);
   });
 
-  it("refuses the container task group's description with an apostrophe (components/compute/container.ts)", async () => {
+  it("refuses the container task group's description with an apostrophe (components/compute/container/workload.ts)", async () => {
     const v = await runPolicies(policies, [
       resource(SG, { description: "MLflow tasks: MLflow's port from the load balancer only" }, "task-sg"),
     ]);

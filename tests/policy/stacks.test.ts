@@ -22,7 +22,7 @@ function evaluate(variant: StackVariant): Promise<Evaluation> {
 /**
  * Violations a stack may report while a fix is on its way, each with its review finding; a test fails once an
  * entry is no longer seen. (AWS review finding #1, the apostrophe in the container task security group's
- * description, is fixed in components/compute/container.ts.)
+ * description, is fixed in components/compute/container/workload.ts.)
  */
 const KNOWN_VIOLATIONS: { finding: string; policy: string; resource: RegExp }[] = [];
 const seenKnown = new Set<string>();

@@ -558,6 +558,8 @@ describe.each(ENVIRONMENTS.flatMap((env) => BACKENDS.map((backend) => [env, back
         Action: "sts:GetCallerIdentity",
         Resource: "*",
       };
+      // Only Allows on the task role: a Deny in any of its policies would override the store's grant.
+      expect(roleStatements(e, role).every((s) => s.Effect === "Allow")).toBe(true);
       const all = roleStatements(e, role).filter((s) => !isDeepStrictEqual(s, harmless));
       // A foreign cloud's credential: GetSecretValue on exactly that one secret, nothing else on secrets.
       const credential = ARTIFACT_CREDENTIAL[backend];

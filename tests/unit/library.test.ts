@@ -3,7 +3,7 @@
 import * as path from "path";
 import type { Evaluation } from "../support/mockRuntime";
 import { EVALUATION_NOW, ROOT, evaluateProgram, stopEvaluationWorker } from "../support/mockRuntime";
-import { ofType, single } from "../support/inspect";
+import { ofType, roleStatements, single, userDataOf } from "../support/inspect";
 
 const program = path.join(ROOT, "tests", "unit", "fixtures", "library-program.ts");
 const evaluate = (scenario: string): Promise<Evaluation> =>
@@ -35,6 +35,19 @@ test("new MlflowPlatform(name, {}): S3, one EC2 server on HTTPS, the dev-sized d
   });
 });
 
+test("the library's defaults are the stack program's: the same resources with the same inputs as index.ts on an empty config", async () => {
+  const [library, stack] = await Promise.all([
+    evaluate("stack-named"),
+    evaluateProgram({ stack: "lib", config: { "aws:region": "eu-west-1" }, now: EVALUATION_NOW }),
+  ]);
+  const described = (e: Evaluation) =>
+    e.resources
+      .map((r) => ({ type: r.type, name: r.name, parent: r.parent?.name, inputs: r.inputs }))
+      .sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`));
+  expect(described(library).length).toBeGreaterThan(50);
+  expect(described(library)).toEqual(described(stack));
+});
+
 test("an existing VPC: no network of the platform's own; the database and the server use the given subnets", async () => {
   const e = await evaluate("existing-vpc");
   for (const type of ["aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway"])
@@ -57,29 +70,55 @@ test("an existing VPC without its subnets is refused before anything is register
   });
 });
 
-test("wired by hand: the server's own role gets the store's grant, the database admits the server's group", async () => {
-  const e = await evaluate("wired-by-hand");
-  const role = single(e, "aws:iam/role:Role");
-  expect(role.parent?.type).toBe("mlflow-platform:index:TrackingServer");
-  const grant = ofType(e, "aws:iam/rolePolicy:RolePolicy").find(
-    (p) => p.parent?.type === "mlflow-platform:index:ArtifactStore",
-  )!;
-  expect(grant.inputs.role).toBe(role.state.name);
-  expect(e.outputs.environment.value).toEqual({ AWS_DEFAULT_REGION: "eu-west-1" });
-  const rule = single(e, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-  expect(rule.parent?.type).toBe("mlflow-platform:index:MetadataDatabase");
-  const serverGroup = ofType(e, "aws:ec2/securityGroup:SecurityGroup").find(
-    (g) => g.parent?.type === "mlflow-platform:index:TrackingServer",
-  )!;
-  expect(rule.inputs).toMatchObject({
-    referencedSecurityGroupId: `${serverGroup.name}-id`,
-    fromPort: 5432,
-    toPort: 5432,
+describe("wired by hand, as MlflowPlatform does", () => {
+  test("s3: the store's grant is on the program's role, and the server boots only after it", async () => {
+    const e = await evaluate("wired-by-hand");
+    const role = single(e, "aws:iam/role:Role");
+    expect(role.parent).toBeUndefined();
+    expect(single(e, "aws:ec2/instance:Instance").inputs.iamInstanceProfile).toBeDefined();
+    const grant = ofType(e, "aws:iam/rolePolicy:RolePolicy").find(
+      (p) => p.parent?.type === "mlflow-platform:index:ArtifactStore",
+    )!;
+    expect(grant.inputs.role).toBe(role.state.name);
+    expect(e.outputs.environment.value).toEqual({ AWS_DEFAULT_REGION: "eu-west-1" });
+    const instance = single(e, "aws:ec2/instance:Instance");
+    expect(instance.waitsFor).toContainEqual({ type: grant.type, name: grant.name });
+    expect(userDataOf(instance)).toContain(`AWS_DEFAULT_REGION="eu-west-1"`);
+    // Every statement on the server's role allows: nothing of the grant is overridden.
+    expect(roleStatements(e, role).every((s) => s.Effect === "Allow")).toBe(true);
   });
-  // Without a topic, the server and the database alarm to topics of their own.
-  expect(
-    ofType(e, "aws:sns/topic:Topic")
-      .map((t) => t.parent?.type)
-      .sort(),
-  ).toEqual(["mlflow-platform:index:MetadataDatabase", "mlflow-platform:index:TrackingServer"]);
+
+  test("the database admits the server's security group, by a rule of its own", async () => {
+    const e = await evaluate("wired-by-hand");
+    const rule = single(e, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    expect(rule.parent?.type).toBe("mlflow-platform:index:MetadataDatabase");
+    const serverGroup = ofType(e, "aws:ec2/securityGroup:SecurityGroup").find(
+      (g) => g.parent?.type === "mlflow-platform:index:TrackingServer",
+    )!;
+    expect(rule.inputs).toMatchObject({
+      referencedSecurityGroupId: `${serverGroup.name}-id`,
+      fromPort: 5432,
+      toPort: 5432,
+    });
+    // Without a topic, the server and the database alarm to topics of their own.
+    expect(
+      ofType(e, "aws:sns/topic:Topic")
+        .map((t) => t.parent?.type)
+        .sort(),
+    ).toEqual(["mlflow-platform:index:MetadataDatabase", "mlflow-platform:index:TrackingServer"]);
+  });
+
+  test("gcs: the federation trusts the program's role, and its credential reaches the server", async () => {
+    const e = await evaluate("wired-by-hand-gcs");
+    const provider = single(e, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider");
+    expect(provider.inputs.attributeCondition).toMatch(/assumed-role\/team-server-0123abc'$/);
+    const credential = ofType(e, "aws:secretsmanager/secret:Secret").find((s) => s.name === "team-gcs")!;
+    expect(userDataOf(single(e, "aws:ec2/instance:Instance"))).toContain(String(credential.state.arn));
+  });
+
+  test("a store grants one server only, with a clear error", async () => {
+    await expect(evaluate("granted-twice")).rejects.toMatchObject({
+      message: expect.stringMatching(/ArtifactStore team: the s3 backend grants access to one server only/),
+    });
+  });
 });

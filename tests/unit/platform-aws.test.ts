@@ -376,6 +376,8 @@ describe.each(["dev", "prod"])("stack %s", (stack) => {
           .sort(),
       ).toEqual(["mlflow-platform:index:ArtifactStore", "mlflow-platform:index:TrackingServer"]);
       const policy = roleStatements(ev(), role);
+      // Only Allows on the server's role: a Deny in any of its policies would override the store's grant.
+      expect(policy.every((s) => s.Effect === "Allow")).toBe(true);
       const secretArns = ofType(ev(), "aws:secretsmanager/secret:Secret")
         .map((s) => s.state.arn)
         .sort();

@@ -5,7 +5,7 @@ import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as ecs from "@pulumi/aws/ecs";
 import * as iam from "@pulumi/aws/iam";
 import { renderServerEnvironment } from "../../../server/render";
-import { IamStatement, assumeRolePolicy, policyDocument } from "../../iam";
+import { IamStatement, afterArtifactGrant, assumeRolePolicy, policyDocument } from "../../iam";
 import type { ServerSecret } from "../../secret";
 import type { ServerImage } from "../image";
 import { CONTAINER_NAME, CONTAINER_PORT, EPHEMERAL_STORAGE_GIB, STOP_TIMEOUT_SECONDS } from "./constants";
@@ -51,28 +51,31 @@ export function createTaskRoles(
     `${name}-server`,
     {
       role: serverRole.name,
-      policy: renewedArns.apply((arns) =>
-        policyDocument(
-          arns.length > 0
-            ? [
-                {
-                  Sid: "ReadArtifactCredential",
-                  Effect: "Allow",
-                  Action: "secretsmanager:GetSecretValue",
-                  Resource: arns,
-                },
-              ]
-            : // IAM rejects an empty policy, and a Deny here would override the store's grant (S3): this
-              // allows only what every principal may do anyway.
-              [
-                {
-                  Sid: "NoOtherAwsAccessNeeded",
-                  Effect: "Allow",
-                  Action: "sts:GetCallerIdentity",
-                  Resource: "*",
-                },
-              ],
+      policy: afterArtifactGrant(
+        renewedArns.apply((arns) =>
+          policyDocument(
+            arns.length > 0
+              ? [
+                  {
+                    Sid: "ReadArtifactCredential",
+                    Effect: "Allow",
+                    Action: "secretsmanager:GetSecretValue",
+                    Resource: arns,
+                  },
+                ]
+              : // IAM rejects an empty policy, and a Deny here would override the store's grant (S3): this
+                // allows only what every principal may do anyway.
+                [
+                  {
+                    Sid: "NoOtherAwsAccessNeeded",
+                    Effect: "Allow",
+                    Action: "sts:GetCallerIdentity",
+                    Resource: "*",
+                  },
+                ],
+          ),
         ),
+        args.artifactEnvironment,
       ),
     },
     opts,
