@@ -4,6 +4,7 @@ import type { ArtifactAccess, ArtifactGrantee, ArtifactStorage, ArtifactStoreCon
 import { artifactStoreSettings, awsRegion, defaultTags, DEFAULTS } from "./defaults";
 import { artifactBackend } from "./registry";
 import { ArtifactBackendName } from "./settings";
+import { checkArtifactStore } from "./validate";
 
 export type {
   ArtifactAccess,
@@ -58,6 +59,7 @@ export class ArtifactStore extends pulumi.ComponentResource {
 /** The resolved args, once the backend has checked them (throws, naming the arg, if they will not do). */
 export function checkArtifactStoreArgs(args: ArtifactStoreArgs): ArtifactStoreConfig {
   const config = resolve(args);
+  checkArtifactStore("ArtifactStore", config.settings);
   artifactBackend(config.settings.backend).checkArgs(config);
   return config;
 }

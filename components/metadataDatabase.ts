@@ -183,7 +183,6 @@ export class MetadataDatabase extends pulumi.ComponentResource {
   }
 }
 
-/** The args with their defaults, and a network and an alarm topic of its own when none is given. */
 /** The database's settings, refused (naming the arg) before anything is registered if they will not do. */
 export function checkDatabaseArgs(args: MetadataDatabaseArgs): DatabaseSettings {
   const settings = databaseSettings(args);

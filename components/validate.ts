@@ -4,12 +4,30 @@
 import { pinnedMlflowVersion } from "../server/render";
 import { parseCidr } from "../stacks/ipv4";
 import { lowestStorageCeiling } from "./defaults";
-import type { ContainerSettings, DatabaseSettings, NetworkSettings, ServerSettings } from "./settings";
+import type {
+  ArtifactStoreSettings,
+  ContainerSettings,
+  DatabaseSettings,
+  NetworkSettings,
+  ServerSettings,
+} from "./settings";
 
 /** PostgreSQL major versions RDS offers and the provider accepts. */
 export const POSTGRES_MAJOR_VERSIONS = ["14", "15", "16", "17"];
 /** Fargate task CPU units. */
 export const FARGATE_CPU = [256, 512, 1024, 2048, 4096];
+/** The retention periods CloudWatch Logs accepts (a subset: the ones the stack config offers). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653];
+/** The artifact key prefix: 2-64 characters, no leading, trailing or double "/". */
+export const ARTIFACT_PREFIX = /^[a-z0-9][a-z0-9-_/]{0,62}[a-z0-9]$/;
+export const ADMIN_USERNAME = /^[a-zA-Z][a-zA-Z0-9_.-]{2,31}$/;
+export const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+export const RDS_INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
+
+/** The memory (MiB) Fargate accepts with `cpu` units: 2 to 8 GiB per vCPU, except 30 GiB at most for 4 vCPU. */
+export function fargateMemoryRange(cpu: number): { min: number; max: number } {
+  return { min: cpu * 2, max: Math.min(cpu * 8, 30720) };
+}
 
 type Refuse = (arg: string, value: unknown, allowed: string) => never;
 
@@ -22,26 +40,58 @@ function refuser(component: string): Refuse {
 const isInt = (n: unknown, min: number, max: number) =>
   Number.isInteger(n) && (n as number) >= min && (n as number) <= max;
 
+/** Integer ranges, as [arg, value, min, max]: refused when the value is not an integer in range. */
+function checkRanges(refuse: Refuse, ranges: [string, unknown, number, number][]): void {
+  for (const [arg, value, min, max] of ranges)
+    if (!isInt(value, min, max)) refuse(arg, value, `an integer from ${min} to ${max}`);
+}
+
+/** Patterns, as [arg, value, pattern, description]. */
+function checkPatterns(refuse: Refuse, patterns: [string, unknown, RegExp, string][]): void {
+  for (const [arg, value, pattern, description] of patterns)
+    if (typeof value !== "string" || !pattern.test(value)) refuse(arg, value, description);
+}
+
 export function checkNetwork(component: string, s: NetworkSettings): void {
   const refuse = refuser(component);
-  if (!isInt(s.availabilityZoneCount, 2, 6))
-    refuse("network.availabilityZoneCount", s.availabilityZoneCount, "2 to 6");
+  checkRanges(refuse, [["network.availabilityZoneCount", s.availabilityZoneCount, 2, 6]]);
   const ids = s.availabilityZoneIds;
-  if (ids && ids.length !== s.availabilityZoneCount)
+  if (ids && (ids.length !== s.availabilityZoneCount || new Set(ids).size !== ids.length))
     refuse(
       "network.availabilityZoneIds",
       ids,
       `${s.availabilityZoneCount} different zone ids such as use1-az1`,
     );
-  if (!parseCidr(s.cidrBlock)) refuse("network.cidrBlock", s.cidrBlock, "an IPv4 CIDR such as 10.42.0.0/16");
+  const cidr = parseCidr(s.cidrBlock);
+  if (!cidr || cidr.prefixLength < 16 || cidr.prefixLength > 24)
+    refuse("network.cidrBlock", s.cidrBlock, "an IPv4 CIDR with a prefix length from /16 to /24");
+}
+
+export function checkArtifactStore(component: string, s: ArtifactStoreSettings): void {
+  const refuse = refuser(component);
+  checkPatterns(refuse, [
+    [
+      "prefix",
+      s.prefix,
+      ARTIFACT_PREFIX,
+      `2-64 characters of a-z, 0-9, "-", "_" and "/", not starting or ending with "/"`,
+    ],
+  ]);
+  if (s.prefix.includes("//")) refuse("prefix", s.prefix, `no empty path segment ("//")`);
+  checkRanges(refuse, [
+    ["noncurrentVersionExpirationDays", s.noncurrentVersionExpirationDays, 1, 3650],
+    ["abortIncompleteUploadDays", s.abortIncompleteUploadDays, 1, 365],
+  ]);
 }
 
 export function checkDatabase(component: string, s: DatabaseSettings, protect: boolean): void {
   const refuse = refuser(component);
+  checkPatterns(refuse, [
+    ["instanceClass", s.instanceClass, RDS_INSTANCE_CLASS, "an RDS instance class such as db.t4g.micro"],
+  ]);
   if (!POSTGRES_MAJOR_VERSIONS.includes(String(s.engineVersion)))
     refuse("engineVersion", s.engineVersion, POSTGRES_MAJOR_VERSIONS.join(", "));
-  if (!isInt(s.allocatedStorageGb, 20, 65536))
-    refuse("allocatedStorageGb", s.allocatedStorageGb, "20 to 65536");
+  checkRanges(refuse, [["allocatedStorageGb", s.allocatedStorageGb, 20, 65536]]);
   const ceiling = lowestStorageCeiling(s.allocatedStorageGb);
   if (s.maxAllocatedStorageGb !== s.allocatedStorageGb && !isInt(s.maxAllocatedStorageGb, ceiling, 65536))
     refuse(
@@ -66,9 +116,17 @@ export function checkServer(component: string, s: ServerSettings): void {
     refuse("mlflowVersion", s.mlflowVersion, `${locked} (server/requirements.txt)`);
   if (s.allowedCidrs.length === 0 || !s.allowedCidrs.every((c) => parseCidr(c)))
     refuse("allowedCidrs", s.allowedCidrs, "a non-empty list of IPv4 CIDRs");
-  if (!/^[a-zA-Z][a-zA-Z0-9_.-]{2,31}$/.test(s.adminUsername))
-    refuse("adminUsername", s.adminUsername, "3-32 letters, digits, _ . - starting with a letter");
-  if (!isInt(s.workers, 1, 32)) refuse("workers", s.workers, "1 to 32");
+  checkPatterns(refuse, [
+    ["adminUsername", s.adminUsername, ADMIN_USERNAME, "3-32 letters, digits, _ . - starting with a letter"],
+    ["instanceType", s.instanceType, EC2_INSTANCE_TYPE, "an EC2 instance type such as t3.small"],
+  ]);
+  checkRanges(refuse, [
+    ["workers", s.workers, 1, 32],
+    ["rootVolumeGb", s.rootVolumeGb, 8, 1024],
+    ["gcRetentionDays", s.gcRetentionDays, 1, 3650],
+  ]);
+  if (!LOG_RETENTION_DAYS.includes(s.logRetentionDays))
+    refuse("logRetentionDays", s.logRetentionDays, LOG_RETENTION_DAYS.join(", "));
   if (Boolean(s.domain) !== Boolean(s.hostedZoneId))
     refuse(
       "hostedZoneId",
@@ -84,13 +142,18 @@ export function checkServer(component: string, s: ServerSettings): void {
 
 function checkContainer(refuse: Refuse, c: ContainerSettings): void {
   if (!FARGATE_CPU.includes(c.cpu)) refuse("container.cpu", c.cpu, FARGATE_CPU.join(", "));
+  const memory = fargateMemoryRange(c.cpu);
   const fits =
-    c.memoryMb >= c.cpu * 2 && c.memoryMb <= c.cpu * 8 && (c.memoryMb % 1024 === 0 || c.memoryMb === 512);
-  if (!fits) refuse("container.memoryMb", c.memoryMb, `a multiple of 1024 from ${c.cpu * 2} to ${c.cpu * 8}`);
-  if (!isInt(c.minCount, 1, 50)) refuse("container.minCount", c.minCount, "1 to 50");
-  if (!isInt(c.maxCount, c.minCount, 50)) refuse("container.maxCount", c.maxCount, `${c.minCount} to 50`);
-  if (!isInt(c.desiredCount, c.minCount, c.maxCount))
-    refuse("container.desiredCount", c.desiredCount, `${c.minCount} to ${c.maxCount}`);
+    c.memoryMb >= memory.min && c.memoryMb <= memory.max && (c.memoryMb % 1024 === 0 || c.memoryMb === 512);
+  if (!fits)
+    refuse("container.memoryMb", c.memoryMb, `a multiple of 1024 from ${memory.min} to ${memory.max}`);
+  checkRanges(refuse, [
+    ["container.minCount", c.minCount, 1, 50],
+    ["container.maxCount", c.maxCount, c.minCount, 50],
+    ["container.desiredCount", c.desiredCount, c.minCount, c.maxCount],
+    ["container.targetCpuPercent", c.targetCpuPercent, 10, 90],
+    ["container.imageRetentionCount", c.imageRetentionCount, 1, 1000],
+  ]);
 }
 
 /** A password the caller gives as a plain string (an Output is checked by nobody before it resolves). */

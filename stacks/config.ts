@@ -3,7 +3,16 @@
 import { getProject, getStack, log, runtime } from "@pulumi/pulumi";
 import { ACME_PATTERNS, DEFAULT_POOL, pinnedMlflowVersion } from "../server/render";
 import { DEFAULTS as COMPONENT_DEFAULTS, lowestStorageCeiling } from "../components/defaults";
-import { FARGATE_CPU, POSTGRES_MAJOR_VERSIONS } from "../components/validate";
+import {
+  ADMIN_USERNAME,
+  ARTIFACT_PREFIX,
+  EC2_INSTANCE_TYPE,
+  FARGATE_CPU,
+  LOG_RETENTION_DAYS,
+  POSTGRES_MAJOR_VERSIONS,
+  RDS_INSTANCE_CLASS,
+  fargateMemoryRange,
+} from "../components/validate";
 import {
   ACME_CHALLENGES,
   AcmeSettings,
@@ -258,11 +267,7 @@ function readArtifactStore(value: unknown, now: Date): ArtifactStoreSettings {
   const d = DEFAULTS.artifactStore;
   const backend = oneOf(`${key}.backend`, raw.backend, d.backend, ARTIFACT_BACKENDS);
   const prefix = raw.prefix ?? d.prefix;
-  if (
-    typeof prefix !== "string" ||
-    !/^[a-z0-9][a-z0-9-_/]{0,62}[a-z0-9]$/.test(prefix) ||
-    prefix.includes("//")
-  ) {
+  if (typeof prefix !== "string" || !ARTIFACT_PREFIX.test(prefix) || prefix.includes("//")) {
     throw new ConfigError(
       `${key}.prefix: got ${show(prefix)}; allowed: 2-64 characters of a-z, 0-9, "-", "_" and "/", not starting or ending with "/"`,
     );
@@ -412,7 +417,7 @@ function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
     instanceClass: requiredString(
       `${key}.instanceClass`,
       raw.instanceClass ?? d.instanceClass,
-      /^db\.[a-z0-9]+\.[a-z0-9]+$/,
+      RDS_INSTANCE_CLASS,
       "an RDS instance class such as db.t4g.micro or db.m7g.large",
     ),
     engineVersion: String(
@@ -495,16 +500,17 @@ function readServer(value: unknown): ServerSettings {
   const dc = d.container;
   const ck = `${key}.container`;
   const cpu = oneOf(`${ck}.cpu`, rawContainer.cpu, dc.cpu, FARGATE_CPU);
+  const memory = fargateMemoryRange(cpu);
   const memoryMb = int(
     `${ck}.memoryMb`,
     rawContainer.memoryMb,
-    Math.max(dc.memoryMb, cpu * 2),
-    cpu * 2,
-    cpu * 8,
+    Math.max(dc.memoryMb, memory.min),
+    memory.min,
+    memory.max,
   );
   if (memoryMb % 1024 !== 0 && memoryMb !== 512) {
     throw new ConfigError(
-      `${ck}.memoryMb: got ${memoryMb}; allowed: a multiple of 1024 from ${cpu * 2} to ${cpu * 8} for cpu ${cpu}`,
+      `${ck}.memoryMb: got ${memoryMb}; allowed: a multiple of 1024 from ${memory.min} to ${memory.max} for cpu ${cpu}`,
     );
   }
   const minCount = int(`${ck}.minCount`, rawContainer.minCount, dc.minCount, 1, 50);
@@ -530,14 +536,14 @@ function readServer(value: unknown): ServerSettings {
     adminUsername: requiredString(
       `${key}.adminUsername`,
       raw.adminUsername ?? d.adminUsername,
-      /^[a-zA-Z][a-zA-Z0-9_.-]{2,31}$/,
+      ADMIN_USERNAME,
       "3-32 letters, digits, _ . - starting with a letter",
     ),
     workers: int(`${key}.workers`, raw.workers, d.workers, 1, 32),
     instanceType: requiredString(
       `${key}.instanceType`,
       raw.instanceType ?? d.instanceType,
-      /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+      EC2_INSTANCE_TYPE,
       "an EC2 instance type such as t3.small",
     ),
     rootVolumeGb: int(`${key}.rootVolumeGb`, raw.rootVolumeGb, d.rootVolumeGb, 8, 1024),
@@ -547,7 +553,7 @@ function readServer(value: unknown): ServerSettings {
       `${key}.logRetentionDays`,
       raw.logRetentionDays,
       d.logRetentionDays,
-      [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653],
+      LOG_RETENTION_DAYS,
     ),
     gcRetentionDays: int(`${key}.gcRetentionDays`, raw.gcRetentionDays, d.gcRetentionDays, 1, 3650),
     container: {

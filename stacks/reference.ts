@@ -239,7 +239,7 @@ export const CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
   },
   {
     key: "server.container.memoryMb",
-    type: "2-8 × cpu",
+    type: "2-8 × cpu, 30720 at most",
     default: 2048,
     meaning: "memory per task",
   },

@@ -445,6 +445,11 @@ const INVALID: [string, Raw, string, string?][] = [
     "server.container.memoryMb",
   ],
   [
+    "memory above Fargate's 30 GiB for 4 vCPU",
+    { server: { compute: "container", container: { cpu: 4096, memoryMb: 32768 } } },
+    "server.container.memoryMb",
+  ],
+  [
     "max tasks below min tasks",
     { server: { compute: "container", container: { minCount: 3, maxCount: 2 } } },
     "server.container.maxCount",

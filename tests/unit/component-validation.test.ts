@@ -1,0 +1,158 @@
+// The components refuse args that would fail at the cloud, or deploy something unsafe, before they register
+// anything: a library caller gets the checks a stack gets from stacks/config.ts, each error naming the
+// component, the arg, the value and what is allowed.
+import * as path from "path";
+import { checkArtifactStoreArgs } from "../../components/artifactStore";
+import { checkDatabaseArgs } from "../../components/metadataDatabase";
+import { checkServerArgs } from "../../components/trackingServer";
+import { EVALUATION_NOW, ROOT, evaluateProgram, stopEvaluationWorker } from "../support/mockRuntime";
+
+afterAll(stopEvaluationWorker);
+const program = path.join(ROOT, "tests", "unit", "fixtures", "library-program.ts");
+const evaluate = (scenario: string) =>
+  evaluateProgram({
+    stack: "lib",
+    config: { "test:scenario": scenario, "aws:region": "eu-west-1" },
+    program,
+    now: EVALUATION_NOW,
+  });
+
+const store = (args: object) => () => checkArtifactStoreArgs({ awsRegion: "eu-west-1", ...args });
+const database = (args: object) => () => checkDatabaseArgs(args);
+const server = (args: object) => () =>
+  checkServerArgs({ artifactRoot: "s3://b/mlflow", backendStoreUri: { secret: "arn" } as never, ...args });
+
+const refused: [string, () => unknown, RegExp][] = [
+  ["a prefix with a leading slash", store({ prefix: "/mlflow" }), /^ArtifactStore: prefix: got "\/mlflow"/],
+  ["a prefix with an empty segment", store({ prefix: "ml//flow" }), /^ArtifactStore: prefix: .*"\/\/"/],
+  [
+    "noncurrent versions kept 0 days",
+    store({ noncurrentVersionExpirationDays: 0 }),
+    /^ArtifactStore: noncurrentVersionExpirationDays: got 0; allowed: an integer from 1 to 3650/,
+  ],
+  [
+    "a fractional upload abort",
+    store({ abortIncompleteUploadDays: 1.5 }),
+    /^ArtifactStore: abortIncompleteUploadDays: got 1.5/,
+  ],
+  [
+    "PostgreSQL 13",
+    database({ engineVersion: "13" }),
+    /^MetadataDatabase: engineVersion: got "13"; allowed: 14, 15, 16, 17/,
+  ],
+  [
+    "an instance class without db.",
+    database({ instanceClass: "t4g.micro" }),
+    /^MetadataDatabase: instanceClass/,
+  ],
+  ["10 GB of storage", database({ allocatedStorageGb: 10 }), /^MetadataDatabase: allocatedStorageGb: got 10/],
+  [
+    "an autoscaling ceiling under RDS's 10% margin",
+    database({ allocatedStorageGb: 100, maxAllocatedStorageGb: 105 }),
+    /^MetadataDatabase: maxAllocatedStorageGb: got 105; allowed: 100 \(autoscaling off\) or 110 to 65536/,
+  ],
+  [
+    "three days of backups on a protected database",
+    database({ protect: true, backupRetentionDays: 3 }),
+    /^MetadataDatabase: backupRetentionDays: got 3; allowed: 7 to 35 \(protect: true\)/,
+  ],
+  [
+    "an existing VPC with one subnet",
+    database({ vpcId: "vpc-1", subnetIds: ["subnet-a"] }),
+    /^MetadataDatabase: vpcId needs subnetIds/,
+  ],
+  [
+    "an MLflow version other than the lock's",
+    server({ mlflowVersion: "2.0.0" }),
+    /^TrackingServer: mlflowVersion/,
+  ],
+  ["no allowed CIDR", server({ allowedCidrs: [] }), /^TrackingServer: allowedCidrs: got \[\]/],
+  ["a malformed CIDR", server({ allowedCidrs: ["10.0.0.0/33"] }), /^TrackingServer: allowedCidrs/],
+  ["an admin name with a space", server({ adminUsername: "ml admin" }), /^TrackingServer: adminUsername/],
+  [
+    "an instance type without a size",
+    server({ instanceType: "t3" }),
+    /^TrackingServer: instanceType: got "t3"/,
+  ],
+  [
+    "a 4 GB root volume",
+    server({ rootVolumeGb: 4 }),
+    /^TrackingServer: rootVolumeGb: got 4; allowed: an integer from 8 to 1024/,
+  ],
+  [
+    "a log retention CloudWatch refuses",
+    server({ logRetentionDays: 2 }),
+    /^TrackingServer: logRetentionDays: got 2; allowed: 1, 3, 5/,
+  ],
+  ["64 workers", server({ workers: 64 }), /^TrackingServer: workers: got 64/],
+  [
+    "a domain without its zone",
+    server({ domain: "mlflow.example.com" }),
+    /^TrackingServer: hostedZoneId: got null/,
+  ],
+  [
+    "plain HTTP with a domain",
+    server({ domain: "mlflow.example.com", hostedZoneId: "Z1", allowPlainHttp: true }),
+    /^TrackingServer: allowPlainHttp: got true; allowed: false while domain is set/,
+  ],
+  ["dns-01 without a domain", server({ acme: { challenge: "dns-01" } }), /^TrackingServer: acme.challenge/],
+  [
+    "Fargate memory over 30 GiB",
+    server({ compute: "container", container: { cpu: 4096, memoryMb: 32768 } }),
+    /^TrackingServer: container.memoryMb: got 32768; allowed: a multiple of 1024 from 8192 to 30720/,
+  ],
+  [
+    "a Fargate CPU that does not exist",
+    server({ compute: "container", container: { cpu: 300 } }),
+    /^TrackingServer: container.cpu: got 300/,
+  ],
+  [
+    "a CPU target of 95%",
+    server({ compute: "container", container: { targetCpuPercent: 95 } }),
+    /^TrackingServer: container.targetCpuPercent: got 95/,
+  ],
+  [
+    "more desired tasks than the most",
+    server({ compute: "container", container: { minCount: 1, maxCount: 2, desiredCount: 3 } }),
+    /^TrackingServer: container.desiredCount: got 3; allowed: an integer from 1 to 2/,
+  ],
+  [
+    "a short admin password",
+    server({ adminPassword: "short" }),
+    /^TrackingServer: adminPassword: got "\(hidden\)"/,
+  ],
+  [
+    "an existing VPC without public subnets",
+    server({ vpcId: "vpc-1" }),
+    /^TrackingServer: vpcId needs publicSubnetIds/,
+  ],
+];
+
+test.each(refused)("refuses %s, naming the component and the arg", (_what, check, message) => {
+  expect(check).toThrow(message);
+});
+
+test("the defaults pass every check", () => {
+  expect(store({})()).toMatchObject({ settings: { backend: "s3", prefix: "mlflow" } });
+  expect(database({})()).toMatchObject({ engineVersion: "17" });
+  expect(server({})()).toMatchObject({ compute: "ec2" });
+  expect(server({ compute: "container" })()).toMatchObject({ container: { cpu: 1024, memoryMb: 2048 } });
+});
+
+test("the platform refuses a VPC range that its subnets' layout cannot use", async () => {
+  await expect(evaluate("platform-network-slash-8")).rejects.toMatchObject({
+    registeredResources: 0,
+    message: expect.stringMatching(
+      /^MlflowPlatform: network.cidrBlock: got "10.0.0.0\/8"; allowed: an IPv4 CIDR with a prefix length from \/16 to \/24/,
+    ),
+  });
+});
+
+test("a refused component registers nothing, and neither does a platform given the same arg", async () => {
+  for (const scenario of ["database-postgres-13", "platform-postgres-13"]) {
+    await expect(evaluate(scenario)).rejects.toMatchObject({
+      registeredResources: 0,
+      message: expect.stringMatching(/MetadataDatabase: engineVersion: got "13"/),
+    });
+  }
+});
