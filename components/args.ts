@@ -73,7 +73,10 @@ export interface DatabaseOptions {
   engineVersion?: string;
   /** Initial storage in GiB. @default 20 */
   allocatedStorageGb?: number;
-  /** Upper bound of storage autoscaling in GiB; equal to allocatedStorageGb turns it off. @default 100 */
+  /**
+   * Upper bound of storage autoscaling in GiB; equal to allocatedStorageGb turns it off. RDS needs it 10% above
+   * the allocation. @default 100, or autoscaling off when allocatedStorageGb is over 90
+   */
   maxAllocatedStorageGb?: number;
   /** Days of automated backups. @default 7 */
   backupRetentionDays?: number;
@@ -146,7 +149,10 @@ export interface ServerOptions {
 
 /** Arguments every component takes. */
 export interface CommonArgs {
-  /** AWS region of the resources. @default the `aws:region` config, else AWS_REGION / AWS_DEFAULT_REGION */
+  /**
+   * AWS region of the resources: that of the AWS provider they are created with (the server's user data,
+   * logs and alarm actions name it). @default the `aws:region` config, else AWS_REGION / AWS_DEFAULT_REGION
+   */
   awsRegion?: string;
   /** Deletion protection, retained storage, final snapshots, recoverable secrets. @default false */
   protect?: boolean;

@@ -105,6 +105,8 @@ export class MetadataDatabase extends pulumi.ComponentResource {
   readonly connectionSecret: StoredSecret;
   /** The SQLAlchemy URI, as a Pulumi secret. */
   readonly connectionUri: pulumi.Output<string>;
+  /** The SNS topic its alarms notify: `alarmTopicArn`, or the topic it created (subscribe someone to it). */
+  readonly alarmTopicArn: pulumi.Output<string>;
 
   constructor(name: string, args: MetadataDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     const settings = checkDatabaseArgs(args);
@@ -153,7 +155,12 @@ export class MetadataDatabase extends pulumi.ComponentResource {
       { description: "MLflow backend store URI (SQLAlchemy)", value: this.connectionUri, protect, tags },
       parent,
     );
-    this.registerOutputs({ endpoint: this.endpoint, connectionSecretArn: this.connectionSecret.secret.arn });
+    this.alarmTopicArn = pulumi.output(config.alarmTopicArn);
+    this.registerOutputs({
+      endpoint: this.endpoint,
+      connectionSecretArn: this.connectionSecret.secret.arn,
+      alarmTopicArn: this.alarmTopicArn,
+    });
   }
 
   /**

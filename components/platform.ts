@@ -12,9 +12,9 @@ import { awsRegion, DEFAULTS, defaultTags, networkSettings } from "./defaults";
 import { checkDatabaseArgs, MetadataDatabase } from "./metadataDatabase";
 import { Network } from "./network";
 import { computeMode } from "./registry";
-import { ServerSettings } from "./settings";
+import type { DatabaseSettings, ServerSettings } from "./settings";
 import { checkServerArgs, TrackingServer, TrackingServerNetwork, createServerRole } from "./trackingServer";
-import { checkNetwork } from "./validate";
+import { checkNetwork, connectionBudget, refuser } from "./validate";
 
 /** Arguments of the whole platform: every one optional; `{}` is the dev-sized S3 + EC2 platform. */
 export interface MlflowPlatformArgs extends CommonArgs {
@@ -50,9 +50,10 @@ export class MlflowPlatform extends pulumi.ComponentResource {
     const region = awsRegion(args, "MlflowPlatform");
     const protect = args.protect ?? DEFAULTS.protect;
     const server = checkServerArgs({ ...args.server, adminPassword: args.adminPassword });
-    checkDatabaseArgs({ ...args.database, protect });
-    checkArtifactStoreArgs({ ...args.artifactStore, awsRegion: region, protect });
+    const databaseSettings = checkDatabaseArgs({ ...args.database, protect });
+    checkArtifactStoreArgs({ ...args.artifactStore, awsRegion: region, tags: args.tags, protect });
     checkNetworkArgs(args.network, server);
+    checkAcrossComponents(args, server, databaseSettings, protect);
     super("mlflow-platform:index:MlflowPlatform", name, {}, opts);
     const parent = { parent: this };
     const tags = defaultTags(args.tags);
@@ -122,6 +123,33 @@ MLFLOW_TRACKING_PASSWORD=${trackingServer.adminPassword}
       alarmTopicArn: this.alarmTopicArn,
     });
   }
+}
+
+/** What only the whole platform sees: alarms that reach someone when protected; the database's connections. */
+function checkAcrossComponents(
+  args: MlflowPlatformArgs,
+  server: ServerSettings,
+  database: DatabaseSettings,
+  protect: boolean,
+): void {
+  const refuse = refuser("MlflowPlatform");
+  if (protect && !args.alarmEmails?.length && args.alarmTopicArn === undefined)
+    refuse(
+      "alarmEmails",
+      args.alarmEmails ?? [],
+      "at least one address, or alarmTopicArn (a topic that pages your team), while protect is true: " +
+        "a protected platform's alarms must reach someone",
+    );
+  const servers = server.compute === "container" ? server.container.maxCount : 1;
+  const budget = connectionBudget(database.instanceClass, servers, server.workers);
+  if (budget && !budget.fits)
+    refuse(
+      "database.instanceClass",
+      database.instanceClass,
+      `a class with more memory (this one allows about ${budget.maxConnections} connections; the servers may ` +
+        `open ${budget.needed}: ${servers} x ${server.workers} workers x ${budget.perWorker}), or fewer ` +
+        "server.workers or server.container.maxCount",
+    );
 }
 
 /** Refuses a new VPC's bad sizing, or an existing VPC given without what the database and the server need. */

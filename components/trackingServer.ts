@@ -86,6 +86,8 @@ export class TrackingServer extends pulumi.ComponentResource {
   readonly adminPassword: pulumi.Output<string>;
   /** Where the server runs. */
   readonly compute: ServerCompute;
+  /** The SNS topic its alarms notify: `alarmTopicArn`, or the topic it created (subscribe someone to it). */
+  readonly alarmTopicArn: pulumi.Output<string>;
 
   constructor(name: string, args: TrackingServerArgs, opts?: pulumi.ComponentResourceOptions) {
     const settings = checkServerArgs(args);
@@ -100,14 +102,18 @@ export class TrackingServer extends pulumi.ComponentResource {
         new random.RandomPassword(`${name}-admin`, { length: 32, special: false }, parent).result,
     );
     const secrets = serverSecrets(name, args, this.adminPassword, { protect, tags, parent });
+    const network = serverNetwork(name, args, settings, { tags, parent: this, bootAfter: opts?.dependsOn });
+    this.alarmTopicArn = pulumi.output(
+      args.alarmTopicArn ?? new sns.Topic(`${name}-alarms`, { tags }, parent).arn,
+    );
     const config: TrackingServerConfig = {
       settings,
       awsRegion: awsRegion(args, "TrackingServer"),
-      network: serverNetwork(name, args, settings, { tags, parent: this, bootAfter: opts?.dependsOn }),
+      network,
       role: this.role,
       artifactRoot: args.artifactRoot,
       artifactEnvironment: args.artifactEnvironment ?? {},
-      alarmTopicArn: args.alarmTopicArn ?? new sns.Topic(`${name}-alarms`, { tags }, parent).arn,
+      alarmTopicArn: this.alarmTopicArn,
       protect,
       tags,
     };
@@ -117,7 +123,11 @@ export class TrackingServer extends pulumi.ComponentResource {
     this.adminUsername = settings.adminUsername;
     this.trackingUri = deployment.trackingUri;
     this.securityGroupId = deployment.securityGroupId;
-    this.registerOutputs({ trackingUri: this.trackingUri, securityGroupId: this.securityGroupId });
+    this.registerOutputs({
+      trackingUri: this.trackingUri,
+      securityGroupId: this.securityGroupId,
+      alarmTopicArn: this.alarmTopicArn,
+    });
   }
 }
 

@@ -1,16 +1,10 @@
 // The checks every component makes of its resolved settings before it registers anything, so a library
 // caller gets the same safety as a stack (stacks/config.ts checks the stack's keys first, with messages that
 // name the config key). Each error names the component, the arg, the value and what is allowed.
-import { pinnedMlflowVersion } from "../server/render";
+import { DEFAULT_POOL, pinnedMlflowVersion } from "../server/render";
 import { parseCidr } from "../stacks/ipv4";
 import { lowestStorageCeiling } from "./defaults";
-import type {
-  ArtifactStoreSettings,
-  ContainerSettings,
-  DatabaseSettings,
-  NetworkSettings,
-  ServerSettings,
-} from "./settings";
+import type { ArtifactStoreSettings, DatabaseSettings, NetworkSettings, ServerSettings } from "./settings";
 
 /** PostgreSQL major versions RDS offers and the provider accepts. */
 export const POSTGRES_MAJOR_VERSIONS = ["14", "15", "16", "17"];
@@ -29,9 +23,10 @@ export function fargateMemoryRange(cpu: number): { min: number; max: number } {
   return { min: cpu * 2, max: Math.min(cpu * 8, 30720) };
 }
 
-type Refuse = (arg: string, value: unknown, allowed: string) => never;
+export type Refuse = (arg: string, value: unknown, allowed: string) => never;
 
-function refuser(component: string): Refuse {
+/** Throws "<component>: <arg>: got <value>; allowed: <allowed>". */
+export function refuser(component: string): Refuse {
   return (arg, value, allowed) => {
     throw new Error(`${component}: ${arg}: got ${JSON.stringify(value)}; allowed: ${allowed}`);
   };
@@ -47,7 +42,7 @@ function checkRanges(refuse: Refuse, ranges: [string, unknown, number, number][]
 }
 
 /** Patterns, as [arg, value, pattern, description]. */
-function checkPatterns(refuse: Refuse, patterns: [string, unknown, RegExp, string][]): void {
+export function checkPatterns(refuse: Refuse, patterns: [string, unknown, RegExp, string][]): void {
   for (const [arg, value, pattern, description] of patterns)
     if (typeof value !== "string" || !pattern.test(value)) refuse(arg, value, description);
 }
@@ -137,10 +132,18 @@ export function checkServer(component: string, s: ServerSettings): void {
     refuse("allowPlainHttp", true, `false while domain is set (${s.domain} is served over HTTPS)`);
   if (s.acme.challenge === "dns-01" && !s.domain)
     refuse("acme.challenge", "dns-01", "http-01 without a domain");
-  if (s.compute === "container") checkContainer(refuse, s.container);
+  if (s.compute === "container") checkContainer(refuse, s);
 }
 
-function checkContainer(refuse: Refuse, c: ContainerSettings): void {
+function checkContainer(refuse: Refuse, s: ServerSettings): void {
+  // The load balancer is internet-facing: HTTPS needs an ACM certificate for a domain.
+  if (!s.domain && !s.allowPlainHttp)
+    refuse(
+      "domain",
+      null,
+      "a DNS name in hostedZoneId for container compute (HTTPS on the load balancer), or allowPlainHttp: true",
+    );
+  const c = s.container;
   if (!FARGATE_CPU.includes(c.cpu)) refuse("container.cpu", c.cpu, FARGATE_CPU.join(", "));
   const memory = fargateMemoryRange(c.cpu);
   const fits =
@@ -160,4 +163,36 @@ function checkContainer(refuse: Refuse, c: ContainerSettings): void {
 export function checkAdminPassword(component: string, password: unknown): void {
   if (typeof password === "string" && password.length < 12)
     refuser(component)("adminPassword", "(hidden)", "at least 12 characters");
+}
+
+/** Memory (GiB) of an RDS class for the families whose sizes follow the usual ladder; undefined otherwise. */
+export function rdsClassMemoryGib(instanceClass: string): number | undefined {
+  const match = /^db\.([a-z]+)(\d+)([a-z]*)\.([a-z0-9]+)$/.exec(instanceClass);
+  if (!match) return undefined;
+  const [, family, , , size] = match;
+  const ladder: Record<string, number> = { micro: 1, small: 2, medium: 4, large: 8, xlarge: 16 };
+  const multiple = /^(\d+)xlarge$/.exec(size);
+  const general = ladder[size] ?? (multiple ? 16 * Number(multiple[1]) : undefined);
+  if (general === undefined) return undefined;
+  // m and t: 4 GiB per vCPU; r: 8; x2: 16.
+  const factor: Record<string, number> = { t: 1, m: 1, r: 2, x: 4 };
+  return factor[family] === undefined ? undefined : general * factor[family];
+}
+
+/**
+ * Every server process keeps a SQLAlchemy pool (size + overflow) open to PostgreSQL, whose RDS default
+ * max_connections is memory / 9531392 bytes. A plan fits when its servers take at most 80% of it (the rest:
+ * the auth app's pool, migrations, gc, and an operator's psql). Undefined for a class of unknown memory.
+ */
+export function connectionBudget(
+  instanceClass: string,
+  servers: number,
+  workers: number,
+): { maxConnections: number; needed: number; perWorker: number; fits: boolean } | undefined {
+  const memoryGib = rdsClassMemoryGib(instanceClass);
+  if (memoryGib === undefined) return undefined;
+  const maxConnections = Math.floor((memoryGib * 1024 ** 3) / 9531392);
+  const perWorker = DEFAULT_POOL.size + DEFAULT_POOL.maxOverflow;
+  const needed = servers * workers * perWorker;
+  return { maxConnections, needed, perWorker, fits: needed <= 0.8 * maxConnections };
 }

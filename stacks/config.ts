@@ -1,7 +1,7 @@
 // Turns raw stack config into typed, defaulted PlatformSettings. Everything invalid stops the program here,
 // before any resource is registered, with a message naming the key, the value and what is allowed.
 import { getProject, getStack, log, runtime } from "@pulumi/pulumi";
-import { ACME_PATTERNS, DEFAULT_POOL, pinnedMlflowVersion } from "../server/render";
+import { ACME_PATTERNS, pinnedMlflowVersion } from "../server/render";
 import { DEFAULTS as COMPONENT_DEFAULTS, lowestStorageCeiling } from "../components/defaults";
 import {
   ADMIN_USERNAME,
@@ -11,6 +11,7 @@ import {
   LOG_RETENTION_DAYS,
   POSTGRES_MAJOR_VERSIONS,
   RDS_INSTANCE_CLASS,
+  connectionBudget,
   fargateMemoryRange,
 } from "../components/validate";
 import {
@@ -26,6 +27,8 @@ import {
 } from "./settings";
 import { formatIpv4, networkAddress, parseCidr } from "./ipv4";
 import { childKeys } from "./reference";
+
+export { rdsClassMemoryGib } from "../components/validate";
 
 /** The shipped project's name, and so the namespace of the shipped stack files' keys. */
 export const NAMESPACE = "mlflow-platform";
@@ -633,36 +636,14 @@ function readAcme(key: string, value: unknown, domain: string | undefined): Acme
   return email === undefined ? { directoryUrl, challenge } : { directoryUrl, email, challenge };
 }
 
-/** Memory (GiB) of an RDS class for the families whose sizes follow the usual ladder; undefined otherwise. */
-export function rdsClassMemoryGib(instanceClass: string): number | undefined {
-  const match = /^db\.([a-z]+)(\d+)([a-z]*)\.([a-z0-9]+)$/.exec(instanceClass);
-  if (!match) return undefined;
-  const [, family, , , size] = match;
-  const ladder: Record<string, number> = { micro: 1, small: 2, medium: 4, large: 8, xlarge: 16 };
-  const multiple = /^(\d+)xlarge$/.exec(size);
-  const general = ladder[size] ?? (multiple ? 16 * Number(multiple[1]) : undefined);
-  if (general === undefined) return undefined;
-  // m and t: 4 GiB per vCPU; r: 8; x2: 16.
-  const factor: Record<string, number> = { t: 1, m: 1, r: 2, x: 4 };
-  return factor[family] === undefined ? undefined : general * factor[family];
-}
-
-/**
- * Every server process keeps a SQLAlchemy pool (size + overflow) open to PostgreSQL, whose RDS default
- * max_connections is memory / 9531392 bytes. Refuse a plan whose servers could take more than 80% of it
- * (the rest: the auth app's pool, migrations, gc, and an operator's psql).
- */
+/** Refuses a plan whose servers could take more than 80% of PostgreSQL's connections (connectionBudget). */
 function checkConnectionBudget(settings: PlatformSettings): void {
-  const memoryGib = rdsClassMemoryGib(settings.database.instanceClass);
-  if (memoryGib === undefined) return; // an unusual class: no estimate, no check
-  const maxConnections = Math.floor((memoryGib * 1024 ** 3) / 9531392);
   const { compute, workers, container } = settings.server;
   const servers = compute === "container" ? container.maxCount : 1;
-  const perWorker = DEFAULT_POOL.size + DEFAULT_POOL.maxOverflow;
-  const needed = servers * workers * perWorker;
-  if (needed > 0.8 * maxConnections) {
+  const budget = connectionBudget(settings.database.instanceClass, servers, workers);
+  if (budget && !budget.fits) {
     throw new ConfigError(
-      `${ns}:database.instanceClass: got "${settings.database.instanceClass}", whose PostgreSQL allows about ${maxConnections} connections, but the servers may open ${needed} (${servers} server(s) x ${workers} workers x ${perWorker}); allowed: a class with more memory, or fewer server.workers${compute === "container" ? " or server.container.maxCount" : ""}`,
+      `${ns}:database.instanceClass: got "${settings.database.instanceClass}", whose PostgreSQL allows about ${budget.maxConnections} connections, but the servers may open ${budget.needed} (${servers} server(s) x ${workers} workers x ${budget.perWorker}); allowed: a class with more memory, or fewer server.workers${compute === "container" ? " or server.container.maxCount" : ""}`,
     );
   }
 }

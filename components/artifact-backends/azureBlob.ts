@@ -15,6 +15,7 @@ import type {
 } from "../contracts";
 import { policyDocument } from "../iam";
 import { storeSecret } from "../secret";
+import { checkPatterns, refuser } from "../validate";
 
 /** The one container MLflow writes to. */
 export const AZURE_CONTAINER_NAME = "mlflow-artifacts";
@@ -314,11 +315,51 @@ export function sasExpiry(configured: string | undefined, now = new Date()): str
   return `${date}T00:00:00Z`;
 }
 
-/** The backend's own settings (stacks/config.ts validates their values). */
-function azureSettings(args: ArtifactStoreConfig): AzureBlobSettings {
-  if (!args.settings.azureBlob)
-    throw new Error('ArtifactStore: settings.azureBlob is missing; the "azureBlob" backend needs it');
-  return args.settings.azureBlob;
+/** The backend's own settings, refused before anything is registered (stacks/config.ts names the keys). */
+function azureSettings(args: ArtifactStoreConfig, now = new Date()): AzureBlobSettings {
+  const s = args.settings.azureBlob;
+  if (!s) throw new Error('ArtifactStore: settings.azureBlob is missing; the "azureBlob" backend needs it');
+  const refuse = refuser("ArtifactStore");
+  checkPatterns(refuse, [
+    ["azureBlob.location", s.location, /^[a-z][a-z0-9]{2,30}$/, "an Azure region name such as westeurope"],
+  ]);
+  const optional: [string, string | undefined, RegExp, string][] = [
+    ["azureBlob.subscriptionId", s.subscriptionId, /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i, "a GUID"],
+    [
+      "azureBlob.resourceGroupName",
+      s.resourceGroupName,
+      /^[-\w.()]{1,89}[-\w()]$/,
+      "an existing resource group name (1-90 letters, digits, -_.())",
+    ],
+    ["azureBlob.sasExpiresOn", s.sasExpiresOn, /^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"],
+  ];
+  checkPatterns(
+    refuse,
+    optional.filter(([, value]) => value !== undefined),
+  );
+  if (s.sasExpiresOn !== undefined && !withinSasLifetime(s.sasExpiresOn, now))
+    refuse(
+      "azureBlob.sasExpiresOn",
+      s.sasExpiresOn,
+      `a valid date after today and at most ${SAS_LIFETIME_YEARS} years from today`,
+    );
+  // The tags reach the storage account; Resource Manager rejects these characters in tag names.
+  const badTag = Object.keys(args.tags).find((tagName) => /[<>%&\\?/]/.test(tagName));
+  if (badTag !== undefined) refuse("tags", badTag, "tag names without any of < > % & \\ ? /");
+  return s;
+}
+
+/** A SAS that expires on `date` is valid today: the date exists, is after today and within the lifetime. */
+function withinSasLifetime(date: string, now: Date): boolean {
+  const time = Date.parse(`${date}T00:00:00Z`);
+  const latest = new Date(now);
+  latest.setUTCFullYear(latest.getUTCFullYear() + SAS_LIFETIME_YEARS);
+  return (
+    !Number.isNaN(time) &&
+    new Date(time).toISOString().slice(0, 10) === date &&
+    time > now.getTime() &&
+    time <= latest.getTime()
+  );
 }
 
 export const artifactBackend: ArtifactBackendModule = {

@@ -15,6 +15,7 @@ import type {
   ArtifactStoreConfig,
 } from "../contracts";
 import { storeSecret } from "../secret";
+import { checkPatterns, refuser } from "../validate";
 
 /** The Google APIs the backend uses; enabled by the program so a fresh project works. */
 export const GCP_APIS = [
@@ -318,11 +319,16 @@ export function gcpLabels(tags: Record<string, string>): Record<string, string> 
   return labels;
 }
 
-/** What only this backend needs: its settings (stacks/config.ts validates their values). */
+/** What only this backend needs: its settings, refused before anything is registered. */
 function gcsSettings(args: ArtifactStoreConfig): GcsSettings {
-  if (!args.settings.gcs)
-    throw new Error('ArtifactStore: gcs is missing; the "gcs" backend needs { project }');
-  return args.settings.gcs;
+  const s = args.settings.gcs;
+  if (!s) throw new Error('ArtifactStore: gcs is missing; the "gcs" backend needs { project }');
+  checkPatterns(refuser("ArtifactStore"), [
+    // The id's length is GCP's to check (6-30); its characters are checked here.
+    ["gcs.project", s.project, /^[a-z][a-z0-9-]*$/, "a GCP project id (lowercase letters, digits, hyphens)"],
+    ["gcs.location", s.location, /^[A-Z][A-Z0-9-]{1,30}$/, "a GCS location such as US or EUROPE-WEST1"],
+  ]);
+  return s;
 }
 
 export const artifactBackend: ArtifactBackendModule = {

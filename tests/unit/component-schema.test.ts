@@ -115,10 +115,18 @@ test("outputs are the documented ones, with no internal types", () => {
   );
   expect(outputs("ArtifactStore")).toEqual(["artifactRoot", "backend"]);
   expect(outputs("MetadataDatabase")).toEqual(
-    ["address", "connectionSecret", "connectionUri", "endpoint", "securityGroupId"].sort(),
+    ["address", "alarmTopicArn", "connectionSecret", "connectionUri", "endpoint", "securityGroupId"].sort(),
   );
   expect(outputs("TrackingServer")).toEqual(
-    ["adminPassword", "adminUsername", "compute", "role", "securityGroupId", "trackingUri"].sort(),
+    [
+      "adminPassword",
+      "adminUsername",
+      "alarmTopicArn",
+      "compute",
+      "role",
+      "securityGroupId",
+      "trackingUri",
+    ].sort(),
   );
   expect(schema.resources[token("TrackingServer")].properties.role.$ref).toMatch(
     /^\/aws\/v[\d.]+\/schema\.json#\/resources\/aws:iam%2Frole:Role$/,

@@ -8,6 +8,10 @@ import { checkServerArgs } from "../../components/trackingServer";
 import { EVALUATION_NOW, ROOT, evaluateProgram, stopEvaluationWorker } from "../support/mockRuntime";
 
 afterAll(stopEvaluationWorker);
+/** `MM-DD` of next year (the SAS checks compare with today). */
+const nextYear = (monthDay: string) => `${new Date().getUTCFullYear() + 1}-${monthDay}`;
+/** 1 January three years from now: beyond the SAS's two-year lifetime. */
+const farFuture = () => `${new Date().getUTCFullYear() + 3}-01-01`;
 const program = path.join(ROOT, "tests", "unit", "fixtures", "library-program.ts");
 const evaluate = (scenario: string) =>
   evaluateProgram({
@@ -21,6 +25,9 @@ const store = (args: object) => () => checkArtifactStoreArgs({ awsRegion: "eu-we
 const database = (args: object) => () => checkDatabaseArgs(args);
 const server = (args: object) => () =>
   checkServerArgs({ artifactRoot: "s3://b/mlflow", backendStoreUri: { secret: "arn" } as never, ...args });
+/** Container compute on its own HTTPS domain, with `container` options. */
+const onFargate = (container: object) =>
+  server({ compute: "container", domain: "mlflow.example.com", hostedZoneId: "Z0123456789ABC", container });
 
 const refused: [string, () => unknown, RegExp][] = [
   ["a prefix with a leading slash", store({ prefix: "/mlflow" }), /^ArtifactStore: prefix: got "\/mlflow"/],
@@ -98,23 +105,54 @@ const refused: [string, () => unknown, RegExp][] = [
   ["dns-01 without a domain", server({ acme: { challenge: "dns-01" } }), /^TrackingServer: acme.challenge/],
   [
     "Fargate memory over 30 GiB",
-    server({ compute: "container", container: { cpu: 4096, memoryMb: 32768 } }),
+    onFargate({ cpu: 4096, memoryMb: 32768 }),
     /^TrackingServer: container.memoryMb: got 32768; allowed: a multiple of 1024 from 8192 to 30720/,
   ],
-  [
-    "a Fargate CPU that does not exist",
-    server({ compute: "container", container: { cpu: 300 } }),
-    /^TrackingServer: container.cpu: got 300/,
-  ],
+  ["a Fargate CPU that does not exist", onFargate({ cpu: 300 }), /^TrackingServer: container.cpu: got 300/],
   [
     "a CPU target of 95%",
-    server({ compute: "container", container: { targetCpuPercent: 95 } }),
+    onFargate({ targetCpuPercent: 95 }),
     /^TrackingServer: container.targetCpuPercent: got 95/,
   ],
   [
     "more desired tasks than the most",
-    server({ compute: "container", container: { minCount: 1, maxCount: 2, desiredCount: 3 } }),
+    onFargate({ minCount: 1, maxCount: 2, desiredCount: 3 }),
     /^TrackingServer: container.desiredCount: got 3; allowed: an integer from 1 to 2/,
+  ],
+  [
+    "container compute without a domain or allowPlainHttp (an internet-facing load balancer in clear text)",
+    server({ compute: "container" }),
+    /^TrackingServer: domain: got null; allowed: a DNS name in hostedZoneId for container compute/,
+  ],
+  [
+    "an Azure region that is not one",
+    store({ backend: "azureBlob", azureBlob: { location: "West Europe" } }),
+    /^ArtifactStore: azureBlob.location: got "West Europe"/,
+  ],
+  [
+    "an Azure SAS expiring in the past",
+    store({ backend: "azureBlob", azureBlob: { location: "westeurope", sasExpiresOn: "2020-01-01" } }),
+    /^ArtifactStore: azureBlob.sasExpiresOn: got "2020-01-01"; allowed: a valid date after today and at most 2 years/,
+  ],
+  [
+    "an Azure SAS valid for more than two years (its start would lie in the future: every call a 403)",
+    store({ backend: "azureBlob", azureBlob: { location: "westeurope", sasExpiresOn: farFuture() } }),
+    /^ArtifactStore: azureBlob.sasExpiresOn: got "\d{4}-01-01"; allowed: a valid date after today/,
+  ],
+  [
+    "an Azure SAS expiring on a day that does not exist",
+    store({ backend: "azureBlob", azureBlob: { location: "westeurope", sasExpiresOn: nextYear("02-30") } }),
+    /^ArtifactStore: azureBlob.sasExpiresOn: got "\d{4}-02-30"/,
+  ],
+  [
+    "a tag name Azure Resource Manager rejects, on an Azure store",
+    store({ backend: "azureBlob", azureBlob: { location: "westeurope" }, tags: { "cost/center": "ml" } }),
+    /^ArtifactStore: tags: got "cost\/center"; allowed: tag names without any of/,
+  ],
+  [
+    "a GCP project id that is not one",
+    store({ backend: "gcs", gcs: { project: "My Project" } }),
+    /^ArtifactStore: gcs.project: got "My Project"; allowed: a GCP project id/,
   ],
   [
     "a short admin password",
@@ -136,7 +174,17 @@ test("the defaults pass every check", () => {
   expect(store({})()).toMatchObject({ settings: { backend: "s3", prefix: "mlflow" } });
   expect(database({})()).toMatchObject({ engineVersion: "17" });
   expect(server({})()).toMatchObject({ compute: "ec2" });
-  expect(server({ compute: "container" })()).toMatchObject({ container: { cpu: 1024, memoryMb: 2048 } });
+  expect(onFargate({})()).toMatchObject({ container: { cpu: 1024, memoryMb: 2048 } });
+  expect(server({ compute: "container", allowPlainHttp: true })()).toMatchObject({ allowPlainHttp: true });
+  const azure = { location: "westeurope", sasExpiresOn: nextYear("06-30") };
+  expect(store({ backend: "azureBlob", azureBlob: azure })()).toMatchObject({
+    settings: { azureBlob: azure },
+  });
+  expect(store({ backend: "gcs", gcs: { project: "my-project", location: "europe-west1" } })()).toMatchObject(
+    {
+      settings: { gcs: { location: "EUROPE-WEST1" } },
+    },
+  );
 });
 
 test("the platform refuses a VPC range that its subnets' layout cannot use", async () => {
@@ -155,4 +203,25 @@ test("a refused component registers nothing, and neither does a platform given t
       message: expect.stringMatching(/MetadataDatabase: engineVersion: got "13"/),
     });
   }
+});
+
+test.each([
+  [
+    "platform-container-no-domain",
+    /^TrackingServer: domain: got null; allowed: a DNS name in hostedZoneId for container compute/,
+  ],
+  [
+    "platform-protected-without-alarms",
+    /^MlflowPlatform: alarmEmails: got \[\]; allowed: at least one address, or alarmTopicArn/,
+  ],
+  [
+    // 10 tasks x 2 workers x 10 connections = 200 against db.t4g.micro's ~112.
+    "platform-too-many-connections",
+    /^MlflowPlatform: database.instanceClass: got "db.t4g.micro"; allowed: a class with more memory \(this one allows about 112 connections; the servers may open 200/,
+  ],
+])("the platform refuses %s before it registers anything", async (scenario, message) => {
+  await expect(evaluate(scenario)).rejects.toMatchObject({
+    registeredResources: 0,
+    message: expect.stringMatching(message),
+  });
 });

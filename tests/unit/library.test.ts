@@ -106,6 +106,12 @@ describe("wired by hand, as MlflowPlatform does", () => {
         .map((t) => t.parent?.type)
         .sort(),
     ).toEqual(["mlflow-platform:index:MetadataDatabase", "mlflow-platform:index:TrackingServer"]);
+    // ...which each component gives back, so the caller can subscribe someone to them.
+    const topicOf = (type: string) =>
+      ofType(e, "aws:sns/topic:Topic").find((t) => t.parent?.type === `mlflow-platform:index:${type}`)!;
+    expect(e.outputs.serverAlarmTopicArn.value).toBe(topicOf("TrackingServer").state.arn);
+    expect(e.outputs.databaseAlarmTopicArn.value).toBe(topicOf("MetadataDatabase").state.arn);
+    expect(topicOf("TrackingServer").state.arn).not.toBe(topicOf("MetadataDatabase").state.arn);
   });
 
   test("gcs: the federation trusts the program's role, and its credential reaches the server", async () => {
