@@ -151,7 +151,8 @@ export interface ServerOptions {
 export interface CommonArgs {
   /**
    * AWS region of the resources: that of the AWS provider they are created with (the server's user data,
-   * logs and alarm actions name it). @default the `aws:region` config, else AWS_REGION / AWS_DEFAULT_REGION
+   * logs and alarm actions name it; a different one fails the preview).
+   * @default the `aws:region` config, else AWS_REGION / AWS_DEFAULT_REGION
    */
   awsRegion?: string;
   /** Deletion protection, retained storage, final snapshots, recoverable secrets. @default false */

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ArtifactStoreOptions, CommonArgs } from "./args";
 import type { ArtifactAccess, ArtifactGrantee, ArtifactStorage, ArtifactStoreConfig } from "./contracts";
 import { artifactStoreSettings, awsRegion, defaultTags, DEFAULTS } from "./defaults";
+import { inProviderRegion } from "./region";
 import { artifactBackend } from "./registry";
 import { ArtifactBackendName } from "./settings";
 import { checkArtifactStore } from "./validate";
@@ -42,7 +43,10 @@ export class ArtifactStore extends pulumi.ComponentResource {
     const storage = implementation.create({ name, args: config, parent: this });
     storages.set(this, storage);
     this.backend = config.settings.backend;
-    this.artifactRoot = storage.artifactRoot;
+    this.artifactRoot =
+      config.awsRegion === undefined
+        ? storage.artifactRoot
+        : inProviderRegion("ArtifactStore", config.awsRegion, this, storage.artifactRoot);
     this.registerOutputs({ artifactRoot: this.artifactRoot });
   }
 

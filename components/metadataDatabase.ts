@@ -9,7 +9,8 @@ import * as sns from "@pulumi/aws/sns";
 import * as vpc from "@pulumi/aws/vpc";
 import type { CommonArgs, DatabaseOptions } from "./args";
 import { awsRegion, databaseSettings, defaultTags, DEFAULTS, networkSettings } from "./defaults";
-import { checkDatabase } from "./validate";
+import { inProviderRegion } from "./region";
+import { checkDatabase, LOG_RETENTION_DAYS, refuser } from "./validate";
 import { Network } from "./network";
 import { DatabaseSettings } from "./settings";
 import { StoredSecret, storeSecret } from "./secret";
@@ -147,8 +148,14 @@ export class MetadataDatabase extends pulumi.ComponentResource {
     this.address = instance.address;
     this.endpoint = pulumi.interpolate`${instance.address}:${instance.port}`;
     this.securityGroupId = securityGroup.id;
+    // The URI names the region's CA bundle: it waits until the provider is known to deploy there.
     this.connectionUri = pulumi.secret(
-      pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${instance.address}:${instance.port}/${DATABASE_NAME}?${databaseTls(config.awsRegion)}`,
+      inProviderRegion(
+        "MetadataDatabase",
+        config.awsRegion,
+        this,
+        pulumi.interpolate`postgresql://${DATABASE_USER}:${password.result}@${instance.address}:${instance.port}/${DATABASE_NAME}?${databaseTls(config.awsRegion)}`,
+      ),
     );
     this.connectionSecret = storeSecret(
       `${name}-db-uri`,
@@ -194,6 +201,8 @@ export class MetadataDatabase extends pulumi.ComponentResource {
 export function checkDatabaseArgs(args: MetadataDatabaseArgs): DatabaseSettings {
   const settings = databaseSettings(args);
   checkDatabase("MetadataDatabase", settings, args.protect ?? DEFAULTS.protect);
+  if (args.logRetentionDays !== undefined && !LOG_RETENTION_DAYS.includes(args.logRetentionDays))
+    refuser("MetadataDatabase")("logRetentionDays", args.logRetentionDays, LOG_RETENTION_DAYS.join(", "));
   if (args.vpcId && (args.subnetIds?.length ?? 0) < 2)
     throw new Error(
       "MetadataDatabase: vpcId needs subnetIds, private subnets in two or more availability zones",

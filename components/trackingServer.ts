@@ -5,6 +5,7 @@ import * as random from "@pulumi/random";
 import type { CommonArgs, ServerOptions } from "./args";
 import type { TrackingServerConfig, TrackingServerNetwork } from "./contracts";
 import { awsRegion, defaultTags, DEFAULTS, networkSettings, serverSettings } from "./defaults";
+import { inProviderRegion } from "./region";
 import { checkAdminPassword, checkServer } from "./validate";
 import { assumeRolePolicy } from "./iam";
 import { Network } from "./network";
@@ -106,12 +107,14 @@ export class TrackingServer extends pulumi.ComponentResource {
     this.alarmTopicArn = pulumi.output(
       args.alarmTopicArn ?? new sns.Topic(`${name}-alarms`, { tags }, parent).arn,
     );
+    const region = awsRegion(args, "TrackingServer");
     const config: TrackingServerConfig = {
       settings,
-      awsRegion: awsRegion(args, "TrackingServer"),
+      awsRegion: region,
       network,
       role: this.role,
-      artifactRoot: args.artifactRoot,
+      // What the server runs from names the region: nothing of it is created before the provider's is known.
+      artifactRoot: inProviderRegion("TrackingServer", region, this, pulumi.output(args.artifactRoot)),
       artifactEnvironment: args.artifactEnvironment ?? {},
       alarmTopicArn: this.alarmTopicArn,
       protect,
@@ -194,7 +197,9 @@ function serverNetwork(
   settings: ServerSettings,
   { tags, parent, bootAfter }: { tags: Record<string, string>; parent: TrackingServer; bootAfter: unknown },
 ): TrackingServerNetwork {
-  const publicRoutes = Array.isArray(bootAfter) ? bootAfter.filter(pulumi.Resource.isInstance) : [];
+  const publicRoutes = (Array.isArray(bootAfter) ? bootAfter : [bootAfter]).filter(
+    pulumi.Resource.isInstance,
+  );
   // checkServerArgs made sure an existing VPC comes with its subnets.
   if (args.vpcId && args.publicSubnetIds) {
     return {

@@ -293,6 +293,7 @@ function mockCall(
   token: string,
   inputs: Record<string, unknown>,
   partition = "aws",
+  region = "us-east-1",
 ): Record<string, unknown> {
   switch (token) {
     case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
@@ -323,7 +324,8 @@ function mockCall(
         id: ACCOUNT_ID,
       };
     case "aws:index/getRegion:getRegion":
-      return { name: "us-east-1", region: "us-east-1", id: "us-east-1" };
+      // The provider's region is the stack's aws:region.
+      return { name: region, region, id: region };
     case "aws:index/getPartition:getPartition":
       return {
         partition,
@@ -413,6 +415,12 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const calls: Evaluation["calls"] = [];
   const key = (type: string, name: string) => `${type}::${name}`;
   const partition = mockPartition(options.config);
+  /** The region of the AWS provider an invoke goes to (`<urn>::<id>`): its `region` input, else aws:region. */
+  const providerRegion = (provider: string | undefined): string | undefined => {
+    const providerName = /[:$]pulumi:providers:aws::([^:]+)::/.exec(provider ?? "")?.[1];
+    const explicit = providerName && resources.get(key("pulumi:providers:aws", providerName))?.inputs.region;
+    return typeof explicit === "string" ? explicit : options.config["aws:region"];
+  };
 
   await pulumi.runtime.setMocks(
     {
@@ -452,7 +460,10 @@ async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
       },
       call(args) {
         calls.push({ token: args.token, inputs: args.inputs });
-        return options.callResults?.[args.token] ?? mockCall(args.token, args.inputs, partition);
+        return (
+          options.callResults?.[args.token] ??
+          mockCall(args.token, args.inputs, partition, providerRegion(args.provider))
+        );
       },
     },
     PROJECT,

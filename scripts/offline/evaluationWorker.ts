@@ -6,16 +6,27 @@ let queue = Promise.resolve();
 // depends on it: the first rejection is the answer to the request, the others arrive unhandled. Those, and
 // only those, must not kill the worker that serves the next requests.
 let failure: string | undefined;
+/**
+ * Rejections nothing handled while a program ran: a failure inside an `apply` that only resources (not the
+ * stack's outputs) depend on. Pulumi fails the program on the first; so does the request.
+ */
+let unhandled: Error[] | undefined;
 /** The program's own message, without the `error serializing property "x": ` prefixes of each consumer. */
 const cause = (message: string) => message.replace(/^(error serializing property "[^"]*": )+/, "");
 process.on("unhandledRejection", (reason) => {
   if (failure !== undefined && reason instanceof Error && cause(reason.message) === failure) return;
+  if (unhandled && reason instanceof Error) return void unhandled.push(reason);
   throw reason;
 });
 process.on("message", (request: { id: number; options: EvaluateOptions }) => {
   queue = queue.then(async () => {
+    unhandled = [];
     try {
       const evaluation = await evaluateInProcess(request.options);
+      // Rejections are reported as unhandled after the microtasks that could still handle them.
+      await new Promise((resolve) => setImmediate(resolve));
+      const [first] = unhandled;
+      if (first) throw new Error(cause(first.message));
       process.send?.({ id: request.id, evaluation });
     } catch (error) {
       const e = error as Error & { registeredResources?: number };
@@ -24,6 +35,8 @@ process.on("message", (request: { id: number; options: EvaluateOptions }) => {
         id: request.id,
         error: { message: e.message, registeredResources: e.registeredResources },
       });
+    } finally {
+      unhandled = undefined;
     }
   });
 });

@@ -155,6 +155,11 @@ const refused: [string, () => unknown, RegExp][] = [
     /^ArtifactStore: gcs.project: got "My Project"; allowed: a GCP project id/,
   ],
   [
+    "a log retention CloudWatch refuses, on a database alone",
+    database({ logRetentionDays: 10 }),
+    /^MetadataDatabase: logRetentionDays: got 10; allowed: 1, 3, 5, 7, 14, 30/,
+  ],
+  [
     "a short admin password",
     server({ adminPassword: "short" }),
     /^TrackingServer: adminPassword: got "\(hidden\)"/,

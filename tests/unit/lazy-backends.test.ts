@@ -127,8 +127,10 @@ test("the cycle finder sees type-only imports and lazy requires", () => {
 
 describe("ArtifactStore as a library component asks only for what its backend uses (issue 12, point 3)", () => {
   const program = path.join(ROOT, "tests", "unit", "fixtures", "artifact-store-program.ts");
+  // No aws:region here: the provider's region comes from its environment (AWS_REGION), where awsRegion says.
+  const providerInEuWest1 = { "aws:index/getRegion:getRegion": { name: "eu-west-1", region: "eu-west-1" } };
   const evaluateStore = (config: Record<string, string>) =>
-    evaluateProgram({ stack: "lib", config, program, now: EVALUATION_NOW });
+    evaluateProgram({ stack: "lib", config, program, now: EVALUATION_NOW, callResults: providerInEuWest1 });
   afterAll(stopEvaluationWorker);
 
   test.each([

@@ -128,3 +128,36 @@ describe("wired by hand, as MlflowPlatform does", () => {
     });
   });
 });
+
+test("a TrackingServer's dependsOn of one resource (not a list) still holds the server back", async () => {
+  const e = await evaluate("server-after-one-resource");
+  expect(single(e, "aws:ec2/instance:Instance").dependsOn).toContainEqual({
+    type: "aws:ec2/route:Route",
+    name: "team-public-route",
+  });
+});
+
+describe("awsRegion is the region of the AWS provider the components use", () => {
+  test.each([
+    ["an awsRegion other than aws:region", "platform-region-not-the-providers", "ap-south-1", "eu-west-1"],
+    [
+      "a provider for another region, awsRegion left to aws:region",
+      "platform-with-a-provider-elsewhere",
+      "eu-west-1",
+      "ap-south-1",
+    ],
+  ])("%s: refused, naming both", async (_what, scenario, named, actual) => {
+    await expect(evaluate(scenario)).rejects.toMatchObject({
+      message: expect.stringMatching(
+        new RegExp(
+          `^(TrackingServer|MetadataDatabase|ArtifactStore): awsRegion: got "${named}"; allowed: "${actual}"`,
+        ),
+      ),
+    });
+  });
+
+  test("a provider for another region with awsRegion set to it: the server names that region", async () => {
+    const e = await evaluate("platform-with-its-providers-region");
+    expect(userDataOf(single(e, "aws:ec2/instance:Instance"))).toContain(`AWS_DEFAULT_REGION="ap-south-1"`);
+  });
+});
