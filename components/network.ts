@@ -3,7 +3,7 @@ import * as ec2 from "@pulumi/aws/ec2";
 import { getInstanceTypeOfferingsOutput } from "@pulumi/aws/ec2/getInstanceTypeOfferings";
 import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
 import { getRegionOutput } from "@pulumi/aws/getRegion";
-import { formatIpv4, parseCidr } from "../stacks/ipv4";
+import { formatIpv4, parseCidr } from "./ipv4";
 
 export interface NetworkArgs {
   /** CIDR block of the VPC; subnets are carved from it (/+4 each). */

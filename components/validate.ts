@@ -2,7 +2,7 @@
 // caller gets the same safety as a stack (stacks/config.ts checks the stack's keys first, with messages that
 // name the config key). Each error names the component, the arg, the value and what is allowed.
 import { DEFAULT_POOL, pinnedMlflowVersion } from "../server/render";
-import { parseCidr } from "../stacks/ipv4";
+import { parseCidr } from "./ipv4";
 import { lowestStorageCeiling } from "./defaults";
 import type { ArtifactStoreSettings, DatabaseSettings, NetworkSettings, ServerSettings } from "./settings";
 

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import { CostEstimate, CostLine, money } from "./cost";
 import { compare, IngressRule, PlanDocument, PlanResource, PlanSummary, PublicItem } from "./plan";
-import { cidrContains } from "../stacks/ipv4";
+import { cidrContains } from "../components/ipv4";
 import { STATEFUL_TYPES, isClassified, replaceTriggers } from "./replacements";
 
 const UNSET = "(unset)";

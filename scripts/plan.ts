@@ -11,7 +11,7 @@ import { readStackFile, stackFile } from "./offline/stackFiles";
 import { CostEstimate, estimateMonthlyCost, formatCostEstimate, mockId } from "./cost";
 import { DeploymentEstimate, estimateDeployment, formatDeployment, refId } from "./deploymentGraph";
 import { ACME_HTTP_INGRESS_DESCRIPTION } from "../components/compute/ec2";
-import { cidrContains } from "../stacks/ipv4";
+import { cidrContains } from "../components/ipv4";
 
 /** The inputs the text plan prints for each resource. */
 const SHOWN_INPUTS = [

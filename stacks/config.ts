@@ -25,7 +25,7 @@ import {
   SERVER_COMPUTE_MODES,
   ServerSettings,
 } from "./settings";
-import { formatIpv4, networkAddress, parseCidr } from "./ipv4";
+import { formatIpv4, networkAddress, parseCidr } from "../components/ipv4";
 import { childKeys } from "./reference";
 
 export { rdsClassMemoryGib } from "../components/validate";

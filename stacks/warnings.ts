@@ -1,6 +1,6 @@
 // Config that is valid but cannot be what the operator meant: warned at every preview and up (the shipped
 // example stacks carry such placeholders, and a refusal would break their offline plan and preview).
-import { cidrContains } from "./ipv4";
+import { cidrContains } from "../components/ipv4";
 import { PlatformSettings } from "./settings";
 
 /** RFC 5737's documentation ranges: no real client's address is in them. */

@@ -1,5 +1,5 @@
-// stacks/ipv4.ts: the one IPv4 parser of the config, its warnings, the subnet layout and the offline plan.
-import { cidrContains, formatIpv4, networkAddress, parseCidr, parseIpv4 } from "../../stacks/ipv4";
+// components/ipv4.ts: the one IPv4 parser of the config, its warnings, the subnet layout and the offline plan.
+import { cidrContains, formatIpv4, networkAddress, parseCidr, parseIpv4 } from "../../components/ipv4";
 
 test("parseIpv4 takes four decimal octets 0-255 and nothing else", () => {
   expect(parseIpv4("0.0.0.0")).toBe(0);
