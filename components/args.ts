@@ -20,13 +20,16 @@ export interface NetworkOptions {
   vpcId?: pulumi.Input<string>;
   /** The existing VPC's CIDR block (container mode: the load balancer's egress to the tasks). */
   vpcCidrBlock?: pulumi.Input<string>;
-  /** Public subnets of the existing VPC, routed to an internet gateway (the server or load balancer). */
-  publicSubnetIds?: pulumi.Input<string>[];
+  /**
+   * Public subnets of the existing VPC, routed to an internet gateway (the server or load balancer): a list,
+   * or an Output of one.
+   */
+  publicSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Private subnets of the existing VPC in two or more zones (the database; container tasks, which need a
    * NAT route to pull images and reach AWS APIs).
    */
-  privateSubnetIds?: pulumi.Input<string>[];
+  privateSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** The Azure Blob backend's settings. */

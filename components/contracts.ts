@@ -5,6 +5,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type * as iam from "@pulumi/aws/iam";
 import type { ArtifactBackendName, ArtifactStoreSettings, ServerCompute, ServerSettings } from "./settings";
 import type { ServerSecret } from "./secret";
+import type { SubnetIds } from "./subnets";
 
 /** The identity a store grants access to: the server's role, and where it runs (GCS's credential depends on it). */
 export interface ArtifactGrantee {
@@ -64,8 +65,8 @@ export interface ArtifactBackendModule {
 
 export interface TrackingServerNetwork {
   vpcId: pulumi.Output<string>;
-  publicSubnetIds: pulumi.Output<string>[];
-  privateSubnetIds: pulumi.Output<string>[];
+  publicSubnetIds: SubnetIds;
+  privateSubnetIds: SubnetIds;
   /** The VPC's CIDR (container mode: the load balancer's egress to the tasks). */
   vpcCidrBlock?: pulumi.Output<string>;
   /**

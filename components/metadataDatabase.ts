@@ -10,6 +10,7 @@ import * as vpc from "@pulumi/aws/vpc";
 import type { CommonArgs, DatabaseOptions } from "./args";
 import { awsRegion, databaseSettings, defaultTags, DEFAULTS, networkSettings } from "./defaults";
 import { inProviderRegion } from "./region";
+import { knownCount } from "./subnets";
 import { checkDatabase, LOG_RETENTION_DAYS, refuser } from "./validate";
 import { Network } from "./network";
 import { DatabaseSettings } from "./settings";
@@ -19,8 +20,8 @@ import { StoredSecret, storeSecret } from "./secret";
 export interface MetadataDatabaseArgs extends DatabaseOptions, CommonArgs {
   /** An existing VPC; give `subnetIds` too. @default a new VPC (a child Network) */
   vpcId?: pulumi.Input<string>;
-  /** Private subnets of `vpcId` in two or more availability zones. */
-  subnetIds?: pulumi.Input<string>[];
+  /** Private subnets of `vpcId` in two or more availability zones: a list, or an Output of one. */
+  subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
   /** SNS topic the database's alarms notify. @default a new topic */
   alarmTopicArn?: pulumi.Input<string>;
   /** Days CloudWatch keeps the instance's PostgreSQL log. @default 30 */
@@ -33,7 +34,7 @@ interface DatabaseConfig {
   /** The region: whether the vendored RDS CA bundle can verify its databases (databaseTls). */
   awsRegion: string;
   vpcId: pulumi.Input<string>;
-  subnetIds: pulumi.Input<string>[];
+  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   alarmTopicArn: pulumi.Input<string>;
   protect: boolean;
   logRetentionDays: number;
@@ -203,7 +204,7 @@ export function checkDatabaseArgs(args: MetadataDatabaseArgs): DatabaseSettings 
   checkDatabase("MetadataDatabase", settings, args.protect ?? DEFAULTS.protect);
   if (args.logRetentionDays !== undefined && !LOG_RETENTION_DAYS.includes(args.logRetentionDays))
     refuser("MetadataDatabase")("logRetentionDays", args.logRetentionDays, LOG_RETENTION_DAYS.join(", "));
-  if (args.vpcId && (args.subnetIds?.length ?? 0) < 2)
+  if (args.vpcId && (args.subnetIds === undefined || (knownCount(args.subnetIds) ?? 2) < 2))
     throw new Error(
       "MetadataDatabase: vpcId needs subnetIds, private subnets in two or more availability zones",
     );

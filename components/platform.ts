@@ -14,6 +14,7 @@ import { Network } from "./network";
 import { computeMode } from "./registry";
 import type { DatabaseSettings, ServerSettings } from "./settings";
 import { checkServerArgs, TrackingServer, TrackingServerNetwork, createServerRole } from "./trackingServer";
+import { knownCount } from "./subnets";
 import { checkNetwork, connectionBudget, refuser } from "./validate";
 
 /** Arguments of the whole platform: every one optional; `{}` is the dev-sized S3 + EC2 platform. */
@@ -156,7 +157,8 @@ function checkAcrossComponents(
 function checkNetworkArgs(options: NetworkOptions | undefined, server: ServerSettings): void {
   if (!options?.vpcId) return checkNetwork("MlflowPlatform", networkSettings(options));
   const { publicSubnetIds = [], privateSubnetIds = [] } = options;
-  if (publicSubnetIds.length === 0 || privateSubnetIds.length < 2)
+  // An Output of a list is counted by the cloud (RDS refuses a subnet group in fewer than two zones).
+  if (knownCount(publicSubnetIds) === 0 || (knownCount(privateSubnetIds) ?? 2) < 2)
     throw new Error(
       "MlflowPlatform: network.vpcId needs network.publicSubnetIds (the server or load balancer) and " +
         "network.privateSubnetIds in two or more availability zones (the database)",
@@ -174,12 +176,11 @@ function platformNetwork(
   parent: MlflowPlatform,
 ): TrackingServerNetwork {
   if (options?.vpcId) {
-    const ids = (list: pulumi.Input<string>[] | undefined) => (list ?? []).map((id) => pulumi.output(id));
     return {
       vpcId: pulumi.output(options.vpcId),
       vpcCidrBlock: options.vpcCidrBlock === undefined ? undefined : pulumi.output(options.vpcCidrBlock),
-      publicSubnetIds: ids(options.publicSubnetIds),
-      privateSubnetIds: ids(options.privateSubnetIds),
+      publicSubnetIds: options.publicSubnetIds ?? [],
+      privateSubnetIds: options.privateSubnetIds ?? [],
     };
   }
   return new Network(

@@ -6,6 +6,7 @@ import type { CommonArgs, ServerOptions } from "./args";
 import type { TrackingServerConfig, TrackingServerNetwork } from "./contracts";
 import { awsRegion, defaultTags, DEFAULTS, networkSettings, serverSettings } from "./defaults";
 import { inProviderRegion } from "./region";
+import { knownCount } from "./subnets";
 import { checkAdminPassword, checkServer } from "./validate";
 import { assumeRolePolicy } from "./iam";
 import { Network } from "./network";
@@ -40,10 +41,10 @@ export interface TrackingServerArgs extends ServerOptions, CommonArgs {
   vpcId?: pulumi.Input<string>;
   /** The existing VPC's CIDR (container mode: the load balancer's egress to the tasks). */
   vpcCidrBlock?: pulumi.Input<string>;
-  /** Public subnets of `vpcId` (the EC2 instance or the load balancer). */
-  publicSubnetIds?: pulumi.Input<string>[];
-  /** Private subnets of `vpcId` with a NAT route (container tasks). */
-  privateSubnetIds?: pulumi.Input<string>[];
+  /** Public subnets of `vpcId` (the EC2 instance or the load balancer): a list, or an Output of one. */
+  publicSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Private subnets of `vpcId` with a NAT route (container tasks): a list, or an Output of one. */
+  privateSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
   /** The MLflow admin password. @default a generated 32-character password */
   adminPassword?: pulumi.Input<string>;
   /** SNS topic the server's alarms notify. @default a new topic */
@@ -142,11 +143,12 @@ export function checkServerArgs(
   checkServer("TrackingServer", settings);
   checkAdminPassword("TrackingServer", args.adminPassword);
   if ("vpcId" in args && args.vpcId) {
-    if (!args.publicSubnetIds?.length)
+    if (args.publicSubnetIds === undefined || knownCount(args.publicSubnetIds) === 0)
       throw new Error(
         "TrackingServer: vpcId needs publicSubnetIds (and privateSubnetIds for container compute)",
       );
-    if (settings.compute === "container" && (!args.privateSubnetIds?.length || !args.vpcCidrBlock))
+    const noPrivate = args.privateSubnetIds === undefined || knownCount(args.privateSubnetIds) === 0;
+    if (settings.compute === "container" && (noPrivate || !args.vpcCidrBlock))
       throw new Error(
         "TrackingServer: container compute in an existing VPC needs privateSubnetIds and vpcCidrBlock",
       );
@@ -205,8 +207,8 @@ function serverNetwork(
     return {
       vpcId: pulumi.output(args.vpcId),
       vpcCidrBlock: args.vpcCidrBlock === undefined ? undefined : pulumi.output(args.vpcCidrBlock),
-      publicSubnetIds: args.publicSubnetIds.map((id) => pulumi.output(id)),
-      privateSubnetIds: (args.privateSubnetIds ?? []).map((id) => pulumi.output(id)),
+      publicSubnetIds: args.publicSubnetIds,
+      privateSubnetIds: args.privateSubnetIds ?? [],
       publicRoutes,
     };
   }

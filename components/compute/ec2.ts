@@ -24,6 +24,7 @@ import { IamStatement, afterArtifactGrant, awsPartition, managedPolicyArn, polic
 import { secretVersions } from "../secret";
 import type { ComputeContext, ComputeModeModule, ServerDeployment } from "../contracts";
 import type { ServerSettings } from "../settings";
+import { firstId } from "../subnets";
 
 /** Canonical's AWS account: the only owner whose Ubuntu images we boot. */
 export const CANONICAL_OWNER_ID = "099720109477";
@@ -425,7 +426,7 @@ function createServerInstance(
     {
       ami: ami.id,
       instanceType: settings.instanceType,
-      subnetId: args.network.publicSubnetIds[0],
+      subnetId: firstId(args.network.publicSubnetIds),
       vpcSecurityGroupIds: [securityGroup.id],
       iamInstanceProfile: profile.name,
       // A public address from boot so cloud-init can install packages before the EIP is attached.

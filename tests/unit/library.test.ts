@@ -61,6 +61,24 @@ test("an existing VPC: no network of the platform's own; the database and the se
     expect(group.inputs.vpcId).toBe("vpc-0team");
 });
 
+test("an existing VPC whose subnet lists are Outputs (awsx.ec2.Vpc's): each reaches what uses it", async () => {
+  const e = await evaluate("existing-vpc-as-outputs");
+  expect(ofType(e, "aws:ec2/subnet:Subnet")).toEqual([]);
+  expect(single(e, "aws:rds/subnetGroup:SubnetGroup").inputs.subnetIds).toEqual([
+    "subnet-priv-a",
+    "subnet-priv-b",
+  ]);
+  expect(single(e, "aws:ec2/instance:Instance").inputs.subnetId).toBe("subnet-pub-a");
+  const container = await evaluate("existing-vpc-as-outputs-container");
+  expect(single(container, "aws:lb/loadBalancer:LoadBalancer").inputs.subnets).toEqual([
+    "subnet-pub-a",
+    "subnet-pub-b",
+  ]);
+  expect(single(container, "aws:ecs/service:Service").inputs.networkConfiguration).toMatchObject({
+    subnets: ["subnet-priv-a", "subnet-priv-b"],
+  });
+});
+
 test("an existing VPC without its subnets is refused before anything is registered, naming what is missing", async () => {
   await expect(evaluate("existing-vpc-without-subnets")).rejects.toMatchObject({
     registeredResources: 0,
