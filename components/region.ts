@@ -15,13 +15,15 @@ export function inProviderRegion(
   parent: pulumi.Resource,
   value: pulumi.Output<string>,
 ): pulumi.Output<string> {
-  const providerRegion = getRegionOutput({}, { parent }).region;
-  return pulumi.all([providerRegion, value]).apply(([actual, resolved]) => {
+  // Checked on its own: an apply over `value` would not run while `value` is unknown (a new bucket's name
+  // at preview), and the check must fail the preview, not the update after resources exist.
+  const checked = getRegionOutput({}, { parent }).region.apply((actual) => {
     if (actual !== region)
       throw new Error(
         `${component}: awsRegion: got "${region}"; allowed: "${actual}", the region of the AWS provider ` +
           "its resources are created with (set awsRegion to it, or give the component that region's provider)",
       );
-    return resolved;
+    return actual;
   });
+  return pulumi.all([checked, value]).apply(([, resolved]) => resolved);
 }

@@ -9,11 +9,14 @@ export function knownCount(ids: SubnetIds): number | undefined {
   return Array.isArray(ids) ? ids.length : undefined;
 }
 
-/** The first id; of a plain list, its first element as it is (so only that subnet is a dependency). */
-export function firstId(ids: SubnetIds): pulumi.Input<string> {
+/**
+ * The first id; of a plain list, its first element as it is (so only that subnet is a dependency). `what`
+ * names the list in the error for an empty one, e.g. "TrackingServer: publicSubnetIds".
+ */
+export function firstId(ids: SubnetIds, what: string): pulumi.Input<string> {
   if (Array.isArray(ids)) return ids[0];
   return pulumi.output(ids).apply((list) => {
-    if (list.length === 0) throw new Error("an empty list of subnet ids");
+    if (list.length === 0) throw new Error(`${what}: got []; allowed: one or more subnet ids`);
     return list[0];
   });
 }

@@ -93,6 +93,7 @@ export class TrackingServer extends pulumi.ComponentResource {
 
   constructor(name: string, args: TrackingServerArgs, opts?: pulumi.ComponentResourceOptions) {
     const settings = checkServerArgs(args);
+    const region = awsRegion(args, "TrackingServer");
     super("mlflow-platform:index:TrackingServer", name, {}, opts);
     const tags = defaultTags(args.tags);
     const protect = args.protect ?? DEFAULTS.protect;
@@ -108,7 +109,6 @@ export class TrackingServer extends pulumi.ComponentResource {
     this.alarmTopicArn = pulumi.output(
       args.alarmTopicArn ?? new sns.Topic(`${name}-alarms`, { tags }, parent).arn,
     );
-    const region = awsRegion(args, "TrackingServer");
     const config: TrackingServerConfig = {
       settings,
       awsRegion: region,

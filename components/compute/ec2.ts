@@ -426,7 +426,7 @@ function createServerInstance(
     {
       ami: ami.id,
       instanceType: settings.instanceType,
-      subnetId: firstId(args.network.publicSubnetIds),
+      subnetId: firstId(args.network.publicSubnetIds, "TrackingServer: publicSubnetIds"),
       vpcSecurityGroupIds: [securityGroup.id],
       iamInstanceProfile: profile.name,
       // A public address from boot so cloud-init can install packages before the EIP is attached.
