@@ -141,14 +141,13 @@ function checkAcrossComponents(
       "at least one address, or alarmTopicArn (a topic that pages your team), while protect is true: " +
         "a protected platform's alarms must reach someone",
     );
-  const servers = server.compute === "container" ? server.container.maxCount : 1;
-  const budget = connectionBudget(database.instanceClass, servers, server.workers);
+  const budget = connectionBudget(database.instanceClass, server);
   if (budget && !budget.fits)
     refuse(
       "database.instanceClass",
       database.instanceClass,
       `a class with more memory (this one allows about ${budget.maxConnections} connections; the servers may ` +
-        `open ${budget.needed}: ${servers} x ${server.workers} workers x ${budget.perWorker}), or fewer ` +
+        `open ${budget.needed}: ${budget.servers} x ${server.workers} workers x ${budget.perWorker}), or fewer ` +
         "server.workers or server.container.maxCount",
     );
 }

@@ -165,6 +165,19 @@ export function checkAdminPassword(component: string, password: unknown): void {
     refuser(component)("adminPassword", "(hidden)", "at least 12 characters");
 }
 
+/** Whether `date` (YYYY-MM-DD) exists, lies after `now` and at most `years` ahead of it (a SAS's expiry). */
+export function dateWithinYears(date: string, now: Date, years: number): boolean {
+  const time = Date.parse(`${date}T00:00:00Z`);
+  const latest = new Date(now);
+  latest.setUTCFullYear(latest.getUTCFullYear() + years);
+  return (
+    !Number.isNaN(time) &&
+    new Date(time).toISOString().slice(0, 10) === date &&
+    time > now.getTime() &&
+    time <= latest.getTime()
+  );
+}
+
 /** Memory (GiB) of an RDS class for the families whose sizes follow the usual ladder; undefined otherwise. */
 export function rdsClassMemoryGib(instanceClass: string): number | undefined {
   const match = /^db\.([a-z]+)(\d+)([a-z]*)\.([a-z0-9]+)$/.exec(instanceClass);
@@ -186,13 +199,13 @@ export function rdsClassMemoryGib(instanceClass: string): number | undefined {
  */
 export function connectionBudget(
   instanceClass: string,
-  servers: number,
-  workers: number,
-): { maxConnections: number; needed: number; perWorker: number; fits: boolean } | undefined {
+  { compute, workers, container }: Pick<ServerSettings, "compute" | "workers" | "container">,
+): { maxConnections: number; needed: number; servers: number; perWorker: number; fits: boolean } | undefined {
   const memoryGib = rdsClassMemoryGib(instanceClass);
   if (memoryGib === undefined) return undefined;
   const maxConnections = Math.floor((memoryGib * 1024 ** 3) / 9531392);
+  const servers = compute === "container" ? container.maxCount : 1;
   const perWorker = DEFAULT_POOL.size + DEFAULT_POOL.maxOverflow;
   const needed = servers * workers * perWorker;
-  return { maxConnections, needed, perWorker, fits: needed <= 0.8 * maxConnections };
+  return { maxConnections, needed, servers, perWorker, fits: needed <= 0.8 * maxConnections };
 }

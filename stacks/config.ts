@@ -12,6 +12,7 @@ import {
   POSTGRES_MAJOR_VERSIONS,
   RDS_INSTANCE_CLASS,
   connectionBudget,
+  dateWithinYears,
   fargateMemoryRange,
 } from "../components/validate";
 import {
@@ -368,20 +369,12 @@ const SAS_MAX_LIFETIME_YEARS = 2;
 function readSasExpiry(key: string, value: unknown, now: Date): string | undefined {
   const date = optionalString(key, value, /^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
   if (date === undefined) return undefined;
-  const time = Date.parse(`${date}T00:00:00Z`);
-  const latest = new Date(now);
-  latest.setUTCFullYear(latest.getUTCFullYear() + SAS_MAX_LIFETIME_YEARS);
-  if (
-    Number.isNaN(time) ||
-    new Date(time).toISOString().slice(0, 10) !== date ||
-    time <= now.getTime() ||
-    time > latest.getTime()
-  ) {
+  if (!dateWithinYears(date, now, SAS_MAX_LIFETIME_YEARS)) {
     throw new ConfigError(
       `${key}: got "${date}"; allowed: a valid date YYYY-MM-DD after today and at most ${SAS_MAX_LIFETIME_YEARS} years from today (the container SAS expires then; rotate it by setting a later date and running pulumi up)`,
     );
   }
-  const daysLeft = Math.ceil((time - now.getTime()) / 86_400_000);
+  const daysLeft = Math.ceil((Date.parse(`${date}T00:00:00Z`) - now.getTime()) / 86_400_000);
   if (daysLeft <= SAS_MIN_LEAD_DAYS) {
     log.warn(
       `${key}: the server's Azure SAS expires on ${date} (in ${daysLeft} days); after that every artifact upload and download fails. Rotate it: set a date more than ${SAS_MIN_LEAD_DAYS} days ahead and run pulumi up (examples/README.md, "Rotating the Azure SAS").`,
@@ -638,12 +631,11 @@ function readAcme(key: string, value: unknown, domain: string | undefined): Acme
 
 /** Refuses a plan whose servers could take more than 80% of PostgreSQL's connections (connectionBudget). */
 function checkConnectionBudget(settings: PlatformSettings): void {
-  const { compute, workers, container } = settings.server;
-  const servers = compute === "container" ? container.maxCount : 1;
-  const budget = connectionBudget(settings.database.instanceClass, servers, workers);
+  const { compute, workers } = settings.server;
+  const budget = connectionBudget(settings.database.instanceClass, settings.server);
   if (budget && !budget.fits) {
     throw new ConfigError(
-      `${ns}:database.instanceClass: got "${settings.database.instanceClass}", whose PostgreSQL allows about ${budget.maxConnections} connections, but the servers may open ${budget.needed} (${servers} server(s) x ${workers} workers x ${budget.perWorker}); allowed: a class with more memory, or fewer server.workers${compute === "container" ? " or server.container.maxCount" : ""}`,
+      `${ns}:database.instanceClass: got "${settings.database.instanceClass}", whose PostgreSQL allows about ${budget.maxConnections} connections, but the servers may open ${budget.needed} (${budget.servers} server(s) x ${workers} workers x ${budget.perWorker}); allowed: a class with more memory, or fewer server.workers${compute === "container" ? " or server.container.maxCount" : ""}`,
     );
   }
 }

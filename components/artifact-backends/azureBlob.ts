@@ -15,7 +15,7 @@ import type {
 } from "../contracts";
 import { policyDocument } from "../iam";
 import { storeSecret } from "../secret";
-import { checkPatterns, refuser } from "../validate";
+import { checkPatterns, dateWithinYears, refuser } from "../validate";
 
 /** The one container MLflow writes to. */
 export const AZURE_CONTAINER_NAME = "mlflow-artifacts";
@@ -337,7 +337,7 @@ function azureSettings(args: ArtifactStoreConfig, now = new Date()): AzureBlobSe
     refuse,
     optional.filter(([, value]) => value !== undefined),
   );
-  if (s.sasExpiresOn !== undefined && !withinSasLifetime(s.sasExpiresOn, now))
+  if (s.sasExpiresOn !== undefined && !dateWithinYears(s.sasExpiresOn, now, SAS_LIFETIME_YEARS))
     refuse(
       "azureBlob.sasExpiresOn",
       s.sasExpiresOn,
@@ -347,19 +347,6 @@ function azureSettings(args: ArtifactStoreConfig, now = new Date()): AzureBlobSe
   const badTag = Object.keys(args.tags).find((tagName) => /[<>%&\\?/]/.test(tagName));
   if (badTag !== undefined) refuse("tags", badTag, "tag names without any of < > % & \\ ? /");
   return s;
-}
-
-/** A SAS that expires on `date` is valid today: the date exists, is after today and within the lifetime. */
-function withinSasLifetime(date: string, now: Date): boolean {
-  const time = Date.parse(`${date}T00:00:00Z`);
-  const latest = new Date(now);
-  latest.setUTCFullYear(latest.getUTCFullYear() + SAS_LIFETIME_YEARS);
-  return (
-    !Number.isNaN(time) &&
-    new Date(time).toISOString().slice(0, 10) === date &&
-    time > now.getTime() &&
-    time <= latest.getTime()
-  );
 }
 
 export const artifactBackend: ArtifactBackendModule = {
