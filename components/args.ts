@@ -3,7 +3,7 @@
 // program (any language, through the component package) passes only what it wants to change.
 // Types here are ones Pulumi's schema analyzer accepts: interfaces, `as const` enums, plain maps and lists.
 import type * as pulumi from "@pulumi/pulumi";
-import type { AcmeChallenge, ArtifactBackendName, ServerCompute } from "./settings";
+import type { AcmeChallenge, ArtifactBackendName, ServerCompute } from "./enums";
 
 /** The VPC: a new one (the default), or yours when `vpcId` and its subnets are given. */
 export interface NetworkOptions {
@@ -52,8 +52,8 @@ export interface GcsOptions {
   location?: string;
 }
 
-/** Where and how MLflow keeps artifacts. */
-export interface ArtifactStoreOptions {
+/** What every artifact backend takes. */
+export interface ArtifactStoreCommonOptions {
   /** The storage backend. @default "s3" */
   backend?: ArtifactBackendName;
   /** Key prefix under which MLflow writes artifacts. @default "mlflow" */
@@ -62,6 +62,13 @@ export interface ArtifactStoreOptions {
   noncurrentVersionExpirationDays?: number;
   /** Days after which incomplete multipart uploads are aborted. @default 7 */
   abortIncompleteUploadDays?: number;
+}
+
+/**
+ * Where and how MLflow keeps artifacts: the common options, and one property per backend that has options
+ * of its own, named as the backend (enums.ts). Its file in artifact-backends/ reads, defaults and checks them.
+ */
+export interface ArtifactStoreOptions extends ArtifactStoreCommonOptions {
   /** Required when `backend` is `azureBlob`. */
   azureBlob?: AzureBlobOptions;
   /** Required when `backend` is `gcs`. */

@@ -4,7 +4,7 @@ import type { ArtifactAccess, ArtifactGrantee, ArtifactStorage, ArtifactStoreCon
 import { artifactStoreSettings, awsRegion, defaultTags, DEFAULTS } from "./defaults";
 import { inProviderRegion } from "./region";
 import { artifactBackend } from "./registry";
-import { ArtifactBackendName } from "./settings";
+import { ArtifactBackendName, BackendOptions } from "./settings";
 import { checkArtifactStore } from "./validate";
 
 export type {
@@ -69,12 +69,16 @@ export function checkArtifactStoreArgs(args: ArtifactStoreArgs): ArtifactStoreCo
 }
 
 function resolve(args: ArtifactStoreArgs): ArtifactStoreConfig {
-  const settings = artifactStoreSettings(args);
+  const given = artifactStoreSettings(args);
+  const backend = artifactBackend(given.backend);
+  const own = given[backend.name as keyof BackendOptions];
+  const settings =
+    own && backend.withDefaults ? { ...given, [backend.name]: backend.withDefaults(own) } : given;
   return {
     settings,
     protect: args.protect ?? DEFAULTS.protect,
-    // Only S3 lives in an AWS region; Azure and GCS stores ask nothing of AWS.
-    awsRegion: settings.backend === "s3" ? awsRegion(args, "ArtifactStore") : args.awsRegion,
+    // A store in another cloud (Azure, GCS) asks nothing of AWS.
+    awsRegion: backend.inAwsRegion ? awsRegion(args, "ArtifactStore") : args.awsRegion,
     tags: defaultTags(args.tags),
     alarmTopicArn: args.alarmTopicArn,
   };

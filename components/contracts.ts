@@ -3,7 +3,14 @@
 // depends on them (tests/unit/lazy-backends.test.ts checks that the import graph has no cycle).
 import type * as pulumi from "@pulumi/pulumi";
 import type * as iam from "@pulumi/aws/iam";
-import type { ArtifactBackendName, ArtifactStoreSettings, ServerCompute, ServerSettings } from "./settings";
+import type {
+  ArtifactBackendName,
+  ArtifactStoreSettings,
+  BackendOptions,
+  ServerCompute,
+  ServerSettings,
+} from "./settings";
+import type { ConfigKeyDoc, Raw } from "./configReader";
 import type { ServerSecret } from "./secret";
 import type { SubnetIds } from "./subnets";
 
@@ -51,12 +58,47 @@ export interface ArtifactBackendContext {
   parent: pulumi.ComponentResource;
 }
 
+/** The options of one backend (`ArtifactStoreOptions.<name>`). */
+export type BackendOptionsOf = NonNullable<BackendOptions[keyof BackendOptions]>;
+
+/** A backend's own options in the stack config, `artifactStore.<name>`: how stacks/config.ts reads them. */
+export interface BackendStackConfig {
+  /**
+   * The README's rows (stacks/reference.ts): the object itself (key "") and each of its keys, by their path
+   * below `artifactStore.<name>`. The reader is given only these keys.
+   */
+  reference: readonly ConfigKeyDoc[];
+  /** What the error for missing options shows as allowed, e.g. `{ project: <GCP project id> }`. */
+  shape: string;
+  /** The options, defaults filled in, from the config object at `key`; every error names its key. */
+  read(key: string, raw: Raw, now: Date): BackendOptionsOf;
+}
+
+/** Tag names a backend's cloud refuses (the platform's tags reach its resources). */
+export interface TagNameRule {
+  /** The cloud, as the error names it ("Azure"). */
+  cloud: string;
+  /** Matches a name the cloud refuses. */
+  refused: RegExp;
+  /** What the error says is allowed. */
+  allowed: string;
+}
+
 /**
- * One artifact backend: what `artifact-backends/<name>.ts` exports as `artifactBackend`. The registry
- * (`registry.ts`) loads the file only for a stack that uses it, so its cloud SDK loads only then.
+ * One artifact backend: what `artifact-backends/<name>.ts` exports as `artifactBackend`, for the name in
+ * `ArtifactBackendName` (enums.ts). The registry (`registry.ts`) loads the file only for a stack that uses
+ * it, so its cloud SDK loads only then. Everything the program knows about a backend is here.
  */
 export interface ArtifactBackendModule {
   name: ArtifactBackendName;
+  /** Its storage lives in the component's AWS region (and so needs `awsRegion`). */
+  inAwsRegion?: boolean;
+  /** Its options with their defaults filled in; absent for a backend without options (s3). */
+  withDefaults?(options: BackendOptionsOf): BackendOptionsOf;
+  /** How the stack config spells its options; absent for a backend without options. */
+  stackConfig?: BackendStackConfig;
+  /** Tag names its cloud refuses; absent when the AWS rules (checked for every stack) are the only ones. */
+  tagNames?: TagNameRule;
   /** Throws, naming the argument, when the component's args lack what this backend needs. */
   checkArgs(args: ArtifactStoreConfig): void;
   /** Creates the storage (every resource parented to `context.parent`). */

@@ -12,7 +12,9 @@ import type {
 } from "./args";
 import type {
   AcmeSettings,
+  ArtifactBackendName,
   ArtifactStoreSettings,
+  BackendOptions,
   ContainerSettings,
   DatabaseSettings,
   NetworkSettings,
@@ -23,12 +25,11 @@ import type {
 export const DEFAULTS = {
   network: { cidrBlock: "10.42.0.0/16", availabilityZoneCount: 2 } satisfies NetworkSettings,
   artifactStore: {
-    backend: "s3",
+    backend: "s3" as ArtifactBackendName,
     prefix: "mlflow",
     noncurrentVersionExpirationDays: 30,
     abortIncompleteUploadDays: 7,
   } satisfies ArtifactStoreSettings,
-  gcsLocation: "US",
   database: {
     instanceClass: "db.t4g.micro",
     engineVersion: "17",
@@ -80,18 +81,17 @@ export function networkSettings(options: NetworkOptions | undefined): NetworkSet
   });
 }
 
+/** The common settings with their defaults, and the backends' own options as given (each backend defaults its own). */
 export function artifactStoreSettings(options: ArtifactStoreOptions | undefined): ArtifactStoreSettings {
-  const { backend, prefix, noncurrentVersionExpirationDays, abortIncompleteUploadDays, azureBlob, gcs } =
+  const { backend, prefix, noncurrentVersionExpirationDays, abortIncompleteUploadDays, ...backendOptions } =
     options ?? {};
-  const settings = withDefaults<ArtifactStoreSettings>(DEFAULTS.artifactStore, {
+  const common = withDefaults<Omit<ArtifactStoreSettings, keyof BackendOptions>>(DEFAULTS.artifactStore, {
     backend,
     prefix,
     noncurrentVersionExpirationDays,
     abortIncompleteUploadDays,
   });
-  if (azureBlob) settings.azureBlob = { ...azureBlob };
-  if (gcs) settings.gcs = { ...gcs, location: (gcs.location ?? DEFAULTS.gcsLocation).toUpperCase() };
-  return settings;
+  return { ...withDefaults({}, backendOptions), ...common };
 }
 
 export function databaseSettings(options: DatabaseOptions | undefined): DatabaseSettings {

@@ -1,40 +1,36 @@
-// The registries of artifact backends and compute modes. Each entry loads its file on first use (a
-// synchronous `require`, which a Pulumi program may do while it registers resources), so a stack loads the
-// cloud SDK of its own backend only: an S3 stack never imports @pulumi/azure-native or @pulumi/gcp
-// (tests/unit/lazy-backends.test.ts). Adding a backend or a compute mode: one file and one line here.
+// The registries of artifact backends and compute modes are their enums (enums.ts): the value `gcs` is the
+// file `artifact-backends/gcs.ts`, the value `container` the file `compute/container.ts`. Each file is loaded
+// on first use (a synchronous `require`, which a Pulumi program may do while it registers resources), so a
+// stack loads the cloud SDK of its own backend only: an S3 stack never imports @pulumi/azure-native or
+// @pulumi/gcp (tests/unit/lazy-backends.test.ts). Adding a backend or a compute mode: its file, and its value
+// in the enum.
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose, see above */
-import type { ArtifactBackendName, ServerCompute } from "./settings";
+import { ARTIFACT_BACKENDS, ArtifactBackendName, SERVER_COMPUTE_MODES, ServerCompute } from "./enums";
 import type { ArtifactBackendModule, ComputeModeModule } from "./contracts";
 
-const BACKEND_MODULES: Record<ArtifactBackendName, () => ArtifactBackendModule> = {
-  s3: () => (require("./artifact-backends/s3") as typeof import("./artifact-backends/s3")).artifactBackend,
-  azureBlob: () =>
-    (require("./artifact-backends/azureBlob") as typeof import("./artifact-backends/azureBlob"))
-      .artifactBackend,
-  gcs: () => (require("./artifact-backends/gcs") as typeof import("./artifact-backends/gcs")).artifactBackend,
-};
-
-const COMPUTE_MODULES: Record<ServerCompute, () => ComputeModeModule> = {
-  ec2: () => (require("./compute/ec2") as typeof import("./compute/ec2")).computeMode,
-  container: () => (require("./compute/container") as typeof import("./compute/container")).computeMode,
-};
+/** `exported` of `<folder>/<name>`, loaded now; refused unless `name` is one of `names`. */
+function load<T extends { name: string }>(
+  what: string,
+  folder: string,
+  exported: string,
+  name: string,
+  names: readonly string[],
+): T {
+  if (!names.includes(name))
+    throw new Error(`${what} "${name}" is not available; allowed: ${names.join(", ")}`);
+  const module = require(`./${folder}/${name}`) as Record<string, T | undefined>;
+  const found = module[exported];
+  if (found?.name !== name)
+    throw new Error(`components/${folder}/${name} must export ${exported} with name "${name}"`);
+  return found;
+}
 
 /** The backend named `name`, loaded now. */
 export function artifactBackend(name: ArtifactBackendName): ArtifactBackendModule {
-  const load = Object.hasOwn(BACKEND_MODULES, name) ? BACKEND_MODULES[name] : undefined;
-  if (!load)
-    throw new Error(
-      `artifact backend "${name}" is not available; allowed: ${Object.keys(BACKEND_MODULES).join(", ")}`,
-    );
-  return load();
+  return load("artifact backend", "artifact-backends", "artifactBackend", name, ARTIFACT_BACKENDS);
 }
 
 /** The compute mode named `name`, loaded now. */
 export function computeMode(name: ServerCompute): ComputeModeModule {
-  const load = Object.hasOwn(COMPUTE_MODULES, name) ? COMPUTE_MODULES[name] : undefined;
-  if (!load)
-    throw new Error(
-      `server compute "${name}" is not available; allowed: ${Object.keys(COMPUTE_MODULES).join(", ")}`,
-    );
-  return load();
+  return load("server compute", "compute", "computeMode", name, SERVER_COMPUTE_MODES);
 }

@@ -2,17 +2,16 @@
 // (args.ts) are these with every field optional; defaults.ts fills them in. Enums are `as const` objects,
 // the form Pulumi's schema analyzer turns into enums for other languages.
 
-/** Where the artifacts are stored. */
-export const ArtifactBackendName = { S3: "s3", AzureBlob: "azureBlob", Gcs: "gcs" } as const;
-export type ArtifactBackendName = (typeof ArtifactBackendName)[keyof typeof ArtifactBackendName];
-export const ARTIFACT_BACKENDS: readonly ArtifactBackendName[] = Object.freeze(
-  Object.values(ArtifactBackendName),
-);
-
-/** Where the tracking server runs: one EC2 instance, or ECS Fargate tasks behind a load balancer. */
-export const ServerCompute = { Ec2: "ec2", Container: "container" } as const;
-export type ServerCompute = (typeof ServerCompute)[keyof typeof ServerCompute];
-export const SERVER_COMPUTE_MODES: readonly ServerCompute[] = Object.freeze(Object.values(ServerCompute));
+export {
+  ACME_CHALLENGES,
+  ARTIFACT_BACKENDS,
+  AcmeChallenge,
+  ArtifactBackendName,
+  SERVER_COMPUTE_MODES,
+  ServerCompute,
+} from "./enums";
+import type { AcmeChallenge, ArtifactBackendName, ServerCompute } from "./enums";
+import type { ArtifactStoreCommonOptions, ArtifactStoreOptions } from "./args";
 
 export interface NetworkSettings {
   /** CIDR block of the VPC. */
@@ -26,25 +25,13 @@ export interface NetworkSettings {
   availabilityZoneIds?: string[];
 }
 
-export interface AzureBlobSettings {
-  /** Azure region of the storage account, e.g. `westeurope`. */
-  location: string;
-  /** Subscription to deploy into; default: the provider's (ARM_SUBSCRIPTION_ID / az login). */
-  subscriptionId?: string;
-  /** An existing resource group to use instead of creating one. */
-  resourceGroupName?: string;
-  /** Expiry (YYYY-MM-DD, UTC) of the server's container SAS; default: 1 January of the year after next. */
-  sasExpiresOn?: string;
-}
+/**
+ * The backends' own options, by backend name (`azureBlob`, `gcs`): ArtifactStoreOptions without its common
+ * keys. A backend fills in its options' defaults itself (its file in artifact-backends/).
+ */
+export type BackendOptions = Omit<ArtifactStoreOptions, keyof ArtifactStoreCommonOptions>;
 
-export interface GcsSettings {
-  /** GCP project that owns the bucket and the service account. */
-  project: string;
-  /** Bucket location (multi-region such as `US` or a region such as `europe-west1`). */
-  location: string;
-}
-
-export interface ArtifactStoreSettings {
+export interface ArtifactStoreSettings extends BackendOptions {
   backend: ArtifactBackendName;
   /** Key prefix under which MLflow writes artifacts. */
   prefix: string;
@@ -52,8 +39,6 @@ export interface ArtifactStoreSettings {
   noncurrentVersionExpirationDays: number;
   /** Days after which incomplete multipart uploads are aborted (S3 only). */
   abortIncompleteUploadDays: number;
-  azureBlob?: AzureBlobSettings;
-  gcs?: GcsSettings;
 }
 
 export interface DatabaseSettings {
@@ -80,11 +65,6 @@ export interface ContainerSettings {
   /** How many images ECR keeps. */
   imageRetentionCount: number;
 }
-
-/** How the ACME CA checks the name: over HTTP on port 80, or a TXT record in Route 53. */
-export const AcmeChallenge = { Http01: "http-01", Dns01: "dns-01" } as const;
-export type AcmeChallenge = (typeof AcmeChallenge)[keyof typeof AcmeChallenge];
-export const ACME_CHALLENGES: readonly AcmeChallenge[] = Object.freeze(Object.values(AcmeChallenge));
 
 /** How the EC2 server gets its publicly trusted certificate (compute: ec2, unless allowPlainHttp). */
 export interface AcmeSettings {

@@ -1,6 +1,6 @@
 // Turns raw stack config into typed, defaulted PlatformSettings. Everything invalid stops the program here,
 // before any resource is registered, with a message naming the key, the value and what is allowed.
-import { getProject, getStack, log, runtime } from "@pulumi/pulumi";
+import { getProject, getStack, runtime } from "@pulumi/pulumi";
 import { ACME_PATTERNS, pinnedMlflowVersion } from "../server/render";
 import { DEFAULTS as COMPONENT_DEFAULTS, lowestStorageCeiling } from "../components/defaults";
 import {
@@ -12,14 +12,15 @@ import {
   POSTGRES_MAJOR_VERSIONS,
   RDS_INSTANCE_CLASS,
   connectionBudget,
-  dateWithinYears,
   fargateMemoryRange,
 } from "../components/validate";
 import {
   ACME_CHALLENGES,
   AcmeSettings,
   ARTIFACT_BACKENDS,
+  ArtifactBackendName,
   ArtifactStoreSettings,
+  BackendOptions,
   DatabaseSettings,
   NetworkSettings,
   PlatformSettings,
@@ -28,6 +29,21 @@ import {
 } from "./settings";
 import { formatIpv4, networkAddress, parseCidr } from "../components/ipv4";
 import { childKeys } from "./reference";
+import { artifactBackend } from "../components/registry";
+import {
+  ConfigError,
+  Raw,
+  bool,
+  int,
+  object,
+  oneOf,
+  optionalString,
+  requiredString,
+  show,
+  suggest,
+} from "../components/configReader";
+
+export { ConfigError };
 
 export { rdsClassMemoryGib } from "../components/validate";
 
@@ -46,15 +62,6 @@ let ns = NAMESPACE;
  * stack's region.
  */
 export const DEFAULTS = { ...COMPONENT_DEFAULTS, awsRegion: "us-east-1" };
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
-type Raw = Record<string, unknown>;
 
 /** Raw config values as Pulumi hands them to a program: fully-qualified key -> string (JSON for objects). */
 export type RawConfig = Record<string, string>;
@@ -131,7 +138,7 @@ function readSettings(raw: RawConfig, project: string, stack: string, now: Date)
   };
   checkAlarmRecipients(settings);
   checkConnectionBudget(settings);
-  if (settings.artifactStore.backend === "azureBlob") checkAzureTagNames(settings.tags);
+  checkBackendTagNames(settings);
   if (own.adminPassword !== undefined) {
     const password = own.adminPassword;
     // Never echo a secret value in an error.
@@ -162,14 +169,15 @@ function readTags(value: unknown): Record<string, string> {
   return tags as Record<string, string>;
 }
 
-/** Azure Resource Manager rejects tag names with any of <>%&\\?/ (the tags reach the storage account). */
-function checkAzureTagNames(tags: Record<string, string>): void {
-  for (const name of Object.keys(tags)) {
-    if (/[<>%&\\?/]/.test(name)) {
-      throw new ConfigError(
-        `${ns}:tags.${name}: got a tag name Azure rejects while ${ns}:artifactStore.backend is "azureBlob"; allowed: tag names without any of < > % & \\ ? /`,
-      );
-    }
+/** Tag names the backend's cloud refuses (the tags reach its resources). */
+function checkBackendTagNames(settings: PlatformSettings): void {
+  const { backend } = settings.artifactStore;
+  const rule = artifactBackend(backend).tagNames;
+  const refused = rule && Object.keys(settings.tags).find((name) => rule.refused.test(name));
+  if (rule && refused !== undefined) {
+    throw new ConfigError(
+      `${ns}:tags.${refused}: got a tag name ${rule.cloud} rejects while ${ns}:artifactStore.backend is "${backend}"; allowed: ${rule.allowed}`,
+    );
   }
 }
 
@@ -294,93 +302,36 @@ function readArtifactStore(value: unknown, now: Date): ArtifactStoreSettings {
       365,
     ),
   };
+  return { ...settings, ...readBackendOptions(key, raw, backend, now) };
+}
+
+/**
+ * `artifactStore.<backend>`: the chosen backend's options, read by the backend (its `stackConfig`); the
+ * options of another backend are refused, so a half-done switch of backends is not silently ignored.
+ */
+function readBackendOptions(key: string, raw: Raw, backend: ArtifactBackendName, now: Date): BackendOptions {
   for (const other of ARTIFACT_BACKENDS) {
-    if (other !== backend && other !== "s3" && raw[other] !== undefined) {
+    if (other !== backend && raw[other] !== undefined) {
       throw new ConfigError(
         `${key}.${other}: set while ${key}.backend is "${backend}"; allowed: remove it, or set backend: ${other}`,
       );
     }
   }
-  if (backend === "azureBlob") {
-    const azKey = `${key}.azureBlob`;
-    if (raw.azureBlob === undefined) {
-      throw new ConfigError(
-        `${azKey}: missing while ${key}.backend is "azureBlob"; allowed: { location: <Azure region such as westeurope>, subscriptionId?, resourceGroupName? }`,
-      );
-    }
-    const az = object(azKey, raw.azureBlob, childKeys("artifactStore.azureBlob"));
-    settings.azureBlob = {
-      location: requiredString(
-        `${azKey}.location`,
-        az.location,
-        /^[a-z][a-z0-9]{2,30}$/,
-        "an Azure region name such as westeurope",
-      ),
-      subscriptionId: optionalString(
-        `${azKey}.subscriptionId`,
-        az.subscriptionId,
-        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-        "a subscription GUID",
-      ),
-      resourceGroupName: optionalString(
-        `${azKey}.resourceGroupName`,
-        az.resourceGroupName,
-        /^[-\w.()]{1,89}[-\w()]$/,
-        "an existing resource group name (1-90 letters, digits, -_.())",
-      ),
-      sasExpiresOn: readSasExpiry(`${azKey}.sasExpiresOn`, az.sasExpiresOn, now),
-    };
-  }
-  if (backend === "gcs") {
-    const gcsKey = `${key}.gcs`;
-    if (raw.gcs === undefined) {
-      throw new ConfigError(
-        `${gcsKey}: missing while ${key}.backend is "gcs"; allowed: { project: <GCP project id>, location?: <US, EU or a region> }`,
-      );
-    }
-    const gcs = object(gcsKey, raw.gcs, childKeys("artifactStore.gcs"));
-    settings.gcs = {
-      project: requiredString(
-        `${gcsKey}.project`,
-        gcs.project,
-        /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
-        "a GCP project id",
-      ),
-      location:
-        optionalString(
-          `${gcsKey}.location`,
-          gcs.location,
-          /^[A-Za-z][A-Za-z0-9-]{1,30}$/,
-          "a GCS location such as US or europe-west1",
-        )?.toUpperCase() ?? DEFAULTS.gcsLocation,
-    };
-  }
-  return settings;
-}
-
-/** The SAS reminder fires this many days before expiry; the longest SAS lives two years (azureBlob.ts). */
-const SAS_MIN_LEAD_DAYS = 30;
-const SAS_MAX_LIFETIME_YEARS = 2;
-
-/**
- * The server's container SAS expiry: after today and at most two years ahead, stable across plans. Within
- * 30 days of it a deploy still runs (an emergency fix must not wait for the rotation) with a warning.
- */
-function readSasExpiry(key: string, value: unknown, now: Date): string | undefined {
-  const date = optionalString(key, value, /^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
-  if (date === undefined) return undefined;
-  if (!dateWithinYears(date, now, SAS_MAX_LIFETIME_YEARS)) {
+  const config = artifactBackend(backend).stackConfig;
+  const ownKey = `${key}.${backend}`;
+  if (!config) {
+    if (raw[backend] === undefined) return {};
     throw new ConfigError(
-      `${key}: got "${date}"; allowed: a valid date YYYY-MM-DD after today and at most ${SAS_MAX_LIFETIME_YEARS} years from today (the container SAS expires then; rotate it by setting a later date and running pulumi up)`,
+      `${ownKey}: got ${show(raw[backend])}; allowed: nothing (the ${backend} backend has no options)`,
     );
   }
-  const daysLeft = Math.ceil((Date.parse(`${date}T00:00:00Z`) - now.getTime()) / 86_400_000);
-  if (daysLeft <= SAS_MIN_LEAD_DAYS) {
-    log.warn(
-      `${key}: the server's Azure SAS expires on ${date} (in ${daysLeft} days); after that every artifact upload and download fails. Rotate it: set a date more than ${SAS_MIN_LEAD_DAYS} days ahead and run pulumi up (examples/README.md, "Rotating the Azure SAS").`,
+  if (raw[backend] === undefined) {
+    throw new ConfigError(
+      `${ownKey}: missing while ${key}.backend is "${backend}"; allowed: ${config.shape}`,
     );
   }
-  return date;
+  const own = object(ownKey, raw[backend], childKeys(`artifactStore.${backend}`));
+  return { [backend]: config.read(ownKey, own, now) };
 }
 
 function readDatabase(value: unknown, protect: boolean): DatabaseSettings {
@@ -665,79 +616,6 @@ function parseJson(value: string): unknown {
   }
 }
 
-function object(key: string, value: unknown, allowed: readonly string[] | undefined): Raw {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError(
-      `${key}: got ${show(value)}; allowed: an object${allowed ? ` with keys ${allowed.join(", ")}` : ""}`,
-    );
-  }
-  if (allowed) {
-    for (const name of Object.keys(value)) {
-      if (!allowed.includes(name)) {
-        throw new ConfigError(
-          `${key}.${name}: unknown key${suggest(name, allowed)}; allowed keys: ${allowed.join(", ")}`,
-        );
-      }
-    }
-  }
-  return value as Raw;
-}
-
-function int(key: string, value: unknown, fallback: number, min: number, max: number): number {
-  const v =
-    value === undefined
-      ? fallback
-      : typeof value === "string" && /^-?\d+$/.test(value)
-        ? Number(value)
-        : value;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(`${key}: got ${show(value)}; allowed: an integer from ${min} to ${max}`);
-  }
-  return v;
-}
-
-function bool(key: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (value === true || value === "true") return true;
-  if (value === false || value === "false") return false;
-  throw new ConfigError(`${key}: got ${show(value)}; allowed: true or false`);
-}
-
-function oneOf<T extends string | number>(
-  key: string,
-  value: unknown,
-  fallback: T,
-  allowed: readonly T[],
-): T {
-  const v = value === undefined ? fallback : value;
-  const match = allowed.find((a) => a === v || String(a) === String(v));
-  if (match === undefined) {
-    throw new ConfigError(
-      `${key}: got ${show(value)}${typeof v === "string" ? suggest(v, allowed.map(String)) : ""}; allowed: ${allowed.join(", ")}`,
-    );
-  }
-  return match;
-}
-
-function requiredString(key: string, value: unknown, pattern: RegExp, description: string): string {
-  if (value === undefined || value === "") {
-    throw new ConfigError(`${key}: missing; allowed: ${description}`);
-  }
-  if (typeof value !== "string" || !pattern.test(value)) {
-    throw new ConfigError(`${key}: got ${show(value)}; allowed: ${description}`);
-  }
-  return value;
-}
-
-function optionalString(
-  key: string,
-  value: unknown,
-  pattern: RegExp,
-  description: string,
-): string | undefined {
-  return value === undefined ? undefined : requiredString(key, value, pattern, description);
-}
-
 function cidr(key: string, value: unknown): string {
   const parsed = typeof value === "string" ? parseCidr(value) : undefined;
   if (!parsed) {
@@ -750,37 +628,6 @@ function cidr(key: string, value: unknown): string {
     );
   }
   return value as string;
-}
-
-function show(value: unknown): string {
-  return value === undefined ? "nothing" : JSON.stringify(value);
-}
-
-/** ` (did you mean "x"?)` when a key is a likely typo of an allowed one. */
-function suggest(name: string, allowed: readonly string[]): string {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of allowed) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 4))
-    ? ` (did you mean "${best}"?)`
-    : "";
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
 }
 
 /** Settings of the stack being deployed, from the Pulumi runtime's config. */

@@ -1,26 +1,18 @@
 // The config reference: every key the program reads, its type, default and meaning. stacks/config.ts takes
 // the allowed key names from here, README's "Config reference" table is generated from it (`npm run docs`),
 // and tests/unit/config-reference.test.ts fails when the README, Pulumi.yaml's template prompts or the
-// validator's defaults disagree with it.
+// validator's defaults disagree with it. Each artifact backend documents its own options in its file.
+import type { ConfigKeyDoc } from "../components/configReader";
+import { ARTIFACT_BACKENDS, ArtifactBackendName } from "../components/enums";
+import { artifactBackend } from "../components/registry";
 
-/** One documented config key, by its path below the project's namespace (`server.container.cpu`). */
-export interface ConfigKeyDoc {
-  key: string;
-  /** What values are allowed, as the README shows it. */
-  type: string;
-  /** The default the validator applies, when it is a literal; checked against loadSettings by a test. */
-  default?: unknown;
-  /** The default in words, when it is not a literal (required, generated, the provider's, ...). */
-  defaultText?: string;
-  meaning: string;
-  /** An object whose children are listed as keys of their own. */
-  object?: boolean;
-}
+export type { ConfigKeyDoc };
 
-export const CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
+/** The keys every stack has; each artifact backend documents its own options (configReference). */
+const COMMON_REFERENCE: readonly ConfigKeyDoc[] = [
   {
     key: "artifactStore.backend",
-    type: "`s3` \\| `azureBlob` \\| `gcs`",
+    type: ARTIFACT_BACKENDS.map((name) => `\`${name}\``).join(" \\| "),
     default: "s3",
     meaning: "where artifacts live",
   },
@@ -41,56 +33,6 @@ export const CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
     type: "1-365",
     default: 7,
     meaning: "abort stalled multipart uploads (S3)",
-  },
-  {
-    key: "artifactStore.azureBlob",
-    type: "object",
-    defaultText: "required for `azureBlob`",
-    meaning: "Azure Blob settings; only with backend `azureBlob`",
-    object: true,
-  },
-  {
-    key: "artifactStore.azureBlob.location",
-    type: "Azure region",
-    defaultText: "required for `azureBlob`",
-    meaning: "storage account region, e.g. `westeurope`",
-  },
-  {
-    key: "artifactStore.azureBlob.subscriptionId",
-    type: "GUID",
-    defaultText: "the provider's",
-    meaning: "subscription to deploy into (`ARM_SUBSCRIPTION_ID`, `az login`)",
-  },
-  {
-    key: "artifactStore.azureBlob.resourceGroupName",
-    type: "string",
-    defaultText: "a new group",
-    meaning: "use an existing resource group",
-  },
-  {
-    key: "artifactStore.azureBlob.sasExpiresOn",
-    type: "YYYY-MM-DD (future)",
-    defaultText: "1 January of the year after next",
-    meaning: "expiry of the server's container SAS (rotate by moving it)",
-  },
-  {
-    key: "artifactStore.gcs",
-    type: "object",
-    defaultText: "required for `gcs`",
-    meaning: "GCS settings; only with backend `gcs`",
-    object: true,
-  },
-  {
-    key: "artifactStore.gcs.project",
-    type: "GCP project id",
-    defaultText: "required for `gcs`",
-    meaning: "project of the bucket and service account",
-  },
-  {
-    key: "artifactStore.gcs.location",
-    type: "GCS location",
-    default: "US",
-    meaning: "multi-region (`US`, `EU`) or region",
   },
   {
     key: "database.instanceClass",
@@ -327,18 +269,47 @@ export const FOREIGN_CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
   },
 ];
 
-/** The names directly below `parent` ("" for the top level), in reference order. */
+/** A backend's documented keys (`artifactStore.<name>` and below); loads that backend only. */
+function backendReference(name: ArtifactBackendName): ConfigKeyDoc[] {
+  const prefix = `artifactStore.${name}`;
+  return (artifactBackend(name).stackConfig?.reference ?? []).map((doc) => ({
+    ...doc,
+    key: doc.key === "" ? prefix : `${prefix}.${doc.key}`,
+  }));
+}
+
+/**
+ * Every documented key of the project's namespace, in README order: each backend's options follow the
+ * common artifactStore keys. Loads every backend (for the docs and their tests, not for a deploy).
+ */
+export function configReference(): readonly ConfigKeyDoc[] {
+  const afterStore = COMMON_REFERENCE.findIndex((doc) => !doc.key.startsWith("artifactStore."));
+  return [
+    ...COMMON_REFERENCE.slice(0, afterStore),
+    ...ARTIFACT_BACKENDS.flatMap(backendReference),
+    ...COMMON_REFERENCE.slice(afterStore),
+  ];
+}
+
+/**
+ * The names directly below `parent` ("" for the top level), in reference order. Below `artifactStore` these
+ * are the common keys and every backend's name; below `artifactStore.<name>`, that backend's keys (only its
+ * file is loaded, so a stack reads no other backend).
+ */
 export function childKeys(parent: string): string[] {
+  const backend = ARTIFACT_BACKENDS.find((name) => `${parent}.`.startsWith(`artifactStore.${name}.`));
+  const docs = backend ? backendReference(backend) : COMMON_REFERENCE;
   const prefix = parent === "" ? "" : `${parent}.`;
-  const names = CONFIG_REFERENCE.filter((doc) => doc.key.startsWith(prefix)).map(
-    (doc) => doc.key.slice(prefix.length).split(".")[0],
-  );
-  return [...new Set(names)];
+  const names = docs
+    .filter((doc) => doc.key.startsWith(prefix))
+    .map((doc) => doc.key.slice(prefix.length).split(".")[0])
+    .filter((name) => name !== "");
+  return [...new Set([...names, ...(parent === "artifactStore" ? ARTIFACT_BACKENDS : [])])];
 }
 
 /** The documented key at a path, if any. */
 export function findKey(key: string): ConfigKeyDoc | undefined {
-  return [...CONFIG_REFERENCE, ...FOREIGN_CONFIG_REFERENCE].find((doc) => doc.key === key);
+  return [...configReference(), ...FOREIGN_CONFIG_REFERENCE].find((doc) => doc.key === key);
 }
 
 function showDefault(doc: ConfigKeyDoc): string {
@@ -348,7 +319,7 @@ function showDefault(doc: ConfigKeyDoc): string {
 
 /** The README table: one row per key, nested keys by their full path. */
 export function renderConfigReference(): string {
-  const rows = [...CONFIG_REFERENCE, ...FOREIGN_CONFIG_REFERENCE].map(
+  const rows = [...configReference(), ...FOREIGN_CONFIG_REFERENCE].map(
     (doc) => `| \`${doc.key}\` | ${doc.type} | ${showDefault(doc)} | ${doc.meaning} |`,
   );
   return ["| key | allowed | default | meaning |", "|---|---|---|---|", ...rows].join("\n");

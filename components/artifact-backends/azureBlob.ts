@@ -6,13 +6,16 @@ import * as random from "@pulumi/random";
 import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import * as resources from "@pulumi/azure-native/resources";
 import * as storage from "@pulumi/azure-native/storage";
-import type { AzureBlobSettings } from "../settings";
+import type { AzureBlobOptions } from "../args";
 import type {
   ArtifactStorage,
   ArtifactBackendContext,
   ArtifactBackendModule,
   ArtifactStoreConfig,
+  BackendStackConfig,
+  TagNameRule,
 } from "../contracts";
+import { ConfigError, Raw, optionalString, requiredString } from "../configReader";
 import { policyDocument } from "../iam";
 import { storeSecret } from "../secret";
 import { checkPatterns, dateWithinYears, refuser } from "../validate";
@@ -315,8 +318,15 @@ export function sasExpiry(configured: string | undefined, now = new Date()): str
   return `${date}T00:00:00Z`;
 }
 
+/** Azure Resource Manager rejects tag names with any of <>%&\\?/ (the tags reach the storage account). */
+const AZURE_TAG_NAMES: TagNameRule = {
+  cloud: "Azure",
+  refused: /[<>%&\\?/]/,
+  allowed: "tag names without any of < > % & \\ ? /",
+};
+
 /** The backend's own settings, refused before anything is registered (stacks/config.ts names the keys). */
-function azureSettings(args: ArtifactStoreConfig, now = new Date()): AzureBlobSettings {
+function azureSettings(args: ArtifactStoreConfig, now = new Date()): AzureBlobOptions {
   const s = args.settings.azureBlob;
   if (!s) throw new Error('ArtifactStore: settings.azureBlob is missing; the "azureBlob" backend needs it');
   const refuse = refuser("ArtifactStore");
@@ -343,14 +353,98 @@ function azureSettings(args: ArtifactStoreConfig, now = new Date()): AzureBlobSe
       s.sasExpiresOn,
       `a valid date after today and at most ${SAS_LIFETIME_YEARS} years from today`,
     );
-  // The tags reach the storage account; Resource Manager rejects these characters in tag names.
-  const badTag = Object.keys(args.tags).find((tagName) => /[<>%&\\?/]/.test(tagName));
-  if (badTag !== undefined) refuse("tags", badTag, "tag names without any of < > % & \\ ? /");
+  const badTag = Object.keys(args.tags).find((tagName) => AZURE_TAG_NAMES.refused.test(tagName));
+  if (badTag !== undefined) refuse("tags", badTag, AZURE_TAG_NAMES.allowed);
   return s;
 }
 
+/** A deploy this close to the SAS expiry warns (the reminder has fired or is about to). */
+const SAS_MIN_LEAD_DAYS = SAS_REMINDER_DAYS;
+
+/**
+ * The server's container SAS expiry: after today and at most two years ahead, stable across plans. Within
+ * 30 days of it a deploy still runs (an emergency fix must not wait for the rotation) with a warning.
+ */
+function readSasExpiry(key: string, value: unknown, now: Date): string | undefined {
+  const date = optionalString(key, value, /^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
+  if (date === undefined) return undefined;
+  if (!dateWithinYears(date, now, SAS_LIFETIME_YEARS)) {
+    throw new ConfigError(
+      `${key}: got "${date}"; allowed: a valid date YYYY-MM-DD after today and at most ${SAS_LIFETIME_YEARS} years from today (the container SAS expires then; rotate it by setting a later date and running pulumi up)`,
+    );
+  }
+  const daysLeft = Math.ceil((Date.parse(`${date}T00:00:00Z`) - now.getTime()) / 86_400_000);
+  if (daysLeft <= SAS_MIN_LEAD_DAYS) {
+    pulumi.log.warn(
+      `${key}: the server's Azure SAS expires on ${date} (in ${daysLeft} days); after that every artifact upload and download fails. Rotate it: set a date more than ${SAS_MIN_LEAD_DAYS} days ahead and run pulumi up (examples/README.md, "Rotating the Azure SAS").`,
+    );
+  }
+  return date;
+}
+
+/** `artifactStore.azureBlob` in the stack config. */
+const stackConfig: BackendStackConfig = {
+  reference: [
+    {
+      key: "",
+      type: "object",
+      defaultText: "required for `azureBlob`",
+      meaning: "Azure Blob settings; only with backend `azureBlob`",
+      object: true,
+    },
+    {
+      key: "location",
+      type: "Azure region",
+      defaultText: "required for `azureBlob`",
+      meaning: "storage account region, e.g. `westeurope`",
+    },
+    {
+      key: "subscriptionId",
+      type: "GUID",
+      defaultText: "the provider's",
+      meaning: "subscription to deploy into (`ARM_SUBSCRIPTION_ID`, `az login`)",
+    },
+    {
+      key: "resourceGroupName",
+      type: "string",
+      defaultText: "a new group",
+      meaning: "use an existing resource group",
+    },
+    {
+      key: "sasExpiresOn",
+      type: "YYYY-MM-DD (future)",
+      defaultText: "1 January of the year after next",
+      meaning: "expiry of the server's container SAS (rotate by moving it)",
+    },
+  ],
+  shape: "{ location: <Azure region such as westeurope>, subscriptionId?, resourceGroupName? }",
+  read: (key: string, raw: Raw, now: Date) => ({
+    location: requiredString(
+      `${key}.location`,
+      raw.location,
+      /^[a-z][a-z0-9]{2,30}$/,
+      "an Azure region name such as westeurope",
+    ),
+    subscriptionId: optionalString(
+      `${key}.subscriptionId`,
+      raw.subscriptionId,
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+      "a subscription GUID",
+    ),
+    resourceGroupName: optionalString(
+      `${key}.resourceGroupName`,
+      raw.resourceGroupName,
+      /^[-\w.()]{1,89}[-\w()]$/,
+      "an existing resource group name (1-90 letters, digits, -_.())",
+    ),
+    sasExpiresOn: readSasExpiry(`${key}.sasExpiresOn`, raw.sasExpiresOn, now),
+  }),
+};
+
 export const artifactBackend: ArtifactBackendModule = {
   name: "azureBlob",
+  stackConfig,
+  tagNames: AZURE_TAG_NAMES,
   checkArgs: (args) => void azureSettings(args),
   create: createAzureBlobBackend,
 };

@@ -6,14 +6,16 @@ import * as projects from "@pulumi/gcp/projects";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import * as storage from "@pulumi/gcp/storage";
 import type * as iam from "@pulumi/aws/iam";
-import type { GcsSettings } from "../settings";
+import type { GcsOptions } from "../args";
 import type {
   ArtifactBackendContext,
   ArtifactBackendModule,
   ArtifactGrantee,
   ArtifactStorage,
   ArtifactStoreConfig,
+  BackendStackConfig,
 } from "../contracts";
+import { Raw, optionalString, requiredString } from "../configReader";
 import { storeSecret } from "../secret";
 import { checkPatterns, refuser } from "../validate";
 
@@ -28,6 +30,8 @@ export const GCP_APIS = [
 /** Read, create, overwrite, delete and list objects (and multipart uploads); no bucket or IAM changes. */
 export const GCS_SERVER_ROLE = "roles/storage.objectUser";
 const IMDS = "http://169.254.169.254";
+/** Where the bucket lives unless `location` says otherwise. */
+export const GCS_DEFAULT_LOCATION = "US";
 
 /**
  * GCS: a bucket with uniform bucket-level access, public access prevention enforced, versioning, soft delete
@@ -319,10 +323,17 @@ export function gcpLabels(tags: Record<string, string>): Record<string, string> 
   return labels;
 }
 
+/** The options with their default: the location upper-case, as GCS reports it (no diff on the next plan). */
+function withDefaults(options: GcsOptions): Required<GcsOptions> {
+  if (typeof options !== "object" || options === null) return options;
+  return { ...options, location: (options.location ?? GCS_DEFAULT_LOCATION).toUpperCase() };
+}
+
 /** What only this backend needs: its settings, refused before anything is registered. */
-function gcsSettings(args: ArtifactStoreConfig): GcsSettings {
-  const s = args.settings.gcs;
-  if (!s) throw new Error('ArtifactStore: gcs is missing; the "gcs" backend needs { project }');
+function gcsSettings(args: ArtifactStoreConfig): Required<GcsOptions> {
+  if (!args.settings.gcs)
+    throw new Error('ArtifactStore: gcs is missing; the "gcs" backend needs { project }');
+  const s = withDefaults(args.settings.gcs);
   checkPatterns(refuser("ArtifactStore"), [
     // The id's length is GCP's to check (6-30); its characters are checked here.
     ["gcs.project", s.project, /^[a-z][a-z0-9-]*$/, "a GCP project id (lowercase letters, digits, hyphens)"],
@@ -331,8 +342,51 @@ function gcsSettings(args: ArtifactStoreConfig): GcsSettings {
   return s;
 }
 
+/** `artifactStore.gcs` in the stack config. */
+const stackConfig: BackendStackConfig = {
+  reference: [
+    {
+      key: "",
+      type: "object",
+      defaultText: "required for `gcs`",
+      meaning: "GCS settings; only with backend `gcs`",
+      object: true,
+    },
+    {
+      key: "project",
+      type: "GCP project id",
+      defaultText: "required for `gcs`",
+      meaning: "project of the bucket and service account",
+    },
+    {
+      key: "location",
+      type: "GCS location",
+      default: GCS_DEFAULT_LOCATION,
+      meaning: "multi-region (`US`, `EU`) or region",
+    },
+  ],
+  shape: "{ project: <GCP project id>, location?: <US, EU or a region> }",
+  read: (key: string, raw: Raw) =>
+    withDefaults({
+      project: requiredString(
+        `${key}.project`,
+        raw.project,
+        /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
+        "a GCP project id",
+      ),
+      location: optionalString(
+        `${key}.location`,
+        raw.location,
+        /^[A-Za-z][A-Za-z0-9-]{1,30}$/,
+        "a GCS location such as US or europe-west1",
+      ),
+    }),
+};
+
 export const artifactBackend: ArtifactBackendModule = {
   name: "gcs",
+  withDefaults: (options) => withDefaults(options as GcsOptions),
+  stackConfig,
   checkArgs: (args) => void gcsSettings(args),
   create: createGcsBackend,
 };

@@ -62,6 +62,7 @@ function requireRegion(awsRegion: string | undefined): string {
 
 export const artifactBackend: ArtifactBackendModule = {
   name: "s3",
+  inAwsRegion: true,
   checkArgs: (args: ArtifactStoreConfig) => void requireRegion(args.awsRegion),
   create: createS3Backend,
 };
