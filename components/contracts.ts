@@ -91,6 +91,12 @@ export interface TagNameRule {
  */
 export interface ArtifactBackendModule {
   name: ArtifactBackendName;
+  /**
+   * The environment variable the server's credential for a store in another cloud reaches it as (a secret
+   * of the grant); one of the names server/start.sh resolves and re-reads. Absent when the server's AWS role
+   * is the credential (s3).
+   */
+  credentialVariable?: string;
   /** Its storage lives in the component's AWS region (and so needs `awsRegion`). */
   inAwsRegion?: boolean;
   /** Its options with their defaults filled in; absent for a backend without options (s3). */

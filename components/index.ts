@@ -9,17 +9,8 @@ export { MetadataDatabase } from "./metadataDatabase";
 export type { MetadataDatabaseArgs } from "./metadataDatabase";
 export { TrackingServer } from "./trackingServer";
 export type { TrackingServerArgs } from "./trackingServer";
-export type {
-  AcmeOptions,
-  ArtifactStoreOptions,
-  AzureBlobOptions,
-  CommonArgs,
-  ContainerOptions,
-  DatabaseOptions,
-  GcsOptions,
-  NetworkOptions,
-  ServerOptions,
-} from "./args";
-export { AcmeChallenge, ArtifactBackendName, ServerCompute } from "./settings";
+// Every public options type (a backend's options type is exported with it).
+export type * from "./args";
+export { AcmeChallenge, ArtifactBackendName, ServerCompute } from "./enums";
 export { SecretVariable } from "./secret";
 export type { ServerSecret, StoredSecret } from "./secret";

@@ -19,19 +19,15 @@ export interface StoredSecret {
 
 /** A value the tracking server reads from AWS Secrets Manager at start. */
 export interface ServerSecret extends StoredSecret {
-  /** The environment variable server/start.sh exports it as. */
-  variable: SecretVariable;
+  /** The environment variable server/start.sh exports it as: a SecretVariable, or a backend's credentialVariable. */
+  variable: string;
+  /**
+   * The artifact store's credential, which server/start.sh (step 6) watches in Secrets Manager when it is
+   * given as `<variable>_SECRET_ARN`, so a renewed SAS or key reaches the running server without a restart.
+   * The others are read once, when the server starts.
+   */
+  rereadWhileRunning?: boolean;
 }
-
-/**
- * Secrets the server re-reads while it runs: the artifact store's credential, which server/start.sh (step 6)
- * watches in Secrets Manager when it is given as `<variable>_SECRET_ARN`, so a renewed SAS or key reaches
- * the running server without a restart. The others are read once, when the server starts.
- */
-export const RENEWED_WHILE_RUNNING: readonly SecretVariable[] = Object.freeze([
-  SecretVariable.AzureStorageConnectionString,
-  SecretVariable.GoogleCredentialsJson,
-]);
 
 /** The versions of the given secrets: the `dependsOn` of anything that reads them when it starts. */
 export function secretVersions(secrets: StoredSecret[]): secretsmanager.SecretVersion[] {

@@ -185,7 +185,8 @@ function serverSecrets(
       variable: "MLFLOW_FLASK_SERVER_SECRET_KEY",
       ...stored("flask-key", "MLflow auth session signing key", flaskSecretKey.result),
     },
-    ...(args.artifactSecrets ?? []),
+    // The store's credentials: start.sh re-reads them while the server runs (a renewed SAS or key).
+    ...(args.artifactSecrets ?? []).map((s) => ({ ...s, rereadWhileRunning: true })),
   ];
 }
 

@@ -24,7 +24,8 @@ export interface ServerRuntimeConfig {
   workers?: number;
   /** Region for Secrets Manager / S3. */
   awsRegion?: string;
-  secretArns?: Partial<Record<SecretVariable, string>>;
+  /** Secrets Manager ARNs by variable, one of SECRET_VARIABLES; start.sh reads each at start. */
+  secretArns?: Partial<Record<string, string>>;
   /** Non-secret backend settings (e.g. GOOGLE_CLOUD_PROJECT, a workload-identity config path). */
   extraEnvironment?: Record<string, string>;
   /** SQLAlchemy pool per worker process; defaults measured (see server/BENCHMARKS.md). */
@@ -44,17 +45,26 @@ export interface ServerRuntimeConfig {
   gcOlderThan?: string;
 }
 
-/** The environment variables server/start.sh resolves from Secrets Manager (an enum for other languages). */
+/** The secrets every server reads, as server/start.sh names them (an enum for other languages). */
 export const SecretVariable = {
   BackendStoreUri: "MLFLOW_BACKEND_STORE_URI",
   AdminPassword: "MLFLOW_AUTH_ADMIN_PASSWORD",
   FlaskSecretKey: "MLFLOW_FLASK_SERVER_SECRET_KEY",
-  AzureStorageConnectionString: "AZURE_STORAGE_CONNECTION_STRING",
-  GoogleCredentialsJson: "GOOGLE_CREDENTIALS_JSON",
 } as const;
 export type SecretVariable = (typeof SecretVariable)[keyof typeof SecretVariable];
 
-export const SECRET_VARIABLES: readonly SecretVariable[] = Object.freeze(Object.values(SecretVariable));
+/**
+ * Every variable server/start.sh resolves from `<name>_SECRET_ARN`: its SECRET_NAMES, which adds the artifact
+ * stores' credentials (each backend's `credentialVariable`) to SecretVariable. Read from start.sh, so the
+ * rendered environment never names a secret the runtime would ignore.
+ */
+export const SECRET_VARIABLES: readonly string[] = Object.freeze(startScriptSecretNames());
+
+function startScriptSecretNames(): string[] {
+  const names = /^SECRET_NAMES="([A-Z0-9_ ]+)"$/m.exec(readServerFile("start.sh"))?.[1].split(" ");
+  if (!names) throw new Error('server/start.sh does not set SECRET_NAMES="..."');
+  return names;
+}
 
 /** Measured on 2 vCPUs (server/BENCHMARKS.md). */
 export const DEFAULT_WORKERS = 2;
@@ -154,7 +164,7 @@ function validate(c: ServerRuntimeConfig): void {
     fail(`awsRegion '${c.awsRegion}' is not an AWS region name`);
   }
   for (const [name, arn] of Object.entries(c.secretArns ?? {})) {
-    if (!(SECRET_VARIABLES as readonly string[]).includes(name)) {
+    if (!SECRET_VARIABLES.includes(name)) {
       fail(`secretArns key '${name}' is not one of ${SECRET_VARIABLES.join(", ")}`);
     }
     if (arn !== undefined && (typeof arn !== "string" || !/^arn:aws[a-z-]*:secretsmanager:\S+$/.test(arn))) {
@@ -163,7 +173,7 @@ function validate(c: ServerRuntimeConfig): void {
   }
   for (const [name, value] of Object.entries(c.extraEnvironment ?? {})) {
     if (!ENV_NAME.test(name)) fail(`extraEnvironment name '${name}' is not a valid variable name`);
-    if ((SECRET_VARIABLES as readonly string[]).includes(name) || name.endsWith("_SECRET_ARN")) {
+    if (SECRET_VARIABLES.includes(name) || name.endsWith("_SECRET_ARN")) {
       fail(`extraEnvironment must not set secret ${name}: give its Secrets Manager ARN in secretArns`);
     }
     if (SECRET_LOOKING_NAME.test(name)) {

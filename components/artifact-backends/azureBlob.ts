@@ -20,6 +20,8 @@ import { policyDocument } from "../iam";
 import { storeSecret } from "../secret";
 import { checkPatterns, dateWithinYears, refuser } from "../validate";
 
+/** The server's credential: the SAS, in the form MLflow's Azure repository reads. */
+const CREDENTIAL_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING";
 /** The one container MLflow writes to. */
 export const AZURE_CONTAINER_NAME = "mlflow-artifacts";
 /** What the server may do in its container: read, add, create, write, delete, list. Nothing account-wide. */
@@ -164,7 +166,7 @@ export function createAzureBlobBackend({ name, args, parent }: ArtifactBackendCo
     // for every server secret.
     grantReadWrite: () => ({
       environment: pulumi.output<Record<string, string>>({}),
-      secrets: [{ variable: "AZURE_STORAGE_CONNECTION_STRING", ...secret }],
+      secrets: [{ variable: CREDENTIAL_VARIABLE, ...secret }],
     }),
   };
 }
@@ -443,6 +445,7 @@ const stackConfig: BackendStackConfig = {
 
 export const artifactBackend: ArtifactBackendModule = {
   name: "azureBlob",
+  credentialVariable: CREDENTIAL_VARIABLE,
   stackConfig,
   tagNames: AZURE_TAG_NAMES,
   checkArgs: (args) => void azureSettings(args),

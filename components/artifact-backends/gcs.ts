@@ -30,6 +30,8 @@ export const GCP_APIS = [
 /** Read, create, overwrite, delete and list objects (and multipart uploads); no bucket or IAM changes. */
 export const GCS_SERVER_ROLE = "roles/storage.objectUser";
 const IMDS = "http://169.254.169.254";
+/** The server's credential (federation config or key JSON); start.sh writes it to a file for ADC. */
+const CREDENTIAL_VARIABLE = "GOOGLE_CREDENTIALS_JSON";
 /** Where the bucket lives unless `location` says otherwise. */
 export const GCS_DEFAULT_LOCATION = "US";
 
@@ -137,7 +139,7 @@ export function createGcsBackend({ name, args, parent }: ArtifactBackendContext)
       // No AWS permissions beyond the secret, which the compute grants for every server secret.
       return {
         environment: pulumi.output<Record<string, string>>({ GOOGLE_CLOUD_PROJECT: project }),
-        secrets: [{ variable: "GOOGLE_CREDENTIALS_JSON", ...secret }],
+        secrets: [{ variable: CREDENTIAL_VARIABLE, ...secret }],
       };
     },
   };
@@ -385,6 +387,7 @@ const stackConfig: BackendStackConfig = {
 
 export const artifactBackend: ArtifactBackendModule = {
   name: "gcs",
+  credentialVariable: CREDENTIAL_VARIABLE,
   withDefaults: (options) => withDefaults(options as GcsOptions),
   stackConfig,
   checkArgs: (args) => void gcsSettings(args),

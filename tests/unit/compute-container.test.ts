@@ -47,6 +47,7 @@ import {
   FETCHED_SERVER_FILES,
   GC_SCHEDULE,
   RDS_CA_BUNDLE_PATH,
+  SECRET_VARIABLES as START_SCRIPT_SECRETS,
   pinnedMlflowVersion,
   readServerFile,
 } from "../../server/render";
@@ -59,7 +60,8 @@ import {
   serviceName,
 } from "../../components/compute/container";
 import type { IamStatement } from "../../components/iam";
-import { RENEWED_WHILE_RUNNING } from "../../components/secret";
+import { artifactBackend } from "../../components/registry";
+import { ARTIFACT_BACKENDS } from "../../components/enums";
 
 /** The weekly gc schedule (Azure stacks also have the SAS expiry reminder, another Schedule). */
 const gcSchedule = (e: Evaluation) =>
@@ -1047,12 +1049,12 @@ describe("examples/Pulumi.container-prod.yaml", () => {
   });
 });
 
-test("start.sh watches exactly the secrets a task gets by ARN (RENEWED_WHILE_RUNNING), so a renewal needs no restart", () => {
+test("start.sh resolves and watches exactly the backends' credentials (a task gets them by ARN), so a renewal needs no restart", () => {
   const watched = [...readServerFile("start.sh").matchAll(/\) credential_var=([A-Z_]+) ;;/g)].map(
     (m) => m[1],
   );
-  expect(watched.sort()).toEqual([...RENEWED_WHILE_RUNNING].sort());
-  expect(Object.values(ARTIFACT_CREDENTIAL).filter(Boolean).sort()).toEqual(
-    [...RENEWED_WHILE_RUNNING].sort(),
-  );
+  const credentials = ARTIFACT_BACKENDS.flatMap((b) => artifactBackend(b).credentialVariable ?? []);
+  expect(watched.sort()).toEqual([...credentials].sort());
+  expect(Object.values(ARTIFACT_CREDENTIAL).filter(Boolean).sort()).toEqual([...credentials].sort());
+  expect([...START_SCRIPT_SECRETS].sort()).toEqual([...SECRET_VARIABLES].sort());
 });

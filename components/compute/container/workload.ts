@@ -7,7 +7,7 @@ import * as ec2 from "@pulumi/aws/ec2";
 import * as ecs from "@pulumi/aws/ecs";
 import * as iam from "@pulumi/aws/iam";
 import * as lb from "@pulumi/aws/lb";
-import { RENEWED_WHILE_RUNNING, ServerSecret, secretVersions } from "../../secret";
+import { ServerSecret, secretVersions } from "../../secret";
 import { buildServerImage } from "../image";
 import {
   CONTAINER_NAME,
@@ -72,7 +72,7 @@ export class Workload extends ContainerPart {
     );
     // ECS injects a secret once, when a task starts. The artifact store's credential is instead read by the
     // server (the task role) from Secrets Manager and re-read while it runs, as on EC2 (server/start.sh).
-    const renewed = secrets.filter((s) => RENEWED_WHILE_RUNNING.includes(s.variable));
+    const renewed = secrets.filter((s) => s.rereadWhileRunning);
     const injected = secrets.filter((s) => !renewed.includes(s));
     // The execution role may still read the renewed credential: task definitions before that change injected
     // it, and a task of such a revision (a circuit-breaker rollback, a task replaced mid-rollout) must start.
