@@ -10,9 +10,9 @@ import type {
   NetworkOptions,
   ServerOptions,
 } from "./args";
+import { ArtifactBackendName } from "./enums";
 import type {
   AcmeSettings,
-  ArtifactBackendName,
   ArtifactStoreSettings,
   BackendOptions,
   ContainerSettings,
@@ -25,7 +25,7 @@ import type {
 export const DEFAULTS = {
   network: { cidrBlock: "10.42.0.0/16", availabilityZoneCount: 2 } satisfies NetworkSettings,
   artifactStore: {
-    backend: "s3" as ArtifactBackendName,
+    backend: ArtifactBackendName.S3 as ArtifactBackendName,
     prefix: "mlflow",
     noncurrentVersionExpirationDays: 30,
     abortIncompleteUploadDays: 7,

@@ -11,7 +11,7 @@ import { SERVER_DIR } from "./packageRoot";
 import { deflateSync } from "fflate";
 
 export interface ServerRuntimeConfig {
-  /** s3://bucket/prefix | wasbs://c@acct.blob.core.windows.net/prefix | gs://bucket/prefix */
+  /** Where MLflow writes artifacts: one of ARTIFACT_DESTINATIONS (`s3://bucket/prefix`, ...). */
   artifactsDestination: string;
   /** Host header values MLflow accepts, e.g. ["203.0.113.10", "mlflow.example.com"]. */
   allowedHosts: string[];
@@ -26,7 +26,7 @@ export interface ServerRuntimeConfig {
   awsRegion?: string;
   /** Secrets Manager ARNs by variable, one of SECRET_VARIABLES; start.sh reads each at start. */
   secretArns?: Partial<Record<string, string>>;
-  /** Non-secret backend settings (e.g. GOOGLE_CLOUD_PROJECT, a workload-identity config path). */
+  /** Non-secret settings of the artifact store (its grant's `environment`). */
   extraEnvironment?: Record<string, string>;
   /** SQLAlchemy pool per worker process; defaults measured (see server/BENCHMARKS.md). */
   pool?: { size?: number; maxOverflow?: number; recycleSeconds?: number };
@@ -59,6 +59,27 @@ export type SecretVariable = (typeof SecretVariable)[keyof typeof SecretVariable
  * rendered environment never names a secret the runtime would ignore.
  */
 export const SECRET_VARIABLES: readonly string[] = Object.freeze(startScriptSecretNames());
+
+/**
+ * The artifact destinations the runtime serves, one per kind of store: server/start.sh's ARTIFACT_DESTINATIONS
+ * (`'<form> <extended regex>'` lines), which it checks at start. Read from start.sh, so a destination the
+ * runtime would refuse is refused here, when the server's environment is rendered at deploy time.
+ */
+export const ARTIFACT_DESTINATIONS: readonly { form: string; pattern: RegExp }[] =
+  Object.freeze(startScriptDestinations());
+
+function startScriptDestinations(): { form: string; pattern: RegExp }[] {
+  const list = /^ARTIFACT_DESTINATIONS=\(\n((?:  '[^'\n]+'\n)+)\)$/m.exec(readServerFile("start.sh"))?.[1];
+  if (!list) throw new Error("server/start.sh does not set ARTIFACT_DESTINATIONS=( '<form> <regex>' ... )");
+  return list
+    .trim()
+    .split("\n")
+    .map((line) => line.trim().slice(1, -1))
+    .map((entry) => ({
+      form: entry.split(" ")[0],
+      pattern: new RegExp(entry.slice(entry.indexOf(" ") + 1)),
+    }));
+}
 
 function startScriptSecretNames(): string[] {
   const names = /^SECRET_NAMES="([A-Z0-9_ ]+)"$/m.exec(readServerFile("start.sh"))?.[1].split(" ");
@@ -120,18 +141,9 @@ function checkInt(name: string, value: number | undefined, min: number, max: num
 
 function validate(c: ServerRuntimeConfig): void {
   const dest = c.artifactsDestination;
-  if (
-    typeof dest !== "string" ||
-    !(
-      /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(dest) ||
-      /^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/.test(dest) ||
-      /^wasbs:\/\/[a-z0-9$-]+@[a-z0-9]+\.blob\.core\.windows\.net(\/.*)?$/.test(dest)
-    )
-  ) {
-    fail(
-      `artifactsDestination must be s3://bucket/prefix, wasbs://container@account.blob.core.windows.net/prefix ` +
-        `or gs://bucket/prefix (got '${dest}')`,
-    );
+  if (typeof dest !== "string" || !ARTIFACT_DESTINATIONS.some(({ pattern }) => pattern.test(dest))) {
+    const forms = ARTIFACT_DESTINATIONS.map(({ form }) => form);
+    fail(`artifactsDestination must be ${forms.slice(0, -1).join(", ")} or ${forms.at(-1)} (got '${dest}')`);
   }
   if (!Array.isArray(c.allowedHosts) || c.allowedHosts.length === 0) {
     fail("allowedHosts must list at least one Host header value (the public IP or domain name)");

@@ -19,6 +19,14 @@ umask 077
 SERVER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MLFLOW_VENV=${MLFLOW_VENV:-/opt/mlflow/venv}
 PYTHON=${MLFLOW_PYTHON:-$MLFLOW_VENV/bin/python}
+# The artifact destinations this runtime serves: "<form> <extended regex>", one per kind of store.
+# server/render.ts refuses any other destination when it renders the server's environment (it reads these
+# lines), so a deploy fails before a server would.
+ARTIFACT_DESTINATIONS=(
+  's3://bucket/prefix ^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$'
+  'wasbs://container@account.blob.core.windows.net/prefix ^wasbs://[a-z0-9$-]+@[a-z0-9]+\.blob\.core\.windows\.net(/.*)?$'
+  'gs://bucket/prefix ^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/.*)?$'
+)
 SECRET_NAMES="MLFLOW_BACKEND_STORE_URI MLFLOW_AUTH_ADMIN_PASSWORD MLFLOW_FLASK_SERVER_SECRET_KEY AZURE_STORAGE_CONNECTION_STRING GOOGLE_CREDENTIALS_JSON"
 MODE=serve
 LOG_PREFIX=mlflow-start
@@ -108,11 +116,16 @@ esac
 if [[ $MLFLOW_BACKEND_STORE_URI == postgresql://* ]]; then
   MLFLOW_BACKEND_STORE_URI="postgresql+psycopg2://${MLFLOW_BACKEND_STORE_URI#postgresql://}"
 fi
-case "$MLFLOW_ARTIFACTS_DESTINATION" in
-  s3://?* | gs://?*) ;;
-  wasbs://?*@?*.blob.core.windows.net*) ;;
-  *) die "MLFLOW_ARTIFACTS_DESTINATION must be s3://bucket/prefix, wasbs://container@account.blob.core.windows.net/prefix or gs://bucket/prefix (got '$MLFLOW_ARTIFACTS_DESTINATION')" ;;
-esac
+destination_ok=
+destination_forms=()
+for destination in "${ARTIFACT_DESTINATIONS[@]}"; do
+  destination_forms+=("${destination%% *}")
+  if [[ $MLFLOW_ARTIFACTS_DESTINATION =~ ${destination#* } ]]; then destination_ok=1; fi
+done
+if [ -z "$destination_ok" ]; then
+  forms=$(printf '%s, ' "${destination_forms[@]:0:${#destination_forms[@]}-1}")
+  die "MLFLOW_ARTIFACTS_DESTINATION must be ${forms%, } or ${destination_forms[-1]} (got '$MLFLOW_ARTIFACTS_DESTINATION')"
+fi
 
 if [ "$MODE" = gc ]; then
   : "${MLFLOW_GC_OLDER_THAN:=30d}"

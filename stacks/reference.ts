@@ -5,6 +5,7 @@
 import type { ConfigKeyDoc } from "../components/configReader";
 import { ARTIFACT_BACKENDS, ArtifactBackendName } from "../components/enums";
 import { artifactBackend } from "../components/registry";
+import { DEFAULTS } from "../components/defaults";
 
 export type { ConfigKeyDoc };
 
@@ -13,7 +14,7 @@ const COMMON_REFERENCE: readonly ConfigKeyDoc[] = [
   {
     key: "artifactStore.backend",
     type: ARTIFACT_BACKENDS.map((name) => `\`${name}\``).join(" \\| "),
-    default: "s3",
+    default: DEFAULTS.artifactStore.backend,
     meaning: "where artifacts live",
   },
   {

@@ -1,0 +1,103 @@
+// Issue 12, point 4: an artifact backend is one file (components/artifact-backends/<name>.ts) and one value of
+// the ArtifactBackendName enum, which is the registry. The program reads everything else it knows of a backend
+// (its stack config, README rows, defaults, tag rules, region, credential) from that file's descriptor.
+import * as fs from "fs";
+import * as path from "path";
+import * as ts from "typescript";
+import { ARTIFACT_BACKENDS } from "../../components/enums";
+import { artifactBackend } from "../../components/registry";
+import { childKeys, configReference } from "../../stacks/reference";
+import { ROOT } from "../support/mockRuntime";
+
+/** Every .ts file below `dir` (repository-relative). */
+function tsFiles(dir: string): string[] {
+  return fs
+    .readdirSync(path.join(ROOT, dir), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => path.join(dir, f));
+}
+
+/** Where a backend may be named: its own file, the enum (the registry), and the public options types. */
+const BACKEND_PLACES = [
+  /^components\/artifact-backends\//,
+  /^components\/enums\.ts$/,
+  /^components\/args\.ts$/,
+];
+
+/** Names that are not the artifact backend: the VPC's S3 gateway endpoint serves every stack. */
+const NOT_A_BACKEND: Record<string, string[]> = { "components/network.ts": ['"s3"'] };
+
+/** A foreign cloud's names, in code (identifiers and strings); comments may name them. */
+const FOREIGN_CLOUD = /[Aa]zure|AZURE|[Gg]cp|GCP|[Gg]oogle|GOOGLE|wasbs|(gcs|Gcs|GCS)(?![a-z])/;
+
+/** The identifiers and string pieces of `file`'s code (no comments), with how each is written. */
+function codeWords(file: string): { text: string; isString: boolean }[] {
+  const source = ts.createSourceFile(
+    file,
+    fs.readFileSync(path.join(ROOT, file), "utf8"),
+    ts.ScriptTarget.ES2022,
+    true,
+  );
+  const words: { text: string; isString: boolean }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node))
+      words.push({ text: node.text, isString: false });
+    else if (ts.isStringLiteralLike(node)) words.push({ text: node.text, isString: true });
+    else if (ts.isTemplateExpression(node))
+      for (const piece of [node.head, ...node.templateSpans.map((span) => span.literal)])
+        words.push({ text: piece.text, isString: false });
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return words;
+}
+
+/** What in `file`'s code names a backend: a string equal to a backend's name, or a foreign cloud's name. */
+function backendTokens(file: string): string[] {
+  return codeWords(file)
+    .filter(
+      ({ text, isString }) =>
+        (isString && (ARTIFACT_BACKENDS as readonly string[]).includes(text)) || FOREIGN_CLOUD.test(text),
+    )
+    .map(({ text, isString }) => (isString ? JSON.stringify(text) : text))
+    .filter((token) => !(NOT_A_BACKEND[file] ?? []).includes(token));
+}
+
+test("no file of the program names a backend outside its own file, the enum and the options types", () => {
+  const files = [
+    ...tsFiles("components"),
+    ...tsFiles("stacks"),
+    "index.ts",
+    path.join("server", "render.ts"),
+  ];
+  expect(files).toEqual(expect.arrayContaining(["stacks/config.ts", "components/defaults.ts"]));
+  const named = files
+    .filter((file) => !BACKEND_PLACES.some((place) => place.test(file)))
+    .flatMap((file) => backendTokens(file).map((token) => `${file}: ${token}`));
+  expect(named).toEqual([]);
+});
+
+test("the check finds a backend named outside its file", () => {
+  const probe = path.join("node_modules", ".backend-probe.ts");
+  fs.writeFileSync(path.join(ROOT, probe), 'if (backend === "gcs") useGoogle(); // azure in a comment\n');
+  try {
+    expect(backendTokens(probe)).toEqual(['"gcs"', "useGoogle"]);
+  } finally {
+    fs.rmSync(path.join(ROOT, probe));
+  }
+});
+
+test.each(ARTIFACT_BACKENDS)(
+  "%s is a file the registry loads, and the config reference documents its options",
+  (name) => {
+    const backend = artifactBackend(name);
+    expect(backend.name).toBe(name);
+    expect(childKeys("artifactStore")).toContain(name);
+    const documented = configReference().filter((doc) => doc.key.startsWith(`artifactStore.${name}`));
+    expect(documented.map((doc) => doc.key)).toEqual(
+      (backend.stackConfig?.reference ?? []).map((doc) =>
+        doc.key ? `artifactStore.${name}.${doc.key}` : `artifactStore.${name}`,
+      ),
+    );
+  },
+);
