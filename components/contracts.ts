@@ -63,9 +63,11 @@ export type BackendOptionsOf = NonNullable<BackendOptions[keyof BackendOptions]>
 
 /** A backend's own options in the stack config, `artifactStore.<name>`: how stacks/config.ts reads them. */
 export interface BackendStackConfig {
+  /** What the README calls the options ("GCS" settings). */
+  title: string;
   /**
-   * The README's rows (stacks/reference.ts): the object itself (key "") and each of its keys, by their path
-   * below `artifactStore.<name>`. The reader is given only these keys.
+   * The README's rows (stacks/reference.ts) of the options' keys, by their path below `artifactStore.<name>`.
+   * The reader is given only these keys.
    */
   reference: readonly ConfigKeyDoc[];
   /** What the error for missing options shows as allowed, e.g. `{ project: <GCP project id> }`. */

@@ -272,11 +272,20 @@ export const FOREIGN_CONFIG_REFERENCE: readonly ConfigKeyDoc[] = [
 
 /** A backend's documented keys (`artifactStore.<name>` and below); loads that backend only. */
 function backendReference(name: ArtifactBackendName): ConfigKeyDoc[] {
-  const prefix = `artifactStore.${name}`;
-  return (artifactBackend(name).stackConfig?.reference ?? []).map((doc) => ({
-    ...doc,
-    key: doc.key === "" ? prefix : `${prefix}.${doc.key}`,
-  }));
+  const options = artifactBackend(name).stackConfig;
+  if (!options) return [];
+  const key = `artifactStore.${name}`;
+  const required = `required for \`${name}\``;
+  return [
+    {
+      key,
+      type: "object",
+      defaultText: required,
+      meaning: `${options.title} settings; only with backend \`${name}\``,
+      object: true,
+    },
+    ...options.reference.map((doc) => ({ ...doc, key: `${key}.${doc.key}` })),
+  ];
 }
 
 /**

@@ -386,14 +386,8 @@ function readSasExpiry(key: string, value: unknown, now: Date): string | undefin
 
 /** `artifactStore.azureBlob` in the stack config. */
 const stackConfig: BackendStackConfig = {
+  title: "Azure Blob",
   reference: [
-    {
-      key: "",
-      type: "object",
-      defaultText: "required for `azureBlob`",
-      meaning: "Azure Blob settings; only with backend `azureBlob`",
-      object: true,
-    },
     {
       key: "location",
       type: "Azure region",

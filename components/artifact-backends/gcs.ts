@@ -346,14 +346,8 @@ function gcsSettings(args: ArtifactStoreConfig): Required<GcsOptions> {
 
 /** `artifactStore.gcs` in the stack config. */
 const stackConfig: BackendStackConfig = {
+  title: "GCS",
   reference: [
-    {
-      key: "",
-      type: "object",
-      defaultText: "required for `gcs`",
-      meaning: "GCS settings; only with backend `gcs`",
-      object: true,
-    },
     {
       key: "project",
       type: "GCP project id",
