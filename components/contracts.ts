@@ -11,7 +11,7 @@ import type {
   ServerSettings,
 } from "./settings";
 import type { ConfigKeyDoc, Raw } from "./configReader";
-import type { ServerSecret } from "./secret";
+import type { RuntimeSecret, ServerSecret } from "./secret";
 import type { SubnetIds } from "./subnets";
 
 /** The identity a store grants access to: the server's role, and where it runs (GCS's credential depends on it). */
@@ -149,7 +149,7 @@ export interface ComputeContext {
   parent: pulumi.ComponentResource;
   args: TrackingServerConfig;
   /** All secrets the server reads: backend store URI, auth secrets, artifact credentials. */
-  secrets: ServerSecret[];
+  secrets: RuntimeSecret[];
 }
 
 /** What a compute mode gives back. */

@@ -10,7 +10,7 @@ import type {
   NetworkOptions,
   ServerOptions,
 } from "./args";
-import { ArtifactBackendName } from "./enums";
+import { ARTIFACT_BACKENDS, ArtifactBackendName } from "./enums";
 import type {
   AcmeSettings,
   ArtifactStoreSettings,
@@ -83,15 +83,16 @@ export function networkSettings(options: NetworkOptions | undefined): NetworkSet
 
 /** The common settings with their defaults, and the backends' own options as given (each backend defaults its own). */
 export function artifactStoreSettings(options: ArtifactStoreOptions | undefined): ArtifactStoreSettings {
-  const { backend, prefix, noncurrentVersionExpirationDays, abortIncompleteUploadDays, ...backendOptions } =
-    options ?? {};
+  const { backend, prefix, noncurrentVersionExpirationDays, abortIncompleteUploadDays } = options ?? {};
   const common = withDefaults<Omit<ArtifactStoreSettings, keyof BackendOptions>>(DEFAULTS.artifactStore, {
     backend,
     prefix,
     noncurrentVersionExpirationDays,
     abortIncompleteUploadDays,
   });
-  return { ...withDefaults({}, backendOptions), ...common };
+  // Only the backends' option keys: the options may be a component's whole args (awsRegion, tags, ...).
+  const byBackend = ARTIFACT_BACKENDS.map((name) => [name, (options as Record<string, unknown>)?.[name]]);
+  return { ...withDefaults({}, Object.fromEntries(byBackend)), ...common };
 }
 
 export function databaseSettings(options: DatabaseOptions | undefined): DatabaseSettings {

@@ -8,29 +8,48 @@
 import { ARTIFACT_BACKENDS, ArtifactBackendName, SERVER_COMPUTE_MODES, ServerCompute } from "./enums";
 import type { ArtifactBackendModule, ComputeModeModule } from "./contracts";
 
-/** `exported` of `<folder>/<name>`, loaded now; refused unless `name` is one of `names`. */
-function load<T extends { name: string }>(
-  what: string,
-  folder: string,
-  exported: string,
-  name: string,
-  names: readonly string[],
-): T {
+/** One registry: the names its enum allows, and how the file of a name is loaded. */
+interface Registry<T> {
+  /** What the error calls an entry. */
+  what: string;
+  names: readonly string[];
+  /** The file's module (a literal folder, so the import graph's tests see every file it may load). */
+  require(name: string): Record<string, T | undefined>;
+  /** The export that is the entry. */
+  exported: string;
+}
+
+const BACKENDS: Registry<ArtifactBackendModule> = {
+  what: "artifact backend",
+  names: ARTIFACT_BACKENDS,
+  require: (name) => require(`./artifact-backends/${name}`) as Record<string, ArtifactBackendModule>,
+  exported: "artifactBackend",
+};
+
+const COMPUTE_MODES: Registry<ComputeModeModule> = {
+  what: "server compute",
+  names: SERVER_COMPUTE_MODES,
+  require: (name) => require(`./compute/${name}`) as Record<string, ComputeModeModule>,
+  exported: "computeMode",
+};
+
+/** The entry named `name`, its file loaded now; refused unless the enum has `name`. */
+function load<T extends { name: string }>(registry: Registry<T>, name: string): T {
+  const { what, names, exported } = registry;
   if (!names.includes(name))
     throw new Error(`${what} "${name}" is not available; allowed: ${names.join(", ")}`);
-  const module = require(`./${folder}/${name}`) as Record<string, T | undefined>;
-  const found = module[exported];
-  if (found?.name !== name)
-    throw new Error(`components/${folder}/${name} must export ${exported} with name "${name}"`);
-  return found;
+  const entry = registry.require(name)[exported];
+  if (entry?.name !== name)
+    throw new Error(`the ${what} file of "${name}" must export ${exported} named "${name}"`);
+  return entry;
 }
 
 /** The backend named `name`, loaded now. */
 export function artifactBackend(name: ArtifactBackendName): ArtifactBackendModule {
-  return load("artifact backend", "artifact-backends", "artifactBackend", name, ARTIFACT_BACKENDS);
+  return load(BACKENDS, name);
 }
 
 /** The compute mode named `name`, loaded now. */
 export function computeMode(name: ServerCompute): ComputeModeModule {
-  return load("server compute", "compute", "computeMode", name, SERVER_COMPUTE_MODES);
+  return load(COMPUTE_MODES, name);
 }

@@ -19,14 +19,21 @@ export interface StoredSecret {
 
 /** A value the tracking server reads from AWS Secrets Manager at start. */
 export interface ServerSecret extends StoredSecret {
-  /** The environment variable server/start.sh exports it as: a SecretVariable, or a backend's credentialVariable. */
+  /**
+   * The environment variable server/start.sh exports it as: a SecretVariable, or an artifact backend's
+   * `credentialVariable` (one of the names start.sh resolves; another is refused when the server is rendered).
+   */
   variable: string;
+}
+
+/** A secret as the compute modes get it: whether the server re-reads it while it runs. */
+export interface RuntimeSecret extends ServerSecret {
   /**
    * The artifact store's credential, which server/start.sh (step 6) watches in Secrets Manager when it is
    * given as `<variable>_SECRET_ARN`, so a renewed SAS or key reaches the running server without a restart.
    * The others are read once, when the server starts.
    */
-  rereadWhileRunning?: boolean;
+  rereadWhileRunning: boolean;
 }
 
 /** The versions of the given secrets: the `dependsOn` of anything that reads them when it starts. */

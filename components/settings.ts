@@ -1,6 +1,6 @@
-// The resolved settings the components build from: every field present. The components' public args
-// (args.ts) are these with every field optional; defaults.ts fills them in. Enums are `as const` objects,
-// the form Pulumi's schema analyzer turns into enums for other languages.
+// The resolved settings the components build from: every common field present (a backend's own options are
+// as given; its file fills in their defaults). The components' public args (args.ts) are these with every
+// field optional; defaults.ts fills them in. The enums live in enums.ts and are re-exported here.
 
 export {
   ACME_CHALLENGES,

@@ -11,7 +11,7 @@ import { checkAdminPassword, checkServer } from "./validate";
 import { assumeRolePolicy } from "./iam";
 import { Network } from "./network";
 import { computeMode } from "./registry";
-import { ServerSecret, StoredSecret, storeSecret } from "./secret";
+import { RuntimeSecret, ServerSecret, StoredSecret, storeSecret } from "./secret";
 import { ServerCompute, ServerSettings } from "./settings";
 
 export type {
@@ -166,7 +166,7 @@ function serverSecrets(
     tags,
     parent,
   }: { protect: boolean; tags: Record<string, string>; parent: pulumi.ResourceOptions },
-): ServerSecret[] {
+): RuntimeSecret[] {
   // Signs the auth app's sessions; the same on every replica.
   const flaskSecretKey = new random.RandomPassword(
     `${name}-flask-key`,
@@ -175,7 +175,7 @@ function serverSecrets(
   );
   const stored = (suffix: string, description: string, value: pulumi.Input<string>) =>
     storeSecret(`${name}-${suffix}`, { description, value, protect, tags }, parent);
-  return [
+  const readAtStart: ServerSecret[] = [
     { variable: "MLFLOW_BACKEND_STORE_URI", ...args.backendStoreUri },
     {
       variable: "MLFLOW_AUTH_ADMIN_PASSWORD",
@@ -185,6 +185,9 @@ function serverSecrets(
       variable: "MLFLOW_FLASK_SERVER_SECRET_KEY",
       ...stored("flask-key", "MLflow auth session signing key", flaskSecretKey.result),
     },
+  ];
+  return [
+    ...readAtStart.map((s) => ({ ...s, rereadWhileRunning: false })),
     // The store's credentials: start.sh re-reads them while the server runs (a renewed SAS or key).
     ...(args.artifactSecrets ?? []).map((s) => ({ ...s, rereadWhileRunning: true })),
   ];

@@ -68,17 +68,25 @@ export const SECRET_VARIABLES: readonly string[] = Object.freeze(startScriptSecr
 export const ARTIFACT_DESTINATIONS: readonly { form: string; pattern: RegExp }[] =
   Object.freeze(startScriptDestinations());
 
+/** The `'<form> <regex>'` lines of start.sh's ARTIFACT_DESTINATIONS=( ... ); blank and comment lines skipped. */
 function startScriptDestinations(): { form: string; pattern: RegExp }[] {
-  const list = /^ARTIFACT_DESTINATIONS=\(\n((?:  '[^'\n]+'\n)+)\)$/m.exec(readServerFile("start.sh"))?.[1];
-  if (!list) throw new Error("server/start.sh does not set ARTIFACT_DESTINATIONS=( '<form> <regex>' ... )");
-  return list
-    .trim()
+  const block = /^ARTIFACT_DESTINATIONS=\(\n([\s\S]*?)^\)$/m.exec(readServerFile("start.sh"))?.[1];
+  const lines = (block ?? "")
     .split("\n")
-    .map((line) => line.trim().slice(1, -1))
-    .map((entry) => ({
-      form: entry.split(" ")[0],
-      pattern: new RegExp(entry.slice(entry.indexOf(" ") + 1)),
-    }));
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+  const entries = lines.map((line) => /^'(\S+) (\S+)'$/.exec(line));
+  const bad = lines.find((_, i) => !entries[i]);
+  if (lines.length === 0 || bad !== undefined)
+    throw new Error(
+      `server/start.sh: ARTIFACT_DESTINATIONS needs '<form> <extended regex>' lines (got ${bad ?? "none"})`,
+    );
+  return entries.map((m) => ({ form: m![1], pattern: new RegExp(m![2]) }));
+}
+
+/** "a", "a or b", "a, b or c" (as start.sh's one_of). */
+function oneOf(items: readonly string[]): string {
+  return items.length === 1 ? items[0] : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }
 
 function startScriptSecretNames(): string[] {
@@ -142,8 +150,9 @@ function checkInt(name: string, value: number | undefined, min: number, max: num
 function validate(c: ServerRuntimeConfig): void {
   const dest = c.artifactsDestination;
   if (typeof dest !== "string" || !ARTIFACT_DESTINATIONS.some(({ pattern }) => pattern.test(dest))) {
-    const forms = ARTIFACT_DESTINATIONS.map(({ form }) => form);
-    fail(`artifactsDestination must be ${forms.slice(0, -1).join(", ")} or ${forms.at(-1)} (got '${dest}')`);
+    fail(
+      `artifactsDestination must be ${oneOf(ARTIFACT_DESTINATIONS.map(({ form }) => form))} (got '${dest}')`,
+    );
   }
   if (!Array.isArray(c.allowedHosts) || c.allowedHosts.length === 0) {
     fail("allowedHosts must list at least one Host header value (the public IP or domain name)");

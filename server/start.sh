@@ -36,6 +36,21 @@ die() {
   log "ERROR: $*"
   exit 64
 }
+# "a", "a or b", "a, b or c"
+one_of() {
+  local last=${!#}
+  if [ "$#" -eq 1 ]; then
+    printf '%s' "$last"
+  else
+    printf '%s' "$1"
+    shift
+    while [ "$#" -gt 1 ]; do
+      printf ', %s' "$1"
+      shift
+    done
+    printf ' or %s' "$last"
+  fi
+}
 is_uint() { [[ $1 =~ ^[0-9]{1,9}$ ]]; }
 in_range() { is_uint "$1" && [ "$((10#$1))" -ge "$2" ] && [ "$((10#$1))" -le "$3" ]; }
 
@@ -122,10 +137,7 @@ for destination in "${ARTIFACT_DESTINATIONS[@]}"; do
   destination_forms+=("${destination%% *}")
   if [[ $MLFLOW_ARTIFACTS_DESTINATION =~ ${destination#* } ]]; then destination_ok=1; fi
 done
-if [ -z "$destination_ok" ]; then
-  forms=$(printf '%s, ' "${destination_forms[@]:0:${#destination_forms[@]}-1}")
-  die "MLFLOW_ARTIFACTS_DESTINATION must be ${forms%, } or ${destination_forms[-1]} (got '$MLFLOW_ARTIFACTS_DESTINATION')"
-fi
+[ -n "$destination_ok" ] || die "MLFLOW_ARTIFACTS_DESTINATION must be $(one_of "${destination_forms[@]}") (got '$MLFLOW_ARTIFACTS_DESTINATION')"
 
 if [ "$MODE" = gc ]; then
   : "${MLFLOW_GC_OLDER_THAN:=30d}"

@@ -327,27 +327,29 @@ const AZURE_TAG_NAMES: TagNameRule = {
   allowed: "tag names without any of < > % & \\ ? /",
 };
 
-/** The backend's own settings, refused before anything is registered (stacks/config.ts names the keys). */
+/** What each option allows, as a pattern and in words: the library's check and the stack config's reader. */
+const ALLOWED = {
+  location: [/^[a-z][a-z0-9]{2,30}$/, "an Azure region name such as westeurope"],
+  subscriptionId: [/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i, "a subscription GUID"],
+  resourceGroupName: [
+    /^[-\w.()]{1,89}[-\w()]$/,
+    "an existing resource group name (1-90 letters, digits, -_.())",
+  ],
+  sasExpiresOn: [/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"],
+} satisfies Record<keyof AzureBlobOptions, [RegExp, string]>;
+
+/** The backend's own settings, refused before anything is registered (the stack config: stackConfig.read). */
 function azureSettings(args: ArtifactStoreConfig, now = new Date()): AzureBlobOptions {
   const s = args.settings.azureBlob;
   if (!s) throw new Error('ArtifactStore: settings.azureBlob is missing; the "azureBlob" backend needs it');
   const refuse = refuser("ArtifactStore");
-  checkPatterns(refuse, [
-    ["azureBlob.location", s.location, /^[a-z][a-z0-9]{2,30}$/, "an Azure region name such as westeurope"],
-  ]);
-  const optional: [string, string | undefined, RegExp, string][] = [
-    ["azureBlob.subscriptionId", s.subscriptionId, /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i, "a GUID"],
-    [
-      "azureBlob.resourceGroupName",
-      s.resourceGroupName,
-      /^[-\w.()]{1,89}[-\w()]$/,
-      "an existing resource group name (1-90 letters, digits, -_.())",
-    ],
-    ["azureBlob.sasExpiresOn", s.sasExpiresOn, /^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"],
-  ];
+  // location is required; the others are checked when given.
+  const given = (Object.keys(ALLOWED) as (keyof AzureBlobOptions)[]).filter(
+    (key) => key === "location" || s[key] !== undefined,
+  );
   checkPatterns(
     refuse,
-    optional.filter(([, value]) => value !== undefined),
+    given.map((key) => [`azureBlob.${key}`, s[key], ...ALLOWED[key]]),
   );
   if (s.sasExpiresOn !== undefined && !dateWithinYears(s.sasExpiresOn, now, SAS_LIFETIME_YEARS))
     refuse(
@@ -360,15 +362,12 @@ function azureSettings(args: ArtifactStoreConfig, now = new Date()): AzureBlobOp
   return s;
 }
 
-/** A deploy this close to the SAS expiry warns (the reminder has fired or is about to). */
-const SAS_MIN_LEAD_DAYS = SAS_REMINDER_DAYS;
-
 /**
  * The server's container SAS expiry: after today and at most two years ahead, stable across plans. Within
  * 30 days of it a deploy still runs (an emergency fix must not wait for the rotation) with a warning.
  */
 function readSasExpiry(key: string, value: unknown, now: Date): string | undefined {
-  const date = optionalString(key, value, /^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD");
+  const date = optionalString(key, value, ...ALLOWED.sasExpiresOn);
   if (date === undefined) return undefined;
   if (!dateWithinYears(date, now, SAS_LIFETIME_YEARS)) {
     throw new ConfigError(
@@ -376,9 +375,10 @@ function readSasExpiry(key: string, value: unknown, now: Date): string | undefin
     );
   }
   const daysLeft = Math.ceil((Date.parse(`${date}T00:00:00Z`) - now.getTime()) / 86_400_000);
-  if (daysLeft <= SAS_MIN_LEAD_DAYS) {
+  // This close to the expiry the reminder has fired or is about to: the deploy says it too.
+  if (daysLeft <= SAS_REMINDER_DAYS) {
     pulumi.log.warn(
-      `${key}: the server's Azure SAS expires on ${date} (in ${daysLeft} days); after that every artifact upload and download fails. Rotate it: set a date more than ${SAS_MIN_LEAD_DAYS} days ahead and run pulumi up (examples/README.md, "Rotating the Azure SAS").`,
+      `${key}: the server's Azure SAS expires on ${date} (in ${daysLeft} days); after that every artifact upload and download fails. Rotate it: set a date more than ${SAS_REMINDER_DAYS} days ahead and run pulumi up (examples/README.md, "Rotating the Azure SAS").`,
     );
   }
   return date;
@@ -415,23 +415,12 @@ const stackConfig: BackendStackConfig = {
   ],
   shape: "{ location: <Azure region such as westeurope>, subscriptionId?, resourceGroupName? }",
   read: (key: string, raw: Raw, now: Date) => ({
-    location: requiredString(
-      `${key}.location`,
-      raw.location,
-      /^[a-z][a-z0-9]{2,30}$/,
-      "an Azure region name such as westeurope",
-    ),
-    subscriptionId: optionalString(
-      `${key}.subscriptionId`,
-      raw.subscriptionId,
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-      "a subscription GUID",
-    ),
+    location: requiredString(`${key}.location`, raw.location, ...ALLOWED.location),
+    subscriptionId: optionalString(`${key}.subscriptionId`, raw.subscriptionId, ...ALLOWED.subscriptionId),
     resourceGroupName: optionalString(
       `${key}.resourceGroupName`,
       raw.resourceGroupName,
-      /^[-\w.()]{1,89}[-\w()]$/,
-      "an existing resource group name (1-90 letters, digits, -_.())",
+      ...ALLOWED.resourceGroupName,
     ),
     sasExpiresOn: readSasExpiry(`${key}.sasExpiresOn`, raw.sasExpiresOn, now),
   }),

@@ -327,7 +327,6 @@ export function gcpLabels(tags: Record<string, string>): Record<string, string> 
 
 /** The options with their default: the location upper-case, as GCS reports it (no diff on the next plan). */
 function withDefaults(options: GcsOptions): Required<GcsOptions> {
-  if (typeof options !== "object" || options === null) return options;
   return { ...options, location: (options.location ?? GCS_DEFAULT_LOCATION).toUpperCase() };
 }
 
@@ -362,6 +361,7 @@ const stackConfig: BackendStackConfig = {
     },
   ],
   shape: "{ project: <GCP project id>, location?: <US, EU or a region> }",
+  // The stack config checks the id's length too (6-30); the library leaves that to GCP (its examples use "p").
   read: (key: string, raw: Raw) =>
     withDefaults({
       project: requiredString(

@@ -69,6 +69,41 @@ const good = () => ({
   ...directSecrets("postgresql://postgres@127.0.0.1:5432/none"),
 });
 
+// render.ts refuses at deploy time the destinations start.sh would refuse at start: it reads start.sh's
+// ARTIFACT_DESTINATIONS. `start.sh gc` with a no-op python exits 0 once the destination passed its check.
+test.each([
+  ["s3://mlflow-artifacts-1a2b/mlflow", true],
+  ["gs://mlflow-gcs-artifacts-1a2b/mlflow", true],
+  ["wasbs://mlflow-artifacts@mlflowdev1a2b3c4d.blob.core.windows.net/mlflow", true],
+  ["s3://a", false],
+  ["s3://My_Bucket/mlflow", false],
+  ["gs:///mlflow", false],
+  ["wasbs://c/prefix", false],
+  ["wasbs://c@acct.blob.core.windows.net.evil.example/mlflow", false],
+  ["file:///tmp/x", false],
+  ["https://example.com/mlflow", false],
+])("start.sh and render.ts agree on the artifact destination %s (accepted: %s)", (destination, accepted) => {
+  const rendered = () => renderServerEnvironment(baseConfig(destination, 5999));
+  if (accepted) expect(rendered).not.toThrow();
+  else expect(rendered).toThrow(/artifactsDestination must be s3:\/\/bucket\/prefix, wasbs:/);
+  const r = spawnSync(path.join(SERVER_DIR, "start.sh"), ["gc"], {
+    env: {
+      PATH: process.env.PATH,
+      MLFLOW_PYTHON: "/bin/true",
+      MLFLOW_RUNTIME_DIR: path.join(dir, "destinations"),
+      MLFLOW_BACKEND_STORE_URI: "postgresql://postgres@127.0.0.1:5432/none",
+      MLFLOW_ARTIFACTS_DESTINATION: destination,
+    },
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect([r.status, accepted ? "" : r.stderr]).toEqual(
+    accepted
+      ? [0, ""]
+      : [64, expect.stringContaining("MLFLOW_ARTIFACTS_DESTINATION must be s3://bucket/prefix, wasbs:")],
+  );
+});
+
 test.each([
   ["MLFLOW_BACKEND_STORE_URI", undefined, /MLFLOW_BACKEND_STORE_URI is not set/],
   ["MLFLOW_ARTIFACTS_DESTINATION", undefined, /MLFLOW_ARTIFACTS_DESTINATION is not set/],

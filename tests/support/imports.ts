@@ -3,7 +3,11 @@
 import * as fs from "fs";
 import * as ts from "typescript";
 
-/** Every module specifier `file` names: imports, re-exports, `import("...")` types and calls, `require`. */
+/**
+ * Every module specifier `file` names: imports, re-exports, `import("...")` types and calls, `require`. A
+ * `require` of a template such as `./artifact-backends/${name}` (the registries) is `./artifact-backends/*`:
+ * any file of that folder.
+ */
 export function moduleSpecifiers(file: string): string[] {
   const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
   const found: string[] = [];
@@ -20,6 +24,15 @@ export function moduleSpecifiers(file: string): string[] {
       ts.isStringLiteralLike(node.arguments[0])
     ) {
       found.push(node.arguments[0].text);
+    } else if (
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      node.expression.text === "require" &&
+      node.arguments.length > 0 &&
+      ts.isTemplateExpression(node.arguments[0]) &&
+      node.arguments[0].head.text.endsWith("/")
+    ) {
+      found.push(`${node.arguments[0].head.text}*`);
     }
     ts.forEachChild(node, visit);
   };

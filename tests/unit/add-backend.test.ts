@@ -6,6 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
+import { cloudInitFiles, single, userDataOf } from "../support/inspect";
 import { fileVariants } from "../support/variants";
 import { ROOT, evaluateProgram, stopEvaluationWorker } from "../support/mockRuntime";
 
@@ -137,6 +138,9 @@ test("the platform deploys with it: the server writes to the bucket, granted by 
   const grant = e.resources.find((r) => r.name.endsWith("-existing-bucket-access"))!;
   expect(grant.type).toBe("aws:iam/rolePolicy:RolePolicy");
   expect(grant.inputs.policy).toContain("arn:aws:s3:::team-ml-artifacts/mlflow/*");
-  // The server's environment names the new store (EC2 user data holds it, compressed).
-  expect(e.resources.filter((r) => r.type === "aws:ec2/instance:Instance")).toHaveLength(1);
+  // The server's environment file (in the EC2 user data) names the store and the region its grant gives.
+  const files = cloudInitFiles(userDataOf(single(e, "aws:ec2/instance:Instance")));
+  const envFile = Object.entries(files).find(([file]) => file.endsWith(".env"))![1];
+  expect(envFile).toContain('MLFLOW_ARTIFACTS_DESTINATION="s3://team-ml-artifacts/mlflow"');
+  expect(envFile).toContain(`AWS_DEFAULT_REGION="${dev.config["aws:region"]}"`);
 }, 120_000);

@@ -24,8 +24,15 @@ const BACKEND_PLACES = [
   /^components\/args\.ts$/,
 ];
 
-/** Names that are not the artifact backend: the VPC's S3 gateway endpoint serves every stack. */
-const NOT_A_BACKEND: Record<string, string[]> = { "components/network.ts": ['"s3"'] };
+/**
+ * Names that are not the artifact backend: the VPC's S3 gateway endpoint, and the AWS SDK's `s3` module that
+ * makes the platform's own buckets (the server's files), serve every stack whatever its backend.
+ */
+const NOT_A_BACKEND: Record<string, string[]> = {
+  "components/network.ts": ['"s3"'],
+  "components/privateBucket.ts": ["s3"],
+  "components/compute/ec2.ts": ["s3"],
+};
 
 /** A foreign cloud's names, in code (identifiers and strings); comments may name them. */
 const FOREIGN_CLOUD = /[Aa]zure|AZURE|[Gg]cp|GCP|[Gg]oogle|GOOGLE|wasbs|(gcs|Gcs|GCS)(?![a-z])/;
@@ -45,20 +52,17 @@ function codeWords(file: string): { text: string; isString: boolean }[] {
     else if (ts.isStringLiteralLike(node)) words.push({ text: node.text, isString: true });
     else if (ts.isTemplateExpression(node))
       for (const piece of [node.head, ...node.templateSpans.map((span) => span.literal)])
-        words.push({ text: piece.text, isString: false });
+        words.push({ text: piece.text, isString: true });
     ts.forEachChild(node, visit);
   };
   visit(source);
   return words;
 }
 
-/** What in `file`'s code names a backend: a string equal to a backend's name, or a foreign cloud's name. */
+/** What in `file`'s code names a backend: a string or identifier equal to its name, or a foreign cloud's name. */
 function backendTokens(file: string): string[] {
   return codeWords(file)
-    .filter(
-      ({ text, isString }) =>
-        (isString && (ARTIFACT_BACKENDS as readonly string[]).includes(text)) || FOREIGN_CLOUD.test(text),
-    )
+    .filter(({ text }) => (ARTIFACT_BACKENDS as readonly string[]).includes(text) || FOREIGN_CLOUD.test(text))
     .map(({ text, isString }) => (isString ? JSON.stringify(text) : text))
     .filter((token) => !(NOT_A_BACKEND[file] ?? []).includes(token));
 }
@@ -79,9 +83,12 @@ test("no file of the program names a backend outside its own file, the enum and 
 
 test("the check finds a backend named outside its file", () => {
   const probe = path.join("node_modules", ".backend-probe.ts");
-  fs.writeFileSync(path.join(ROOT, probe), 'if (backend === "gcs") useGoogle(); // azure in a comment\n');
+  fs.writeFileSync(
+    path.join(ROOT, probe),
+    'if (backend === "gcs") useGoogle(settings.s3, `${"azureBlob"}`); // azure in a comment\n',
+  );
   try {
-    expect(backendTokens(probe)).toEqual(['"gcs"', "useGoogle"]);
+    expect(backendTokens(probe)).toEqual(['"gcs"', "useGoogle", "s3", '"azureBlob"']);
   } finally {
     fs.rmSync(path.join(ROOT, probe));
   }

@@ -192,6 +192,19 @@ test("the defaults pass every check", () => {
   );
 });
 
+test("a store's resolved settings hold its own options only, not the component's other args", () => {
+  const { settings } = store({
+    backend: "gcs",
+    gcs: { project: "p" },
+    tags: { team: "ml" },
+    protect: true,
+  })();
+  expect(Object.keys(settings).sort()).toEqual(
+    ["abortIncompleteUploadDays", "backend", "gcs", "noncurrentVersionExpirationDays", "prefix"].sort(),
+  );
+  expect(settings.gcs).toEqual({ project: "p", location: "US" });
+});
+
 test("the platform refuses a VPC range that its subnets' layout cannot use", async () => {
   await expect(evaluate("platform-network-slash-8")).rejects.toMatchObject({
     registeredResources: 0,

@@ -1057,4 +1057,7 @@ test("start.sh resolves and watches exactly the backends' credentials (a task ge
   expect(watched.sort()).toEqual([...credentials].sort());
   expect(Object.values(ARTIFACT_CREDENTIAL).filter(Boolean).sort()).toEqual([...credentials].sort());
   expect([...START_SCRIPT_SECRETS].sort()).toEqual([...SECRET_VARIABLES].sort());
+  // gc mode reads the database URI and the store's credential only.
+  const gc = /^ {4}SECRET_NAMES="([A-Z0-9_ ]+)"$/m.exec(readServerFile("start.sh"))?.[1].split(" ");
+  expect(gc?.sort()).toEqual(["MLFLOW_BACKEND_STORE_URI", ...credentials].sort());
 });

@@ -493,6 +493,18 @@ const INVALID: [string, Raw, string, string?][] = [
     { artifactStore: { backend: "s3", gcs: { project: "my-project-1" } } },
     "artifactStore.gcs",
   ],
+  [
+    "settings for a backend that takes none",
+    { artifactStore: { backend: "s3", s3: { bucket: "mine" } } },
+    "artifactStore.s3",
+    "allowed: nothing (the s3 backend has no options)",
+  ],
+  [
+    "an unknown key under artifactStore",
+    { artifactStore: { backend: "s3", minio: {} } },
+    "artifactStore.minio",
+    "unknown key",
+  ],
   ["prefix with a leading slash", { artifactStore: { prefix: "/mlflow" } }, "artifactStore.prefix"],
   [
     "noncurrent expiry of zero days",

@@ -53,11 +53,22 @@ test.each([
   expect(loadedParts(modulesLoadedFor(stackFile))).toEqual(expected);
 });
 
+/** The `.ts` files a relative specifier may load: every file of the folder for `dir/*` (a registry's require). */
+function candidates(file: string, specifier: string): string[] {
+  const target = path.resolve(path.dirname(file), specifier);
+  if (!specifier.endsWith("/*")) return [target];
+  const dir = path.dirname(target);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => path.join(dir, f.slice(0, -3)));
+}
+
 /** The project's own files `file` imports (relative specifiers resolved to `.ts` files). */
 function localImports(file: string): string[] {
   return moduleSpecifiers(file)
     .filter((s) => s.startsWith("."))
-    .map((s) => path.resolve(path.dirname(file), s))
+    .flatMap((s) => candidates(file, s))
     .map((p) =>
       [`${p}.ts`, path.join(p, "index.ts"), p].find((c) => fs.existsSync(c) && fs.statSync(c).isFile()),
     )
@@ -104,7 +115,7 @@ test("components/, stacks/, server/render.ts and index.ts import one another wit
   expect(findCycle(roots)).toBeUndefined();
 });
 
-test("the cycle finder sees type-only imports and lazy requires", () => {
+test("the cycle finder sees type-only imports and lazy requires, by path or by name", () => {
   const dir = fs.mkdtempSync(path.join(ROOT, "node_modules", ".cycle-"));
   try {
     fs.writeFileSync(
@@ -119,6 +130,21 @@ test("the cycle finder sees type-only imports and lazy requires", () => {
       "a.ts",
       "b.ts",
       "a.ts",
+    ]);
+    // A registry's require by name (`./parts/${name}`) reaches every file of the folder.
+    fs.mkdirSync(path.join(dir, "parts"));
+    fs.writeFileSync(
+      path.join(dir, "registry.ts"),
+      "export const load = (n: string) => require(`./parts/${n}`);\n",
+    );
+    fs.writeFileSync(
+      path.join(dir, "parts", "one.ts"),
+      'import type { load } from "../registry";\nexport type L = typeof load;\n',
+    );
+    expect(findCycle([path.join(dir, "registry.ts")])?.map((f) => path.basename(f))).toEqual([
+      "registry.ts",
+      "one.ts",
+      "registry.ts",
     ]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -174,6 +174,17 @@ describe("the packed library", () => {
     const problems: string[] = [];
     for (const file of shipped.filter((f) => /\.(js|d\.ts)$/.test(f))) {
       for (const specifier of moduleSpecifiers(path.join(installed, file))) {
+        if (specifier.startsWith(".") && specifier.endsWith("/*")) {
+          // A registry's require by name: every file of that source folder must be shipped, compiled.
+          const dir = path.posix.join(path.posix.dirname(file), specifier.slice(0, -2));
+          const sources = fs
+            .readdirSync(path.join(ROOT, dir.replace(/^dist\//, "")))
+            .filter((f) => f.endsWith(".ts"));
+          for (const source of sources)
+            if (!shipped.includes(`${dir}/${source.replace(/\.ts$/, ".js")}`))
+              problems.push(`${file}: ${dir}/${source}`);
+          continue;
+        }
         if (specifier.startsWith(".")) {
           const base = path.posix.join(path.posix.dirname(file), specifier);
           const ext = file.endsWith(".d.ts") ? ".d.ts" : ".js";

@@ -7,7 +7,7 @@ import * as ec2 from "@pulumi/aws/ec2";
 import * as ecs from "@pulumi/aws/ecs";
 import * as iam from "@pulumi/aws/iam";
 import * as lb from "@pulumi/aws/lb";
-import { ServerSecret, secretVersions } from "../../secret";
+import { RuntimeSecret, secretVersions } from "../../secret";
 import { buildServerImage } from "../image";
 import {
   CONTAINER_NAME,
@@ -30,7 +30,7 @@ export interface WorkloadArgs {
     allowedHosts: pulumi.Output<string[]>;
   };
   /** All secrets the server reads. */
-  secrets: ServerSecret[];
+  secrets: RuntimeSecret[];
   serverRole: ServerRole;
 }
 
