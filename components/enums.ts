@@ -2,11 +2,10 @@
 // into enums for other languages. In a module of their own, so the args (args.ts) and the resolved settings
 // (settings.ts) can both name them without importing each other.
 
-/**
- * Where the artifacts are stored: the registry of artifact backends. Each value names a file
- * `artifact-backends/<value>.ts` (registry.ts loads it when a stack uses it) and, when the backend has
- * options, the property of ArtifactStoreOptions that holds them (args.ts).
- */
+// The registry of artifact backends: each value names a file `artifact-backends/<value>.ts` (registry.ts
+// loads it when a stack uses it) and, when the backend has options, the property of ArtifactStoreOptions
+// that holds them (args.ts). The doc comment below is the schema's description of the enum.
+/** Where the artifacts are stored. */
 export const ArtifactBackendName = { S3: "s3", AzureBlob: "azureBlob", Gcs: "gcs" } as const;
 export type ArtifactBackendName = (typeof ArtifactBackendName)[keyof typeof ArtifactBackendName];
 export const ARTIFACT_BACKENDS: readonly ArtifactBackendName[] = Object.freeze(
