@@ -4,7 +4,7 @@
 
 // The registry of artifact backends: each value names a file `artifact-backends/<value>.ts` (registry.ts
 // loads it when a stack uses it) and, when the backend has options, the property of ArtifactStoreOptions
-// that holds them (args.ts). The doc comment below is the schema's description of the enum.
+// that holds them (args.ts).
 /** Where the artifacts are stored. */
 export const ArtifactBackendName = { S3: "s3", AzureBlob: "azureBlob", Gcs: "gcs" } as const;
 export type ArtifactBackendName = (typeof ArtifactBackendName)[keyof typeof ArtifactBackendName];

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as s3 from "@pulumi/aws/s3";
+import * as awsS3 from "@pulumi/aws/s3";
 import { policyDocument } from "./iam";
 
 export interface PrivateBucketArgs {
@@ -21,20 +21,20 @@ export function createPrivateBucket(
   name: string,
   args: PrivateBucketArgs,
   parent: pulumi.Resource,
-): s3.Bucket {
+): awsS3.Bucket {
   const opts = { parent };
-  const bucket = new s3.Bucket(
+  const bucket = new awsS3.Bucket(
     name,
     // An unprotected bucket may be emptied and removed by `pulumi destroy`.
     { forceDestroy: !args.protect, tags: { ...args.tags, Name: name } },
     { parent, protect: args.protect, retainOnDelete: args.protect },
   );
-  const ownership = new s3.BucketOwnershipControls(
+  const ownership = new awsS3.BucketOwnershipControls(
     name,
     { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
     opts,
   );
-  const publicAccess = new s3.BucketPublicAccessBlock(
+  const publicAccess = new awsS3.BucketPublicAccessBlock(
     name,
     {
       bucket: bucket.id,
@@ -45,7 +45,7 @@ export function createPrivateBucket(
     },
     opts,
   );
-  new s3.BucketServerSideEncryptionConfiguration(
+  new awsS3.BucketServerSideEncryptionConfiguration(
     name,
     {
       bucket: bucket.id,
@@ -53,12 +53,12 @@ export function createPrivateBucket(
     },
     opts,
   );
-  const versioning = new s3.BucketVersioning(
+  const versioning = new awsS3.BucketVersioning(
     name,
     { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
     opts,
   );
-  new s3.BucketPolicy(
+  new awsS3.BucketPolicy(
     name,
     {
       bucket: bucket.id,
@@ -78,7 +78,7 @@ export function createPrivateBucket(
     // A bucket policy is refused while the public access block is still being applied.
     { parent, dependsOn: [publicAccess, ownership] },
   );
-  new s3.BucketLifecycleConfiguration(
+  new awsS3.BucketLifecycleConfiguration(
     name,
     {
       bucket: bucket.id,

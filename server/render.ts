@@ -65,12 +65,13 @@ export const SECRET_VARIABLES: readonly string[] = Object.freeze(startScriptSecr
  * (`'<form> <extended regex>'` lines), which it checks at start. Read from start.sh, so a destination the
  * runtime would refuse is refused here, when the server's environment is rendered at deploy time.
  */
-export const ARTIFACT_DESTINATIONS: readonly { form: string; pattern: RegExp }[] =
-  Object.freeze(startScriptDestinations());
+export const ARTIFACT_DESTINATIONS: readonly { form: string; pattern: RegExp }[] = Object.freeze(
+  parseArtifactDestinations(readServerFile("start.sh")),
+);
 
-/** The `'<form> <regex>'` lines of start.sh's ARTIFACT_DESTINATIONS=( ... ); blank and comment lines skipped. */
-function startScriptDestinations(): { form: string; pattern: RegExp }[] {
-  const block = /^ARTIFACT_DESTINATIONS=\(\n([\s\S]*?)^\)$/m.exec(readServerFile("start.sh"))?.[1];
+/** The `'<form> <regex>'` lines of a script's ARTIFACT_DESTINATIONS=( ... ); blank and comment lines skipped. */
+export function parseArtifactDestinations(script: string): { form: string; pattern: RegExp }[] {
+  const block = /^ARTIFACT_DESTINATIONS=\(\n([\s\S]*?)^\)$/m.exec(script)?.[1];
   const lines = (block ?? "")
     .split("\n")
     .map((line) => line.trim())
@@ -81,7 +82,24 @@ function startScriptDestinations(): { form: string; pattern: RegExp }[] {
     throw new Error(
       `server/start.sh: ARTIFACT_DESTINATIONS needs '<form> <extended regex>' lines (got ${bad ?? "none"})`,
     );
-  return entries.map((m) => ({ form: m![1], pattern: new RegExp(m![2]) }));
+  return entries.map((m, i) => ({ form: m![1], pattern: sharedRegex(m![2], lines[i]) }));
+}
+
+/**
+ * A pattern bash (ERE, `[[ =~ ]]`) and JavaScript read alike: none of the escapes and classes only one of them
+ * has (`\d`, `\s`, `\w`, `\b`, `[[:digit:]]`, ...), which would let a deploy pass that the server refuses.
+ */
+function sharedRegex(source: string, line: string): RegExp {
+  const bad = /\\[dDsSwWbB]|\[:\w+:\]/.exec(source);
+  if (bad)
+    throw new Error(
+      `server/start.sh: ARTIFACT_DESTINATIONS ${line}: ${bad[0]} reads differently in bash and JavaScript`,
+    );
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    throw new Error(`server/start.sh: ARTIFACT_DESTINATIONS ${line}: ${(error as Error).message}`);
+  }
 }
 
 /** "a", "a or b", "a, b or c" (as start.sh's one_of). */

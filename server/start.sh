@@ -2,13 +2,13 @@
 # Start the MLflow tracking server. The one start script for every compute mode (EC2 under systemd,
 # container on ECS). All configuration comes from environment variables (see server/render.ts):
 #   MLFLOW_BACKEND_STORE_URI        postgresql://user:pass@host:5432/db          (secret)
-#   MLFLOW_ARTIFACTS_DESTINATION    s3://... | wasbs://c@acct.blob.core.windows.net/... | gs://...
+#   MLFLOW_ARTIFACTS_DESTINATION    one of ARTIFACT_DESTINATIONS below (s3://bucket/prefix, ...)
 #   MLFLOW_AUTH_ADMIN_USERNAME      basic-auth admin user
 #   MLFLOW_AUTH_ADMIN_PASSWORD      its bootstrap password                       (secret)
 #   MLFLOW_FLASK_SERVER_SECRET_KEY  CSRF key, the same on every replica           (secret)
 #   MLFLOW_SERVER_ALLOWED_HOSTS     comma-separated Host header values MLflow accepts
 #   MLFLOW_HOST, MLFLOW_PORT, MLFLOW_WORKERS, MLFLOW_SQLALCHEMYSTORE_POOL_SIZE, ...
-#   AZURE_STORAGE_CONNECTION_STRING, GOOGLE_CREDENTIALS_JSON                     (secrets, optional)
+#   the artifact store's credential, if it has one (SECRET_NAMES below)           (secret, optional)
 # A secret X may instead be given as X_SECRET_ARN: it is then read from AWS Secrets Manager.
 # Secrets never reach a command line: the backend URI goes to mlflow through the environment.
 # `start.sh gc`: instead of serving, purge what was deleted more than MLFLOW_GC_OLDER_THAN (30d, 12h, 0s;
@@ -21,7 +21,8 @@ MLFLOW_VENV=${MLFLOW_VENV:-/opt/mlflow/venv}
 PYTHON=${MLFLOW_PYTHON:-$MLFLOW_VENV/bin/python}
 # The artifact destinations this runtime serves: "<form> <extended regex>", one per kind of store.
 # server/render.ts refuses any other destination when it renders the server's environment (it reads these
-# lines), so a deploy fails before a server would.
+# lines, as JavaScript regexes), so a deploy fails before a server would. Write patterns both read alike:
+# no \d, \s, \w, \b or [[:class:]].
 ARTIFACT_DESTINATIONS=(
   's3://bucket/prefix ^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$'
   'wasbs://container@account.blob.core.windows.net/prefix ^wasbs://[a-z0-9$-]+@[a-z0-9]+\.blob\.core\.windows\.net(/.*)?$'

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as ec2 from "@pulumi/aws/ec2";
 import * as iam from "@pulumi/aws/iam";
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
-import * as s3 from "@pulumi/aws/s3";
+import * as awsS3 from "@pulumi/aws/s3";
 import * as route53 from "@pulumi/aws/route53";
 import {
   CERTIFICATE_METRIC,
@@ -141,11 +141,11 @@ function createServerSecurityGroup({ name, args, opts }: Ec2Scope, transport: Tr
 /** A file boot fetches from the runtime bucket, and the sha256 it checks it against. */
 interface FetchedObject {
   sha256: string;
-  object: s3.BucketObjectv2;
+  object: awsS3.BucketObjectv2;
 }
 
 interface ServerRuntimeObjects {
-  bucket: s3.Bucket;
+  bucket: awsS3.Bucket;
   requirements: FetchedObject;
   files: (FetchedObject & { file: FetchedServerFile })[];
 }
@@ -185,13 +185,13 @@ function createServerRuntimeObjects(scope: Ec2Scope): ServerRuntimeObjects {
 /** One file of `server/` as an object of the runtime bucket, under a key that carries its sha256. */
 function fetchedObject(
   { name, args, opts }: Ec2Scope,
-  bucket: s3.Bucket,
+  bucket: awsS3.Bucket,
   suffix: string,
   file: Parameters<typeof readServerFile>[0],
   keyOf: (sha256: string) => string,
 ): FetchedObject {
   const sha256 = serverFileSha256(file);
-  const object = new s3.BucketObjectv2(
+  const object = new awsS3.BucketObjectv2(
     `${name}-server-${suffix}`,
     {
       bucket: bucket.id,
@@ -206,12 +206,12 @@ function fetchedObject(
 }
 
 /** The S3 URI boot fetches an object from. */
-function objectUri(bucket: s3.Bucket, { object }: FetchedObject): pulumi.Output<string> {
+function objectUri(bucket: awsS3.Bucket, { object }: FetchedObject): pulumi.Output<string> {
   return pulumi.interpolate`s3://${bucket.bucket}/${object.key}`;
 }
 
 /** The ARN the role may read an object by. */
-function objectArn(bucket: s3.Bucket, { object }: FetchedObject): pulumi.Output<string> {
+function objectArn(bucket: awsS3.Bucket, { object }: FetchedObject): pulumi.Output<string> {
   return pulumi.interpolate`${bucket.arn}/${object.key}`;
 }
 

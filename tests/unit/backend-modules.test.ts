@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
-import { ARTIFACT_BACKENDS } from "../../components/enums";
+import { ARTIFACT_BACKENDS, ArtifactBackendName } from "../../components/enums";
 import { artifactBackend } from "../../components/registry";
 import { childKeys, configReference } from "../../stacks/reference";
 import { ROOT } from "../support/mockRuntime";
@@ -25,14 +25,18 @@ const BACKEND_PLACES = [
 ];
 
 /**
- * Names that are not the artifact backend: the VPC's S3 gateway endpoint, and the AWS SDK's `s3` module that
- * makes the platform's own buckets (the server's files), serve every stack whatever its backend.
+ * The uses of a backend's name that are not about a backend, each counted, so another use in the same file is
+ * still found: the VPC's S3 gateway endpoint (every stack has it), and the default backend.
  */
-const NOT_A_BACKEND: Record<string, string[]> = {
-  "components/network.ts": ['"s3"'],
-  "components/privateBucket.ts": ["s3"],
-  "components/compute/ec2.ts": ["s3"],
+const NOT_A_BACKEND: Record<string, Record<string, number>> = {
+  "components/network.ts": { '"s3"': 1 },
+  "components/defaults.ts": { S3: 1 },
 };
+
+/** A backend's name, as its enum value or its enum member (`gcs`, `Gcs`). */
+const BACKEND_NAMES = new Set<string>(
+  Object.entries(ArtifactBackendName).flatMap(([member, value]) => [member, value]),
+);
 
 /** A foreign cloud's names, in code (identifiers and strings); comments may name them. */
 const FOREIGN_CLOUD = /[Aa]zure|AZURE|[Gg]cp|GCP|[Gg]oogle|GOOGLE|wasbs|(gcs|Gcs|GCS)(?![a-z])/;
@@ -61,10 +65,11 @@ function codeWords(file: string): { text: string; isString: boolean }[] {
 
 /** What in `file`'s code names a backend: a string or identifier equal to its name, or a foreign cloud's name. */
 function backendTokens(file: string): string[] {
+  const allowed = { ...NOT_A_BACKEND[file] };
   return codeWords(file)
-    .filter(({ text }) => (ARTIFACT_BACKENDS as readonly string[]).includes(text) || FOREIGN_CLOUD.test(text))
+    .filter(({ text }) => BACKEND_NAMES.has(text) || FOREIGN_CLOUD.test(text))
     .map(({ text, isString }) => (isString ? JSON.stringify(text) : text))
-    .filter((token) => !(NOT_A_BACKEND[file] ?? []).includes(token));
+    .filter((token) => !(allowed[token] > 0 && allowed[token]--));
 }
 
 test("no file of the program names a backend outside its own file, the enum and the options types", () => {
@@ -85,10 +90,10 @@ test("the check finds a backend named outside its file", () => {
   const probe = path.join("node_modules", ".backend-probe.ts");
   fs.writeFileSync(
     path.join(ROOT, probe),
-    'if (backend === "gcs") useGoogle(settings.s3, `${"azureBlob"}`); // azure in a comment\n',
+    'if (backend === "gcs") useGoogle(settings.s3, `${"azureBlob"}`, ArtifactBackendName.S3); // azure in a comment\n',
   );
   try {
-    expect(backendTokens(probe)).toEqual(['"gcs"', "useGoogle", "s3", '"azureBlob"']);
+    expect(backendTokens(probe)).toEqual(['"gcs"', "useGoogle", "s3", '"azureBlob"', "S3"]);
   } finally {
     fs.rmSync(path.join(ROOT, probe));
   }

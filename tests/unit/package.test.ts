@@ -182,7 +182,7 @@ describe("the packed library", () => {
             .filter((f) => f.endsWith(".ts"));
           for (const source of sources)
             if (!shipped.includes(`${dir}/${source.replace(/\.ts$/, ".js")}`))
-              problems.push(`${file}: ${dir}/${source}`);
+              problems.push(`${file}: ${dir}/${source.replace(/\.ts$/, ".js")} (not built)`);
           continue;
         }
         if (specifier.startsWith(".")) {

@@ -15,6 +15,7 @@ import {
   GC_SCHEDULE,
   SECRET_VARIABLES,
   ServerRuntimeConfig,
+  parseArtifactDestinations,
   BOOTSTRAP_PACKAGES,
   EC2_USER_DATA_LIMIT_BYTES,
   requirementsSubset,
@@ -109,6 +110,40 @@ describe("renderServerEnvironment", () => {
       extraEnvironment: { GOOGLE_CLOUD_PROJECT: "p", GOOGLE_APPLICATION_CREDENTIALS: "/etc/mlflow/wif.json" },
     });
     expect(env.GOOGLE_APPLICATION_CREDENTIALS).toBe("/etc/mlflow/wif.json");
+  });
+});
+
+describe("the artifact destinations, read from start.sh's ARTIFACT_DESTINATIONS", () => {
+  const script = (...lines: string[]) => `X=1\nARTIFACT_DESTINATIONS=(\n${lines.join("\n")}\n)\nY=2\n`;
+
+  test("forms and patterns, blank and comment lines skipped", () => {
+    const parsed = parseArtifactDestinations(
+      script("  's3://b/p ^s3://[a-z]+(/.*)?$'", "", "  # a note", "\t'x://h ^x://h$'"),
+    );
+    expect(parsed.map((d) => d.form)).toEqual(["s3://b/p", "x://h"]);
+    expect(parsed[0].pattern.test("s3://bucket/p")).toBe(true);
+  });
+
+  test.each([
+    ["no entry", script("  # nothing"), /needs '<form> <extended regex>' lines \(got none\)/],
+    ["a double-quoted line", script('  "s3://b/p ^s3://"'), /got "s3:\/\/b\/p \^s3:\/\/"/],
+    [
+      "a pattern bash reads differently (\\d)",
+      script("  'x://1 ^x://\\d+$'"),
+      /\\d reads differently in bash and JavaScript/,
+    ],
+    [
+      "a POSIX class JavaScript lacks",
+      script("  'x://1 ^x://[[:digit:]]+$'"),
+      /\[:digit:\] reads differently/,
+    ],
+    [
+      "an invalid pattern",
+      script("  'x://1 ^x://(a$'"),
+      /ARTIFACT_DESTINATIONS 'x:\/\/1 \^x:\/\/\(a\$': Invalid regular expression/,
+    ],
+  ])("refuses %s, naming the line", (_what, text, message) => {
+    expect(() => parseArtifactDestinations(text)).toThrow(message);
   });
 });
 
