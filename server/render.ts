@@ -53,12 +53,15 @@ export const SecretVariable = {
 } as const;
 export type SecretVariable = (typeof SecretVariable)[keyof typeof SecretVariable];
 
+/** server/start.sh, read once: the runtime's own lists of destinations and secrets below come from it. */
+const START_SCRIPT = readServerFile("start.sh");
+
 /**
  * Every variable server/start.sh resolves from `<name>_SECRET_ARN`: its SECRET_NAMES, which adds the artifact
  * stores' credentials (each backend's `credentialVariable`) to SecretVariable. Read from start.sh, so the
  * rendered environment never names a secret the runtime would ignore.
  */
-export const SECRET_VARIABLES: readonly string[] = Object.freeze(startScriptSecretNames());
+export const SECRET_VARIABLES: readonly string[] = Object.freeze(startScriptSecretNames(START_SCRIPT));
 
 /**
  * The artifact destinations the runtime serves, one per kind of store: server/start.sh's ARTIFACT_DESTINATIONS
@@ -66,7 +69,7 @@ export const SECRET_VARIABLES: readonly string[] = Object.freeze(startScriptSecr
  * runtime would refuse is refused here, when the server's environment is rendered at deploy time.
  */
 export const ARTIFACT_DESTINATIONS: readonly { form: string; pattern: RegExp }[] = Object.freeze(
-  parseArtifactDestinations(readServerFile("start.sh")),
+  parseArtifactDestinations(START_SCRIPT),
 );
 
 /** The `'<form> <regex>'` lines of a script's ARTIFACT_DESTINATIONS=( ... ); blank and comment lines skipped. */
@@ -107,8 +110,8 @@ function oneOf(items: readonly string[]): string {
   return items.length === 1 ? items[0] : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }
 
-function startScriptSecretNames(): string[] {
-  const names = /^SECRET_NAMES="([A-Z0-9_ ]+)"$/m.exec(readServerFile("start.sh"))?.[1].split(" ");
+function startScriptSecretNames(script: string): string[] {
+  const names = /^SECRET_NAMES="([A-Z0-9_ ]+)"$/m.exec(script)?.[1].split(" ");
   if (!names) throw new Error('server/start.sh does not set SECRET_NAMES="..."');
   return names;
 }
